@@ -1,0 +1,35 @@
+// Two test projects over one tree: `node` (plain Node) and `workerd` (the Workers runtime through
+// the Cloudflare vitest plugin). Kernel and engine tests run in both; Worker tests run in workerd.
+import { readFileSync } from "node:fs";
+import { defineConfig, type Plugin } from "vitest/config";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+
+/** In Node, `import m from "x.wasm"` yields a compiled WebAssembly.Module, as in workerd. */
+function wasmModule(): Plugin {
+  return {
+    name: "wasm-module",
+    enforce: "pre",
+    load(id) {
+      if (!id.endsWith(".wasm")) return null;
+      const bytes = readFileSync(id).toString("base64");
+      return `export default new WebAssembly.Module(Uint8Array.from(atob(${JSON.stringify(bytes)}), (c) => c.charCodeAt(0)));`;
+    },
+  };
+}
+
+const shared = ["test/assembly/**/*.test.ts", "test/wasm/**/*.test.ts"];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [wasmModule()],
+        test: { name: "node", include: [...shared, "test/tools/**/*.test.ts"], environment: "node" },
+      },
+      {
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        test: { name: "workerd", include: [...shared, "test/worker/**/*.test.ts"] },
+      },
+    ],
+  },
+});
