@@ -15,8 +15,85 @@ export interface KernelExports {
   heap_base(): Ptr;
   f32_add__scalar(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   f32_add__simd(a: Ptr, b: Ptr, out: Ptr, n: number): void;
+  // assembly/ops/norm.ts: x, out [m, n]; w, b [n]
+  f32_rmsnorm__scalar: RmsNormKernel;
+  f32_rmsnorm__simd: RmsNormKernel;
+  f32_layernorm__scalar: LayerNormKernel;
+  f32_layernorm__simd: LayerNormKernel;
+  // assembly/ops/softmax.ts: rows of x [m, n] -> out (may alias)
+  f32_softmax__scalar(x: Ptr, out: Ptr, m: number, n: number): void;
+  f32_softmax__simd(x: Ptr, out: Ptr, m: number, n: number): void;
+  // assembly/ops/activation.ts
+  f32_gelu__scalar(x: Ptr, out: Ptr, n: number): void;
+  f32_gelu__simd(x: Ptr, out: Ptr, n: number): void;
+  f32_swiglu__scalar(gate: Ptr, up: Ptr, out: Ptr, n: number): void;
+  f32_swiglu__simd(gate: Ptr, up: Ptr, out: Ptr, n: number): void;
+  f32_bias_add__scalar(x: Ptr, b: Ptr, m: number, n: number): void;
+  f32_bias_add__simd(x: Ptr, b: Ptr, m: number, n: number): void;
+  // assembly/ops/rope.ts: table [maxPos, 2, headDim/2]; x [m, heads, headDim] row stride ld; pos i32 [m]
+  f32_rope_table__scalar(table: Ptr, maxPos: number, half: number, theta: number): void;
+  f32_rope__scalar: RopeKernel;
+  f32_rope__simd: RopeKernel;
+  // assembly/ops/select.ts: ties -> lowest index, NaN ignored; top-k returns the count written
+  f32_argmax__scalar(x: Ptr, n: number): number;
+  f32_argmax__simd(x: Ptr, n: number): number;
+  f32_topk__scalar: TopKKernel;
+  f32_topk__simd: TopKKernel;
+  // assembly/attention/: contract in assembly/attention/scalar.ts
+  f32_attention__scalar: AttentionKernel;
+  f32_attention__simd: AttentionKernel;
   [name: string]: unknown;
 }
+
+/** x, w: [m, n] rows and [n] weight -> out [m, n]: x / sqrt(mean(x^2) + eps) * w. */
+export type RmsNormKernel = (x: Ptr, w: Ptr, out: Ptr, m: number, n: number, eps: number) => void;
+/** x [m, n], weight w and bias b [n] -> out [m, n]: (x - mean) / sqrt(var + eps) * w + b. */
+export type LayerNormKernel = (
+  x: Ptr,
+  w: Ptr,
+  b: Ptr,
+  out: Ptr,
+  m: number,
+  n: number,
+  eps: number,
+) => void;
+/** In-place RoPE (rotate_half pairs (i, i + headDim/2)) at the i32 positions `pos` [m], cos/sin from `table`. */
+export type RopeKernel = (
+  x: Ptr,
+  ld: number,
+  m: number,
+  heads: number,
+  headDim: number,
+  pos: Ptr,
+  table: Ptr,
+) => void;
+/** Top-k of x [n] into outIdx i32 [k] and outVal f32 [k], descending; returns the count written. */
+export type TopKKernel = (x: Ptr, n: number, k: number, outIdx: Ptr, outVal: Ptr) => number;
+/**
+ * Attention of mq query rows over a KV cache. q [mq, hq, d] (row stride ldQ floats), k/v [cacheLen, hkv, d]
+ * (row stride ldKv), out [mq, hq, d] (row stride ldO). causal != 0: query row i sees cache rows
+ * 0..cacheLen - mq + i. scores: scratch f32 [cacheLen]. capRows i32 [capCount] -> capOut f32
+ * [capCount, cacheLen]: head-averaged probabilities of those query rows (capCount 0 = none).
+ */
+export type AttentionKernel = (
+  q: Ptr,
+  ldQ: number,
+  k: Ptr,
+  v: Ptr,
+  ldKv: number,
+  out: Ptr,
+  ldO: number,
+  mq: number,
+  hq: number,
+  hkv: number,
+  d: number,
+  cacheLen: number,
+  causal: number,
+  scores: Ptr,
+  capRows: Ptr,
+  capCount: number,
+  capOut: Ptr,
+) => void;
 
 /** An instantiated kernel module and what it was built with. */
 export interface Kernels {

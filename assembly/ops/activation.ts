@@ -1,0 +1,95 @@
+// Elementwise activations over n contiguous f32 values, and the row bias add that follows a GEMM.
+//   GELU (exact erf form, torch.nn.GELU() default): gelu(x) = x * Phi(x), Phi(x) = erfc(-x / sqrt2) / 2.
+//     erfc comes from Abramowitz & Stegun 7.1.26 (./math.ts, |error| <= 1.5e-7, the formula of PyTorch's
+//     vectorized CPU erf); for x >= 0, Phi = 1 - erfc(x/sqrt2)/2, for x < 0, Phi = erfc(|x|/sqrt2)/2, which
+//     keeps small negative outputs accurate (no 1 + erf cancellation). So |gelu - exact| <~ |x| * 1e-7.
+//     The tanh approximation is NOT used: the PyTorch reference model uses the erf form.
+//   SwiGLU: out = silu(gate) * up, silu(g) = g / (1 + exp(-g)).
+//   Bias add: x[r, :] += b over m rows of n.
+// Scalar and SIMD variants perform the same IEEE operations per element, so they are bit-identical.
+// All kernels may run in place (out aliasing an input).
+// Requires: SIMD128 for the __simd variants.
+import { erfc_pos_f32, erfc_pos_f32x4, exp_f32, exp_f32x4 } from "./math";
+
+const SQRT1_2: f32 = 0.707106781;
+
+/** GELU (erf form), scalar reference. x, out: [n]. */
+export function f32_gelu__scalar(x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const h = <f32>0.5 * erfc_pos_f32(Mathf.abs(v) * SQRT1_2);
+    store<f32>(out + o, v * (v >= 0 ? <f32>1 - h : h));
+  }
+}
+
+/** GELU (erf form), SIMD. Same signature as the scalar reference. */
+export function f32_gelu__simd(x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const h = f32x4.mul(f32x4.splat(0.5), erfc_pos_f32x4(f32x4.mul(f32x4.abs(v), f32x4.splat(SQRT1_2))));
+    const phi = v128.bitselect(f32x4.sub(f32x4.splat(1), h), h, f32x4.ge(v, f32x4.splat(0)));
+    v128.store(out + o, f32x4.mul(v, phi));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const h = <f32>0.5 * erfc_pos_f32(Mathf.abs(v) * SQRT1_2);
+    store<f32>(out + o, v * (v >= 0 ? <f32>1 - h : h));
+  }
+}
+
+/** SwiGLU, scalar reference: out = silu(gate) * up. gate, up, out: [n]. */
+export function f32_swiglu__scalar(gate: usize, up: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(out + o, (g / (<f32>1 + exp_f32(-g))) * load<f32>(up + o));
+  }
+}
+
+/** SwiGLU, SIMD. Same signature as the scalar reference. */
+export function f32_swiglu__simd(gate: usize, up: usize, out: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(gate + o);
+    const s = f32x4.div(g, f32x4.add(one, exp_f32x4(f32x4.neg(g))));
+    v128.store(out + o, f32x4.mul(s, v128.load(up + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(out + o, (g / (<f32>1 + exp_f32(-g))) * load<f32>(up + o));
+  }
+}
+
+/** Row bias add in place, scalar reference: x[r, i] += b[i]. x: [m, n]; b: [n]. */
+export function f32_bias_add__scalar(x: usize, b: usize, m: i32, n: i32): void {
+  for (let r = 0; r < m; r++) {
+    const xr = x + ((<usize>r * n) << 2);
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(xr + o, load<f32>(xr + o) + load<f32>(b + o));
+    }
+  }
+}
+
+/** Row bias add in place, SIMD. Same signature as the scalar reference. */
+export function f32_bias_add__simd(x: usize, b: usize, m: i32, n: i32): void {
+  for (let r = 0; r < m; r++) {
+    const xr = x + ((<usize>r * n) << 2);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(xr + o, f32x4.add(v128.load(xr + o), v128.load(b + o)));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(xr + o, load<f32>(xr + o) + load<f32>(b + o));
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// Shared f32 math for the kernels: exp, the erfc tail used by GELU, and horizontal reductions.
+// Every function exists twice, a scalar one and an f32x4 one, performing the SAME IEEE operations in
+// the same order (no fused multiply-add), so a __scalar kernel and its __simd twin produce bit-identical
+// elementwise results; only reductions (sums over a row) may differ, by their summation order.
+// Requires: SIMD128 for the *_f32x4 helpers. Not exported from the module (helpers, not kernels).
+//
+// exp(x), steps (the XNNPACK "rr2_p5" scheme):
+//   1. clamp x to [EXP_LO, EXP_HI]; n = nearest(x * log2(e))
+//   2. t = x - n*ln2_hi - n*ln2_lo (Cody-Waite: n*ln2_hi is exact, |t| <= ln2/2)
+//   3. p = c1 + t*(c2 + t*(c3 + t*(c4 + t*c5)))  (minimax on [-ln2/2, ln2/2])
+//   4. s = 2^n built in the exponent bits; exp = s + (t*s)*p
+// Error: <= 3.3 ulp relative (2e-7) on [-87.3, 88.37], measured against float64 exp.
+// Specials: x < EXP_LO (incl. -inf) -> exactly 0 (true value is below FLT_MIN, < 1.2e-38);
+// x > EXP_HI (incl. +inf) -> +inf (true values there are >= 2.5e38, within 1.4x of FLT_MAX); NaN -> NaN.
+
+/** Below this exp(x) flushes to 0: ln(FLT_MIN), so 2^n stays a normal number. */
+export const EXP_LO: f32 = -87.33654;
+/** Above this exp(x) is +inf: 127.49 * ln2, so n <= 127 and 2^n stays finite. */
+export const EXP_HI: f32 = 88.37;
+const LOG2E: f32 = 1.442695022;
+const LN2_HI: f32 = 0.693145752; // 0x1.62E400p-1: 16 trailing zero bits, n*LN2_HI is exact
+const LN2_LO: f32 = 0.000001428606765; // 0x1.7F7D1Cp-20
+const C5: f32 = 0.008289290592; // 0x1.0F9F9Cp-7
+const C4: f32 = 0.04189782217; // 0x1.573A1Ap-5
+const C3: f32 = 0.1666765213; // 0x1.555A80p-3
+const C2: f32 = 0.4999915063; // 0x1.FFFDC6p-2
+const C1: f32 = 0.999999702; // 0x1.FFFFF6p-1
+
+/** exp(x) in f32 (see the header for the method and its error). */
+// @ts-ignore: decorator
+@inline
+export function exp_f32(x: f32): f32 {
+  if (x < EXP_LO) return 0;
+  if (x > EXP_HI) return Infinity;
+  const xc = min<f32>(max<f32>(x, EXP_LO), EXP_HI);
+  const n = nearest<f32>(xc * LOG2E);
+  let t = xc - n * LN2_HI;
+  t = t - n * LN2_LO;
+  let p = C5 * t + C4;
+  p = p * t + C3;
+  p = p * t + C2;
+  p = p * t + C1;
+  const s = reinterpret<f32>((<i32>n + 127) << 23);
+  t = t * s;
+  return t * p + s;
+}
+
+/** exp(x) on 4 lanes; bit-identical per lane to exp_f32. */
+// @ts-ignore: decorator
+@inline
+export function exp_f32x4(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(EXP_LO));
+  const over = f32x4.gt(x, f32x4.splat(EXP_HI));
+  const xc = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  let t = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  t = f32x4.sub(t, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.add(f32x4.mul(f32x4.splat(C5), t), f32x4.splat(C4));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C3));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C2));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C1));
+  const s = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  t = f32x4.mul(t, s);
+  const r = v128.andnot(f32x4.add(f32x4.mul(t, p), s), under);
+  return v128.bitselect(f32x4.splat(Infinity), r, over);
+}
+
+// erfc(a) for a >= 0 by Abramowitz & Stegun 7.1.26 (the formula PyTorch's vectorized CPU erf uses):
+//   t = 1 / (1 + P*a);  erfc(a) ~= t*(A1 + t*(A2 + t*(A3 + t*(A4 + t*A5)))) * exp(-a*a)
+// Absolute error <= 1.5e-7 (A&S bound) plus f32 rounding. GELU uses it as Phi(x) = erfc(-x/sqrt2)/2,
+// which avoids the cancellation of 1 + erf(x) for negative x.
+const ERF_P: f32 = 0.3275911;
+const ERF_A1: f32 = 0.254829592;
+const ERF_A2: f32 = -0.284496736;
+const ERF_A3: f32 = 1.421413741;
+const ERF_A4: f32 = -1.453152027;
+const ERF_A5: f32 = 1.061405429;
+
+/** erfc(a) for a >= 0 (A&S 7.1.26). */
+// @ts-ignore: decorator
+@inline
+export function erfc_pos_f32(a: f32): f32 {
+  const t: f32 = <f32>1 / (<f32>1 + ERF_P * a);
+  let r = ERF_A5 * t + ERF_A4;
+  r = r * t + ERF_A3;
+  r = r * t + ERF_A2;
+  r = r * t + ERF_A1;
+  return r * t * exp_f32(-(a * a));
+}
+
+/** erfc(a) for lanes a >= 0; bit-identical per lane to erfc_pos_f32. */
+// @ts-ignore: decorator
+@inline
+export function erfc_pos_f32x4(a: v128): v128 {
+  const one = f32x4.splat(1);
+  const t = f32x4.div(one, f32x4.add(one, f32x4.mul(f32x4.splat(ERF_P), a)));
+  let r = f32x4.add(f32x4.mul(f32x4.splat(ERF_A5), t), f32x4.splat(ERF_A4));
+  r = f32x4.add(f32x4.mul(r, t), f32x4.splat(ERF_A3));
+  r = f32x4.add(f32x4.mul(r, t), f32x4.splat(ERF_A2));
+  r = f32x4.add(f32x4.mul(r, t), f32x4.splat(ERF_A1));
+  return f32x4.mul(f32x4.mul(r, t), exp_f32x4(f32x4.neg(f32x4.mul(a, a))));
+}
+
+/** Sum of the 4 lanes as (l0 + l1) + (l2 + l3). */
+// @ts-ignore: decorator
+@inline
+export function hsum_f32x4(v: v128): f32 {
+  return (
+    f32x4.extract_lane(v, 0) +
+    f32x4.extract_lane(v, 1) +
+    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3))
+  );
+}
+
+/** Max of the 4 lanes (NaN-propagating, like f32.max). */
+// @ts-ignore: decorator
+@inline
+export function hmax_f32x4(v: v128): f32 {
+  return max<f32>(
+    max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
+    max<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)),
+  );
+}
+
+/** Lane sums of four vectors: [sum(a), sum(b), sum(c), sum(d)] (a 4x4 transpose-and-add). */
+// @ts-ignore: decorator
+@inline
+export function hsum4_f32x4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 1, 5), f32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 1, 5), f32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}

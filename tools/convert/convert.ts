@@ -1,0 +1,82 @@
+// safetensors checkpoint + config.json + tokenizer.json -> manifest and shards (ARCHITECTURE.md, "Weight
+// format"). Every tensor of the name table (wasm/model/names.ts) must be present with its shape; anything
+// missing, misshapen or unexpected is an error naming the tensor, raised before a byte is written.
+import { MANIFEST_FORMAT, type Manifest } from "../../wasm/manifest";
+import { parseConfig } from "../../wasm/model/config";
+import { tensorSpecs } from "../../wasm/model/names";
+import { quantizeQ4, quantizeQ8 } from "../../wasm/quant";
+import { packShards, sha256Hex, type StoredTensor } from "./pack";
+import { readSafetensors } from "./safetensors";
+
+/** What the converter reads. */
+export interface ConvertInput {
+  modelId: string;
+  safetensors: Uint8Array;
+  configJson: Uint8Array;
+  tokenizerJson: Uint8Array;
+  quantization: "q8" | "q4";
+  shardBytes: number;
+}
+
+/** What it produces: file name -> bytes, manifest.json included. */
+export type ConvertOutput = Map<string, Uint8Array>;
+
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** Converts a checkpoint; throws an Error naming the first problem found. */
+export function convert(input: ConvertInput): ConvertOutput {
+  const config = parseConfig(JSON.parse(new TextDecoder().decode(input.configJson)));
+  const tensors = readSafetensors(input.safetensors);
+  const specs = tensorSpecs(config);
+
+  const stored: StoredTensor[] = [];
+  const used = new Set<string>();
+  for (const spec of specs) {
+    const t = tensors.get(spec.hf);
+    if (!t) throw new Error(`convert: missing tensor ${spec.hf} (engine name ${spec.name})`);
+    const expected = spec.hfShape ?? spec.shape;
+    if (!sameShape(t.shape, expected)) {
+      throw new Error(`convert: tensor ${spec.hf} has shape [${t.shape}], config says [${expected}]`);
+    }
+    used.add(spec.hf);
+    if (!spec.linear) {
+      stored.push({ name: spec.name, dtype: "f32", shape: spec.shape, data: bytesOf(t.data) });
+      continue;
+    }
+    const [n, k] = spec.shape;
+    const q = input.quantization === "q4" ? quantizeQ4(t.data, n, k) : quantizeQ8(t.data, n, k);
+    stored.push({
+      name: spec.name,
+      dtype: input.quantization,
+      shape: spec.shape,
+      data: bytesOf(q.data),
+      scales: bytesOf(q.scales),
+    });
+  }
+  for (const name of tensors.keys()) {
+    // A tied lm_head may share the embedding; everything else must be known.
+    if (!used.has(name))
+      throw new Error(`convert: unexpected tensor ${name} (not in the model's name table)`);
+  }
+
+  const shards = packShards(stored, input.shardBytes);
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    model_id: input.modelId,
+    config: "config.json",
+    tokenizer: "tokenizer.json",
+    quantization: input.quantization,
+    files: {
+      "config.json": { bytes: input.configJson.byteLength, sha256: sha256Hex(input.configJson) },
+      "tokenizer.json": { bytes: input.tokenizerJson.byteLength, sha256: sha256Hex(input.tokenizerJson) },
+    },
+    shards: shards.map((s) => s.entry),
+  };
+  const out: ConvertOutput = new Map();
+  out.set("config.json", input.configJson);
+  out.set("tokenizer.json", input.tokenizerJson);
+  for (const s of shards) out.set(s.entry.key, s.bytes);
+  out.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
+  return out;
+}

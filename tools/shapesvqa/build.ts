@@ -1,0 +1,85 @@
+// Writes a ShapesVQA split in the trainer's format (data.md): PREFIX.images.u8 (raw uint8 RGB
+// [num_images, 96, 96, 3]), PREFIX.jsonl (one question per line) and PREFIX.meta.json (counts, written
+// last, so its presence marks a complete split). Streams in chunks with synchronous writes.
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { generateSplit, type SplitSpec } from "./dataset";
+import { IMAGE_BYTES, renderScene } from "./render";
+import { IMAGE_SIZE } from "./scene";
+import { Encoder } from "./tokenizer";
+import { EOS_ID, FAMILIES, type Family } from "./vocab";
+
+/** Images rendered per write (7 MB of pixels). */
+const CHUNK_IMAGES = 256;
+
+/** One line of PREFIX.jsonl, keys in contract order. */
+export interface QuestionRecord {
+  image: number;
+  family: Family;
+  question: string;
+  answer: string;
+  q_ids: number[];
+  a_ids: number[];
+  n_objects: number;
+}
+
+/** Contents of PREFIX.meta.json. */
+export interface SplitMeta extends SplitSpec {
+  num_images: number;
+  num_questions: number;
+  image_shape: [number, number, number];
+  families: Record<Family, number>;
+}
+
+/** Generates `spec` and writes it under `prefix`; returns the metadata it wrote. */
+export function buildSplit(spec: SplitSpec, prefix: string, enc: Encoder = new Encoder()): SplitMeta {
+  mkdirSync(dirname(prefix), { recursive: true });
+  const imgFd = openSync(`${prefix}.images.u8`, "w");
+  const qFd = openSync(`${prefix}.jsonl`, "w");
+  const pixels = new Uint8Array(CHUNK_IMAGES * IMAGE_BYTES);
+  const families = Object.fromEntries(FAMILIES.map((f) => [f, 0])) as Record<Family, number>;
+  let lines: string[] = [];
+  let inChunk = 0;
+  let images = 0;
+  let questions = 0;
+  const flush = () => {
+    writeSync(imgFd, pixels, 0, inChunk * IMAGE_BYTES);
+    writeSync(qFd, lines.join(""));
+    lines = [];
+    inChunk = 0;
+  };
+  try {
+    for (const img of generateSplit(spec)) {
+      renderScene(img.scene, pixels, inChunk * IMAGE_BYTES);
+      for (const qa of img.qas) {
+        const rec: QuestionRecord = {
+          image: img.index,
+          family: qa.family,
+          question: qa.question,
+          answer: qa.answer,
+          q_ids: [...enc.encode(qa.question)],
+          a_ids: [...enc.encode(qa.answer), EOS_ID],
+          n_objects: img.scene.objects.length,
+        };
+        lines.push(JSON.stringify(rec) + "\n");
+        families[qa.family]++;
+        questions++;
+      }
+      images++;
+      if (++inChunk === CHUNK_IMAGES) flush();
+    }
+    flush();
+  } finally {
+    closeSync(imgFd);
+    closeSync(qFd);
+  }
+  const meta: SplitMeta = {
+    ...spec,
+    num_images: images,
+    num_questions: questions,
+    image_shape: [IMAGE_SIZE, IMAGE_SIZE, 3],
+    families,
+  };
+  writeFileSync(`${prefix}.meta.json`, JSON.stringify(meta, null, 2) + "\n");
+  return meta;
+}

@@ -1,0 +1,22 @@
+// Shared argument parsing for the ShapesVQA command-line tools (node:util parseArgs).
+import { parseArgs } from "node:util";
+import { splitSpec, type SplitName, type SplitSpec } from "../dataset";
+
+/** Parses `(--split val|test | --split train --seed S --count N | --seed S --count N) --out PATH`. */
+export function parseSplitArgs(argv: string[], defaultOut?: string): { spec: SplitSpec; out: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      split: { type: "string" },
+      seed: { type: "string" },
+      count: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const split = (values.split ?? (values.seed !== undefined ? "train" : undefined)) as SplitName | undefined;
+  if (split !== "val" && split !== "test" && split !== "train") throw new Error("--split must be val, test or train");
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const out = values.out ?? defaultOut;
+  if (!out) throw new Error("--out is required");
+  return { spec: splitSpec(split, num(values.seed), num(values.count)), out };
+}

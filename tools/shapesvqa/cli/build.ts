@@ -1,0 +1,11 @@
+// `npm run data:build -- (--split val|test | --split train --seed S --count N) --out PREFIX`
+// Writes PREFIX.images.u8, PREFIX.jsonl and PREFIX.meta.json (build.ts; format in data.md).
+import { buildSplit } from "../build";
+import { parseSplitArgs } from "./args";
+
+const { spec, out } = parseSplitArgs(process.argv.slice(2));
+const t0 = performance.now();
+const meta = buildSplit(spec, out);
+const s = (performance.now() - t0) / 1000;
+const rate = Math.round((meta.num_images / s) * 60);
+console.log(`${out}: ${meta.num_images} images, ${meta.num_questions} questions in ${s.toFixed(1)} s (${rate} images/min)`);

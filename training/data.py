@@ -1,0 +1,122 @@
+"""ShapesVQA files -> batches (the data contract is /tmp/data.md, written by tools/shapesvqa/).
+
+A split PREFIX is `PREFIX.images.u8` (raw u8 [N, 96, 96, 3], memory-mapped) and `PREFIX.jsonl` (one question
+per line with its image index, family, q_ids, a_ids ending in <eos>). Questions are grouped by image so the
+vision tower and the LLM prefix run once per image (prefix.py). The trainer never tokenizes text itself.
+"""
+
+import json
+import os
+import re
+from collections import defaultdict
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+FAMILIES = ["colour", "shape", "count", "exist", "position", "relation", "caption"]
+IMAGE_BYTES = 96 * 96 * 3
+
+
+class Split:
+    """One PREFIX: memory-mapped images and the questions grouped by image."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.images = np.memmap(prefix + ".images.u8", dtype=np.uint8, mode="r").reshape(-1, 96, 96, 3)
+        self.questions: List[dict] = []
+        with open(prefix + ".jsonl") as f:
+            for line in f:
+                if line.strip():
+                    self.questions.append(json.loads(line))
+        by_image: Dict[int, List[int]] = defaultdict(list)
+        for i, q in enumerate(self.questions):
+            by_image[q["image"]].append(i)
+        self.image_ids = sorted(by_image)  # images that have at least one question
+        self.by_image = by_image
+
+    def pixels_u8(self, image_ids) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(self.images[np.asarray(image_ids)]))  # (N, 96, 96, 3)
+
+
+def vocab_size(tokenizer_path: str) -> int:
+    with open(tokenizer_path) as f:
+        tok = json.load(f)
+    ids = list(tok["model"]["vocab"].values()) + [t["id"] for t in tok.get("added_tokens", [])]
+    return max(ids) + 1
+
+
+def ready_train_files(data_dir: str) -> List[str]:
+    """Train prefixes listed in data/READY (only complete files are listed there), in order train-1, -2..."""
+    path = os.path.join(data_dir, "READY")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        text = f.read()
+    ks = sorted({int(k) for k in re.findall(r"train-(\d+)\.jsonl", text)})
+    return [os.path.join(data_dir, f"train-{k}") for k in ks
+            if os.path.exists(os.path.join(data_dir, f"train-{k}.jsonl"))]
+
+
+def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, prefix_len: int) -> dict:
+    """Training batch: every question of the given images. Suffix = q + <sep> + a (a ends in <eos>), right-
+    padded; labels are the next token on answer positions only (-100 elsewhere)."""
+    img_index, seqs, starts = [], [], []
+    for j, im in enumerate(image_ids):
+        for qi in split.by_image[im]:
+            q = split.questions[qi]
+            img_index.append(j)
+            seqs.append(q["q_ids"] + [sep_id] + q["a_ids"])
+            starts.append(len(q["q_ids"]))  # the <sep> position predicts the first answer token
+    B, T = len(seqs), max(len(s) for s in seqs)
+    ids = torch.full((B, T), pad_id, dtype=torch.long)
+    labels = torch.full((B, T), -100, dtype=torch.long)
+    valid = torch.zeros(B, T, dtype=torch.bool)
+    for i, (s, st) in enumerate(zip(seqs, starts)):
+        ids[i, : len(s)] = torch.tensor(s)
+        valid[i, : len(s)] = True
+        labels[i, st: len(s) - 1] = torch.tensor(s[st + 1:])
+    pos = prefix_len + torch.arange(T)[None].expand(B, T)
+    return {"pixels_u8": split.pixels_u8(image_ids), "img_index": torch.tensor(img_index), "ids": ids,
+            "labels": labels, "valid": valid, "pos": pos}
+
+
+class TrainStream:
+    """Endless stream of image batches over train-1..k as they appear. Chunk n reads train-(n+1) if READY
+    lists it, else cycles over the listed files; each chunk is a seeded permutation of its images.
+    `state()` / the `state` argument make the position resumable."""
+
+    def __init__(self, data_dir: str, seed: int, images_per_batch: int, state: Optional[dict] = None):
+        self.data_dir, self.seed, self.n = data_dir, seed, images_per_batch
+        self.cache: Dict[str, Split] = {}
+        st = state or {"chunk": 0, "file": None, "pos": 0}
+        self.chunk, self.file, self.pos = st["chunk"], st["file"], st["pos"]
+        if self.file is None:
+            self._start_chunk()
+
+    def state(self) -> dict:
+        return {"chunk": self.chunk, "file": self.file, "pos": self.pos}
+
+    def _split(self, prefix: str) -> Split:
+        if prefix not in self.cache:
+            self.cache = {prefix: Split(prefix)}  # keep one train file in memory at a time
+        return self.cache[prefix]
+
+    def _start_chunk(self):
+        files = ready_train_files(self.data_dir)
+        if not files:
+            raise FileNotFoundError(f"no train files listed in {self.data_dir}/READY")
+        wanted = os.path.join(self.data_dir, f"train-{self.chunk + 1}")
+        self.file = wanted if wanted in files else files[self.chunk % len(files)]
+        self.pos = 0
+
+    def next_images(self):
+        split = self._split(self.file)
+        perm = np.random.default_rng(self.seed * 100003 + self.chunk).permutation(len(split.image_ids))
+        if self.pos + self.n > len(perm):
+            self.chunk += 1
+            self._start_chunk()
+            return self.next_images()
+        ids = [split.image_ids[i] for i in perm[self.pos: self.pos + self.n]]
+        self.pos += self.n
+        return split, ids

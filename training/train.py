@@ -1,0 +1,163 @@
+"""Train atp-tiny on ShapesVQA (bf16 autocast on CPU, CUDA when present).
+
+  cd training && nohup /usr/bin/python3 train.py --run atp-tiny-1 --minutes 65 > runs/atp-tiny-1/log.txt 2>&1 &
+  cd training && /usr/bin/python3 train.py --run atp-tiny-1 --resume   # continue from runs/atp-tiny-1/ckpt.pt
+
+Reads data/{tokenizer.json,val.*,train-K.*} (files listed in data/READY; train-2..4 are picked up as they
+appear). A step = all questions of `--images` images: the vision tower and the LLM prefix run once per image
+(prefix.py), loss on answer tokens + <eos>. AdamW, linear warmup + cosine to 10%. Logs to stdout and
+runs/<run>/metrics.jsonl; checkpoints (model, optimizer, step, data position) every `--ckpt-minutes`.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from data import Split, TrainStream, make_batch, ready_train_files, vocab_size
+from metrics import balanced_subset, evaluate, load_id_to_token, score
+from model import LlavaForConditionalGeneration, load_config
+from prefix import prefix_len, run_prefix, run_suffix
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="atp-tiny-1")
+    ap.add_argument("--config", default=os.path.join(HERE, "config.json"))
+    ap.add_argument("--data", default=os.path.join(HERE, "..", "data"))
+    ap.add_argument("--images", type=int, default=16, help="images per step (all their questions)")
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--steps", type=int, default=0, help="total steps; 0 = derive from --minutes")
+    ap.add_argument("--minutes", type=float, default=65.0, help="planned wall time when --steps is 0")
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-per-family", type=int, default=50)
+    ap.add_argument("--ckpt-minutes", type=float, default=4.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", action="store_true")
+    return ap.parse_args()
+
+
+def lr_at(step, total, a):
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    t = min(1.0, (step - a.warmup) / max(1, total - a.warmup))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def make_optimizer(model, a):
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    other = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
+                              {"params": other, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
+
+
+def save(path, model, opt, step, total, stream, a, elapsed):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total_steps": total,
+                "data": stream.state(), "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed},
+               tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    a = parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    run_dir = os.path.join(HERE, "runs", a.run)
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    tok_path = os.path.join(a.data, "tokenizer.json")
+    while not ready_train_files(a.data):
+        print("waiting for data/READY ...", flush=True)
+        time.sleep(20)
+
+    cfg = load_config(a.config)
+    cfg.text_config.vocab_size = vocab_size(tok_path)
+    ck = torch.load(ckpt_path, map_location="cpu") if a.resume else None
+    if ck is not None:
+        from model import LlavaConfig
+        cfg = LlavaConfig.from_dict(ck["config"])
+    model = LlavaForConditionalGeneration(cfg).to(dev)
+    opt = make_optimizer(model, a)
+    step, total, elapsed0 = 0, a.steps, 0.0
+    stream = TrainStream(a.data, a.seed, a.images, ck["data"] if ck else None)
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, total, elapsed0 = ck["step"], ck["total_steps"], ck.get("elapsed", 0.0)
+        print(f"resumed at step {step}/{total} data {stream.state()}", flush=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"atp-tiny: {n_params / 1e6:.3f}M params, vocab {cfg.text_config.vocab_size}, device {dev}, "
+          f"images/step {a.images}", flush=True)
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        json.dump(cfg.to_dict(), f, indent=2)
+
+    val = Split(os.path.join(a.data, "val"))
+    val_ids = balanced_subset(val, a.eval_per_family)
+    id2tok = load_id_to_token(tok_path)
+    P = prefix_len(model)
+    log = open(os.path.join(run_dir, "metrics.jsonl"), "a")
+    t_start, t_ckpt = time.time(), time.time()
+    t_win, n_q_win, loss_win, n_win = time.time(), 0, 0.0, 0
+    model.train()
+    while total == 0 or step < total:
+        split, ims = stream.next_images()
+        b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
+        b = {k: v.to(dev) for k, v in b.items()}
+        lr = lr_at(step, total or 10 ** 9, a)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast(dev, dtype=torch.bfloat16):
+            past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]))
+            logits, _ = run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b["labels"].reshape(-1),
+                               ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        n_q_win += b["ids"].shape[0]
+        loss_win += loss.item()
+        n_win += 1
+        if step == 30 and total == 0:  # plan the cosine from the measured speed (steps 1..30)
+            per_step = (time.time() - t_start) / step
+            total = max(step + 100, int(a.minutes * 60 / (per_step * 1.08)))  # ~8% for evals
+            print(f"planned total steps {total} ({per_step:.2f} s/step)", flush=True)
+        if step % 10 == 0:
+            dt = time.time() - t_win
+            print(f"step {step}/{total} loss {loss_win / n_win:.4f} lr {lr:.2e} gnorm {gnorm:.2f} "
+                  f"{n_q_win / dt:.1f} q/s {a.images * n_win / dt:.1f} img/s data {stream.state()}", flush=True)
+            log.write(json.dumps({"step": step, "time": round(elapsed0 + time.time() - t_start, 1),
+                                  "loss": round(loss_win / n_win, 5), "lr": lr, "q_per_s": round(n_q_win / dt, 2),
+                                  "files": len(ready_train_files(a.data))}) + "\n")
+            log.flush()
+            t_win, n_q_win, loss_win, n_win = time.time(), 0, 0.0, 0
+        last = total and step >= total
+        if step % a.eval_every == 0 or last:
+            t0 = time.time()
+            s = score(evaluate(model, val, id2tok, val_ids if not last else None, device=dev))
+            print(f"eval step {step} val {json.dumps(s)} ({time.time() - t0:.0f} s)", flush=True)
+            log.write(json.dumps({"step": step, "time": round(elapsed0 + time.time() - t_start, 1), "val": s}) + "\n")
+            log.flush()
+            t_win = time.time()
+        if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
+            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start)
+            t_ckpt = time.time()
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

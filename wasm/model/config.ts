@@ -1,0 +1,127 @@
+// The model description the engine builds from: Hugging Face LLaVA-style config.json (the same file the
+// PyTorch reference, training/model.py, is configured by), parsed and checked once.
+
+/** Vision tower (CLIP-style ViT without class token). */
+export interface VisionConfig {
+  imageSize: number;
+  patchSize: number;
+  channels: number;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  layerNormEps: number;
+}
+
+/** Llama-style decoder. */
+export interface TextConfig {
+  vocabSize: number;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  maxPositions: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  tieWordEmbeddings: boolean;
+}
+
+/** Everything the engine needs to know about the model. */
+export interface ModelConfig {
+  vision: VisionConfig;
+  text: TextConfig;
+  imageTokenId: number;
+  imageSeqLength: number;
+  visionFeatureLayer: number;
+  visionFeaturePostLayernorm: boolean;
+  imageMean: [number, number, number];
+  imageStd: [number, number, number];
+  padId: number;
+  bosId: number;
+  eosId: number;
+  sepId: number;
+  unkId: number;
+}
+
+type Json = Record<string, unknown>;
+
+function num(obj: Json, key: string, where: string): number {
+  const v = obj[key];
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw new Error(`config: ${where}.${key} must be a number`);
+  return v;
+}
+
+function positiveInt(obj: Json, key: string, where: string): number {
+  const v = num(obj, key, where);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`config: ${where}.${key} must be a positive integer`);
+  return v;
+}
+
+function triple(obj: Json, key: string): [number, number, number] {
+  const v = obj[key];
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === "number")) {
+    throw new Error(`config: ${key} must be three numbers`);
+  }
+  return [v[0], v[1], v[2]];
+}
+
+/** Parses and validates a LLaVA-style config.json; throws a message naming the bad field. */
+export function parseConfig(json: unknown): ModelConfig {
+  if (typeof json !== "object" || json === null) throw new Error("config: not a JSON object");
+  const c = json as Json;
+  if (c.model_type !== "llava")
+    throw new Error(`config: model_type must be "llava", got ${String(c.model_type)}`);
+  const v = c.vision_config as Json;
+  const t = c.text_config as Json;
+  if (typeof v !== "object" || v === null) throw new Error("config: vision_config missing");
+  if (typeof t !== "object" || t === null) throw new Error("config: text_config missing");
+  const vision: VisionConfig = {
+    imageSize: positiveInt(v, "image_size", "vision_config"),
+    patchSize: positiveInt(v, "patch_size", "vision_config"),
+    channels: positiveInt(v, "num_channels", "vision_config"),
+    hidden: positiveInt(v, "hidden_size", "vision_config"),
+    intermediate: positiveInt(v, "intermediate_size", "vision_config"),
+    layers: positiveInt(v, "num_hidden_layers", "vision_config"),
+    heads: positiveInt(v, "num_attention_heads", "vision_config"),
+    layerNormEps: num(v, "layer_norm_eps", "vision_config"),
+  };
+  const text: TextConfig = {
+    vocabSize: positiveInt(t, "vocab_size", "text_config"),
+    hidden: positiveInt(t, "hidden_size", "text_config"),
+    intermediate: positiveInt(t, "intermediate_size", "text_config"),
+    layers: positiveInt(t, "num_hidden_layers", "text_config"),
+    heads: positiveInt(t, "num_attention_heads", "text_config"),
+    kvHeads: positiveInt(t, "num_key_value_heads", "text_config"),
+    maxPositions: positiveInt(t, "max_position_embeddings", "text_config"),
+    rmsNormEps: num(t, "rms_norm_eps", "text_config"),
+    ropeTheta: num(t, "rope_theta", "text_config"),
+    tieWordEmbeddings: t.tie_word_embeddings === true,
+  };
+  if (vision.imageSize % vision.patchSize !== 0)
+    throw new Error("config: image_size not a multiple of patch_size");
+  if (vision.hidden % vision.heads !== 0)
+    throw new Error("config: vision hidden_size not divisible by heads");
+  if (text.hidden % text.heads !== 0) throw new Error("config: text hidden_size not divisible by heads");
+  if (text.heads % text.kvHeads !== 0) throw new Error("config: heads not a multiple of num_key_value_heads");
+  const grid = vision.imageSize / vision.patchSize;
+  const imageSeqLength = positiveInt(c, "image_seq_length", "config");
+  if (imageSeqLength !== grid * grid)
+    throw new Error("config: image_seq_length != (image_size/patch_size)^2");
+  return {
+    vision,
+    text,
+    imageTokenId: num(c, "image_token_index", "config"),
+    imageSeqLength,
+    visionFeatureLayer: typeof c.vision_feature_layer === "number" ? c.vision_feature_layer : -1,
+    visionFeaturePostLayernorm: c.vision_feature_post_layernorm !== false,
+    imageMean: triple(c, "image_mean"),
+    imageStd: triple(c, "image_std"),
+    padId: num(c, "pad_token_id", "config"),
+    bosId: num(c, "bos_token_id", "config"),
+    eosId: num(c, "eos_token_id", "config"),
+    sepId: num(c, "sep_token_id", "config"),
+    unkId: num(c, "unk_token_id", "config"),
+  };
+}

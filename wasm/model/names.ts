@@ -1,0 +1,103 @@
+// The one table of tensor names: engine name (short, shared vocabulary with the PyTorch reference),
+// Hugging Face LLaVA/CLIP/Llama name (safetensors checkpoints), logical shape from the config, and whether
+// the tensor is a Linear weight (quantized q8/q4) or stays f32. The converter and the engine read it.
+import type { ModelConfig } from "./config";
+
+/** One tensor the model needs. */
+export interface TensorSpec {
+  /** Engine / manifest name, e.g. `llm.layers.5.mlp.up.weight`. */
+  name: string;
+  /** Name in a Hugging Face LLaVA checkpoint. */
+  hf: string;
+  /** Shape as the engine stores it (Linear: [out, in]; the patch embedding flattened to [out, C*P*P]). */
+  shape: number[];
+  /** Linear weights are quantized (q8 by default); everything else is kept f32. */
+  linear: boolean;
+  /** Shape in the checkpoint when it differs (the patch embedding is a Conv2d weight [D, C, P, P]). */
+  hfShape?: number[];
+}
+
+const VIT = "vision_tower.vision_model";
+const LLM = "language_model.model";
+
+function linear(name: string, hf: string, out: number, inp: number, bias: boolean): TensorSpec[] {
+  const specs: TensorSpec[] = [
+    { name: `${name}.weight`, hf: `${hf}.weight`, shape: [out, inp], linear: true },
+  ];
+  if (bias) specs.push({ name: `${name}.bias`, hf: `${hf}.bias`, shape: [out], linear: false });
+  return specs;
+}
+
+function vector(name: string, hf: string, n: number, bias: boolean): TensorSpec[] {
+  const specs: TensorSpec[] = [{ name: `${name}.weight`, hf: `${hf}.weight`, shape: [n], linear: false }];
+  if (bias) specs.push({ name: `${name}.bias`, hf: `${hf}.bias`, shape: [n], linear: false });
+  return specs;
+}
+
+/** Every tensor of the model described by `c`, in load order. */
+export function tensorSpecs(c: ModelConfig): TensorSpec[] {
+  const v = c.vision;
+  const t = c.text;
+  const headDim = t.hidden / t.heads;
+  const patchIn = v.channels * v.patchSize * v.patchSize;
+  const specs: TensorSpec[] = [
+    // Conv2d(C, D, P, stride P) == Linear over the patch flattened in (c, kh, kw) order.
+    {
+      name: "vision.patch_embed.weight",
+      hf: `${VIT}.embeddings.patch_embedding.weight`,
+      shape: [v.hidden, patchIn],
+      hfShape: [v.hidden, v.channels, v.patchSize, v.patchSize],
+      linear: true,
+    },
+    {
+      name: "vision.pos_embed",
+      hf: `${VIT}.embeddings.position_embedding.weight`,
+      shape: [c.imageSeqLength, v.hidden],
+      linear: false,
+    },
+  ];
+  for (let i = 0; i < v.layers; i++) {
+    const p = `vision.layers.${i}`;
+    const h = `${VIT}.encoder.layers.${i}`;
+    specs.push(
+      ...vector(`${p}.ln1`, `${h}.layer_norm1`, v.hidden, true),
+      ...linear(`${p}.attn.q`, `${h}.self_attn.q_proj`, v.hidden, v.hidden, true),
+      ...linear(`${p}.attn.k`, `${h}.self_attn.k_proj`, v.hidden, v.hidden, true),
+      ...linear(`${p}.attn.v`, `${h}.self_attn.v_proj`, v.hidden, v.hidden, true),
+      ...linear(`${p}.attn.o`, `${h}.self_attn.out_proj`, v.hidden, v.hidden, true),
+      ...vector(`${p}.ln2`, `${h}.layer_norm2`, v.hidden, true),
+      ...linear(`${p}.mlp.fc1`, `${h}.mlp.fc1`, v.intermediate, v.hidden, true),
+      ...linear(`${p}.mlp.fc2`, `${h}.mlp.fc2`, v.hidden, v.intermediate, true),
+    );
+  }
+  specs.push(
+    ...vector("vision.post_ln", `${VIT}.post_layernorm`, v.hidden, true),
+    ...linear("projector.fc1", "multi_modal_projector.linear_1", t.hidden, v.hidden, true),
+    ...linear("projector.fc2", "multi_modal_projector.linear_2", t.hidden, t.hidden, true),
+    {
+      name: "llm.embed.weight",
+      hf: `${LLM}.embed_tokens.weight`,
+      shape: [t.vocabSize, t.hidden],
+      linear: false,
+    },
+  );
+  for (let i = 0; i < t.layers; i++) {
+    const p = `llm.layers.${i}`;
+    const h = `${LLM}.layers.${i}`;
+    specs.push(
+      ...vector(`${p}.attn_norm`, `${h}.input_layernorm`, t.hidden, false),
+      ...linear(`${p}.attn.q`, `${h}.self_attn.q_proj`, t.heads * headDim, t.hidden, false),
+      ...linear(`${p}.attn.k`, `${h}.self_attn.k_proj`, t.kvHeads * headDim, t.hidden, false),
+      ...linear(`${p}.attn.v`, `${h}.self_attn.v_proj`, t.kvHeads * headDim, t.hidden, false),
+      ...linear(`${p}.attn.o`, `${h}.self_attn.o_proj`, t.hidden, t.heads * headDim, false),
+      ...vector(`${p}.mlp_norm`, `${h}.post_attention_layernorm`, t.hidden, false),
+      ...linear(`${p}.mlp.gate`, `${h}.mlp.gate_proj`, t.intermediate, t.hidden, false),
+      ...linear(`${p}.mlp.up`, `${h}.mlp.up_proj`, t.intermediate, t.hidden, false),
+      ...linear(`${p}.mlp.down`, `${h}.mlp.down_proj`, t.hidden, t.intermediate, false),
+    );
+  }
+  specs.push(...vector("llm.norm", `${LLM}.norm`, t.hidden, false));
+  const head = t.tieWordEmbeddings ? `${LLM}.embed_tokens` : "language_model.lm_head";
+  specs.push(...linear("llm.head", head, t.vocabSize, t.hidden, false));
+  return specs;
+}
