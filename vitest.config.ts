@@ -18,16 +18,20 @@ function wasmModule(): Plugin {
 }
 
 const shared = ["test/assembly/**/*.test.ts", "test/wasm/**/*.test.ts"];
+/** Binary files tests import with `?inline` (base64 data URLs): golden fixtures and weight shards. */
+const BINARY_FIXTURES = ["**/*.f32", "**/*.u8", "**/*.bin", "**/*.safetensors"];
 
 export default defineConfig({
   test: {
     projects: [
       {
         plugins: [wasmModule()],
+        assetsInclude: BINARY_FIXTURES,
         test: { name: "node", include: [...shared, "test/tools/**/*.test.ts"], environment: "node" },
       },
       {
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        assetsInclude: BINARY_FIXTURES,
         test: { name: "workerd", include: [...shared, "test/worker/**/*.test.ts"] },
       },
     ],

@@ -15,8 +15,12 @@ export { f32_rope_table__scalar, f32_rope__scalar, f32_rope__simd } from "./ops/
 export { f32_argmax__scalar, f32_argmax__simd } from "./ops/select";
 export { f32_topk__scalar, f32_topk__simd } from "./ops/select";
 export { f32_attention__scalar } from "./attention/scalar";
-export { f32_attention__simd } from "./attention/simd";
+export { f32_attention__simd, f32_attention__relaxed } from "./attention/simd";
 export { q8_act_quantize__scalar, q8_act_quantize__simd } from "./quant/act";
 export { q8_weight_sums__scalar, q8_weight_sums__simd } from "./quant/wsum";
 export { q8_f32_gemm__scalar, q8_f32_gemm_2x4__simd, q8_f32_gemm_2x4__relaxed } from "./gemm/q8_gemm";
-export { peak_relaxed_dot, peak_dot_i16x8, peak_f32x4_muladd } from "./gemm/peak";
+export { q8_f32_gemv__scalar, q8_f32_gemv_1x4__simd, q8_f32_gemv_1x4__relaxed } from "./gemm/q8_gemv";
+export { q4_f32_gemm__scalar, q4_f32_gemm_1x4__simd, q4_f32_gemm_2x4__relaxed } from "./gemm/q4_gemm";
+export { q4_f32_gemv__scalar, q4_f32_gemv_1x4__simd, q4_f32_gemv_1x4__relaxed } from "./gemm/q4_gemv";
+export { f32_gemm__scalar, f32_gemm_2x4__simd } from "./gemm/f32_gemm";
+export { peak_relaxed_dot, peak_relaxed_dot_add, peak_dot_i16x8, peak_f32x4_muladd } from "./gemm/peak";

@@ -239,6 +239,12 @@ def apply_rope(x, cos, sin):
     return x * cos + rotate_half(x) * sin
 
 
+def repeat_kv(x, rep: int):
+    """(B, nkv, S, hd) -> (B, nkv * rep, S, hd), kv head j serving query heads j*rep .. j*rep + rep - 1."""
+    B, n_kv, S, hd = x.shape
+    return x[:, :, None].expand(B, n_kv, rep, S, hd).reshape(B, n_kv * rep, S, hd)
+
+
 class LlamaAttention(nn.Module):
     def __init__(self, c: TextConfig):
         super().__init__()
@@ -265,7 +271,7 @@ class LlamaAttention(nn.Module):
         present = (k, v)
         rep = self.n_head // self.n_kv
         if rep > 1:  # grouped-query attention: each kv head serves `rep` query heads
-            k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)  # (B, nh, S, hd)
+            k, v = repeat_kv(k, rep), repeat_kv(v, rep)  # (B, nh, S, hd)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))  # (B, nh, T, S)
         probs = F.softmax(att.float() + attn_bias, dim=-1)  # (B, nh, T, S) f32
         y = (probs.to(v.dtype) @ v).transpose(1, 2).reshape(B, T, self.n_head * self.head_dim)
@@ -394,8 +400,10 @@ class LlavaForConditionalGeneration(nn.Module):
         """Token embeddings with each image's <image> placeholders replaced by its visual tokens, in order.
         input_ids (B, T) with exactly image_seq_length <image> ids per row; image_feats (B, 144, Ct)."""
         x = self.language_model.model.embed_tokens(input_ids)  # (B, T, Ct)
-        is_img = (input_ids == self.config.image_token_index)[..., None]  # (B, T, 1)
-        return x.masked_scatter(is_img, image_feats.to(x.dtype))
+        is_img = input_ids == self.config.image_token_index  # (B, T)
+        k = (is_img.long().cumsum(1) - 1).clamp(0, image_feats.shape[1] - 1)  # (B, T): which visual token
+        feats = torch.gather(image_feats.to(x.dtype), 1, k[..., None].expand(-1, -1, x.shape[-1]))  # (B, T, Ct)
+        return torch.where(is_img[..., None], feats, x)  # a gather, not masked_scatter: exports to ONNX
 
     def forward(self, pixel_values, input_ids, out: Optional[Dict[str, torch.Tensor]] = None,
                 output_attentions: bool = False):

@@ -47,6 +47,26 @@ def test_prefix_matches_full():
             assert d < TOL
 
 
+def test_left_padded_suffix_matches_full():
+    """The decoding layout: questions left-padded, positions counting real tokens only."""
+    m = tiny_model()
+    px = torch.randn(2, 3, 96, 96)
+    qs = [[10, 11, 12, 13, 14, 4], [15, 7, 4]]
+    T = max(map(len, qs))
+    ids = torch.zeros(2, T, dtype=torch.long)
+    valid = torch.zeros(2, T, dtype=torch.bool)
+    for i, q in enumerate(qs):
+        ids[i, T - len(q):], valid[i, T - len(q):] = torch.tensor(q), True
+    pos = (145 + valid.long().cumsum(1) - 1).clamp_min(145)
+    with torch.no_grad():
+        logits, _ = run_suffix(m, run_prefix(m, px), torch.tensor([0, 1]), ids, valid, pos)
+        for i, q in enumerate(qs):
+            ref = m(px[i: i + 1], full_ids(q))[0, -len(q):]
+            d = (logits[i, T - len(q):] - ref).abs().max().item()
+            print(f"left-padded vs full, question {i}: max |diff| {d:.2e}")
+            assert d < TOL
+
+
 def test_greedy_matches_full():
     m = tiny_model()
     px = torch.randn(2, 3, 96, 96)
@@ -84,5 +104,6 @@ def test_names():
 if __name__ == "__main__":
     test_names()
     test_prefix_matches_full()
+    test_left_padded_suffix_matches_full()
     test_greedy_matches_full()
     print("ok")

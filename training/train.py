@@ -132,8 +132,10 @@ def main():
         n_q_win += b["ids"].shape[0]
         loss_win += loss.item()
         n_win += 1
-        if step == 30 and total == 0:  # plan the cosine from the measured speed (steps 1..30)
-            per_step = (time.time() - t_start) / step
+        if step == 10:
+            t_plan = time.time()
+        if step == 40 and total == 0:  # plan the cosine from the measured speed (steps 11..40: warm caches)
+            per_step = (time.time() - t_plan) / 30
             total = max(step + 100, int(a.minutes * 60 / (per_step * 1.08)))  # ~8% for evals
             print(f"planned total steps {total} ({per_step:.2f} s/step)", flush=True)
         if step % 10 == 0:

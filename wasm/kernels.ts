@@ -42,21 +42,75 @@ export interface KernelExports {
   // assembly/attention/: contract in assembly/attention/scalar.ts
   f32_attention__scalar: AttentionKernel;
   f32_attention__simd: AttentionKernel;
+  /** relaxed_madd variant: present in both builds, traps where `relaxedSimd` is false. */
+  f32_attention__relaxed: AttentionKernel;
+  // assembly/quant/, assembly/gemm/: layouts in wasm/quant.ts; __relaxed kernels trap in the simd build
+  q8_act_quantize__scalar: ActQuantizeKernel;
+  q8_act_quantize__simd: ActQuantizeKernel;
+  q8_weight_sums__scalar: WeightSumsKernel;
+  q8_weight_sums__simd: WeightSumsKernel;
+  q8_f32_gemm__scalar: QGemmKernel;
+  q8_f32_gemm_2x4__simd: QGemmKernel;
+  q8_f32_gemm_2x4__relaxed: QGemmKernel;
+  q8_f32_gemv__scalar: QGemvKernel;
+  q8_f32_gemv_1x4__simd: QGemvKernel;
+  q8_f32_gemv_1x4__relaxed: QGemvKernel;
+  q4_f32_gemm__scalar: QGemmKernel;
+  q4_f32_gemm_1x4__simd: QGemmKernel;
+  q4_f32_gemm_2x4__relaxed: QGemmKernel;
+  q4_f32_gemv__scalar: QGemvKernel;
+  q4_f32_gemv_1x4__simd: QGemvKernel;
+  q4_f32_gemv_1x4__relaxed: QGemvKernel;
+  f32_gemm__scalar: F32GemmKernel;
+  f32_gemm_2x4__simd: F32GemmKernel;
+  // assembly/gemm/peak.ts (benchmark only): 8 multiply-accumulates per iteration on L1-resident data
+  peak_relaxed_dot(iters: number, seed: number): number;
+  peak_relaxed_dot_add(iters: number, seed: number): number;
+  peak_dot_i16x8(iters: number, seed: number): number;
+  peak_f32x4_muladd(iters: number, seed: number): number;
   [name: string]: unknown;
 }
+
+/** x f32 [m, k] -> xq u8 [m, actStride(k)] (7-bit, zero point 64, padding 64) and xs f32 [m] scales. */
+export type ActQuantizeKernel = (x: Ptr, xq: Ptr, xs: Ptr, m: number, k: number) => void;
+/** Row sums i32 [n] of q8 weights i8 [n, k] (load time, for the relaxed q8 kernels). */
+export type WeightSumsKernel = (w: Ptr, out: Ptr, n: number, k: number) => void;
+/**
+ * Quantized GEMM, y f32 [m, n] = xq . W^T (+ bias; 0 = none). xq u8 [m, actStride(k)], xs f32 [m].
+ * q8: w i8 [n, k], ws f32 [n], aux = wsum i32 [n] (q8_weight_sums). q4: w u8 [n, ceil(k/32)*16],
+ * ws f32 [n, ceil(k/32)], aux = scratch i32 [m, ceil(k/32)] written by the relaxed variants.
+ */
+export type QGemmKernel = (
+  xq: Ptr,
+  xs: Ptr,
+  w: Ptr,
+  ws: Ptr,
+  aux: Ptr,
+  bias: Ptr,
+  y: Ptr,
+  m: number,
+  n: number,
+  k: number,
+) => void;
+/** Quantized GEMV (m = 1): the QGemmKernel operands without m. */
+export type QGemvKernel = (
+  xq: Ptr,
+  xs: Ptr,
+  w: Ptr,
+  ws: Ptr,
+  aux: Ptr,
+  bias: Ptr,
+  y: Ptr,
+  n: number,
+  k: number,
+) => void;
+/** y f32 [m, n] = x f32 [m, k] . w f32 [n, k]^T (+ bias f32 [n]; 0 = none). */
+export type F32GemmKernel = (x: Ptr, w: Ptr, bias: Ptr, y: Ptr, m: number, n: number, k: number) => void;
 
 /** x, w: [m, n] rows and [n] weight -> out [m, n]: x / sqrt(mean(x^2) + eps) * w. */
 export type RmsNormKernel = (x: Ptr, w: Ptr, out: Ptr, m: number, n: number, eps: number) => void;
 /** x [m, n], weight w and bias b [n] -> out [m, n]: (x - mean) / sqrt(var + eps) * w + b. */
-export type LayerNormKernel = (
-  x: Ptr,
-  w: Ptr,
-  b: Ptr,
-  out: Ptr,
-  m: number,
-  n: number,
-  eps: number,
-) => void;
+export type LayerNormKernel = (x: Ptr, w: Ptr, b: Ptr, out: Ptr, m: number, n: number, eps: number) => void;
 /** In-place RoPE (rotate_half pairs (i, i + headDim/2)) at the i32 positions `pos` [m], cos/sin from `table`. */
 export type RopeKernel = (
   x: Ptr,

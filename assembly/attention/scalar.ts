@@ -10,7 +10,7 @@
 //     pruning keeps order. A query row that sees no key (mq > cache_len) gets a zero output.
 //   causal == 0: every query row sees all cache_len rows (vision encoder: mq == cache_len, hq == hkv).
 //   scores: caller scratch of cache_len f32 (one row of scores; reused for every row and head).
-//   cap_rows: i32 [cap_count] distinct query-row indices; cap_out: f32 [cap_count, cache_len] receives,
+//   cap_rows: i32 [cap_count] query-row indices, any order; cap_out: f32 [cap_count, cache_len] receives,
 //     for each listed row i, mean over heads of softmax(q_i k^T / sqrt(d)), 0 at masked keys. Rows not in
 //     0..mq-1 are left all zero. cap_count = 0 disables the capture (pointers then unused).
 // Per (row, head): scores = scale * q.k (scale = 1/sqrt(d)); mx = max; e = exp(s - mx) (./math.ts);
@@ -49,22 +49,23 @@ export function f32_attention__scalar(
       const oi = out + ((<usize>i * ld_o + h * d) << 2);
       const kvh = <usize>(h / group) * d;
       if (nk <= 0) {
-        memory.fill(oi, 0, <usize>d << 2);
+        memory.fill(oi, 0, (<usize>d) << 2);
         continue;
       }
       let mx: f32 = -Infinity;
       for (let j = 0; j < nk; j++) {
         const kj = k + ((<usize>j * ld_kv + kvh) << 2);
         let s: f32 = 0;
-        for (let c = 0; c < d; c++) s += load<f32>(qi + (<usize>c << 2)) * load<f32>(kj + (<usize>c << 2));
+        for (let c = 0; c < d; c++)
+          s += load<f32>(qi + ((<usize>c) << 2)) * load<f32>(kj + ((<usize>c) << 2));
         s *= scale;
-        store<f32>(scores + (<usize>j << 2), s);
+        store<f32>(scores + ((<usize>j) << 2), s);
         mx = max<f32>(mx, s);
       }
       let sum: f32 = 0;
       for (let j = 0; j < nk; j++) {
-        const e = exp_f32(load<f32>(scores + (<usize>j << 2)) - mx);
-        store<f32>(scores + (<usize>j << 2), e);
+        const e = exp_f32(load<f32>(scores + ((<usize>j) << 2)) - mx);
+        store<f32>(scores + ((<usize>j) << 2), e);
         sum += e;
       }
       const inv: f32 = <f32>1 / sum;
@@ -72,15 +73,15 @@ export function f32_attention__scalar(
         let acc: f32 = 0;
         for (let j = 0; j < nk; j++) {
           const vj = v + ((<usize>j * ld_kv + kvh + c) << 2);
-          acc += load<f32>(scores + (<usize>j << 2)) * load<f32>(vj);
+          acc += load<f32>(scores + ((<usize>j) << 2)) * load<f32>(vj);
         }
-        store<f32>(oi + (<usize>c << 2), acc * inv);
+        store<f32>(oi + ((<usize>c) << 2), acc * inv);
       }
       for (let s = 0; s < cap_count; s++) {
-        if (load<i32>(cap_rows + (<usize>s << 2)) != i) continue;
+        if (load<i32>(cap_rows + ((<usize>s) << 2)) != i) continue;
         const row = cap_out + ((<usize>s * cache_len) << 2);
         for (let j = 0; j < nk; j++) {
-          const o = <usize>j << 2;
+          const o = (<usize>j) << 2;
           store<f32>(row + o, load<f32>(row + o) + load<f32>(scores + o) * inv * inv_h);
         }
       }

@@ -6,20 +6,33 @@
 // y = f32(dot) * (xs[m] * ws[n]) (+ bias[n]). All variants give the same dot, hence bit-identical y.
 //
 // Microkernel 2x4c16: a tile of 2 rows x 4 output channels, 16 K-bytes per step, one i32x4
-// accumulator per (row, channel) pair (8 accumulators + 2 activation + 1 weight vector fit the 16
-// xmm registers V8 allocates on x64). After the K loop each row's four accumulators are reduced
-// to one i32x4 holding the 4 channels (hsum4_i32) and sent through the f32 output stage 4 lanes
-// wide. Tails: N % 4 by clamping channel pointers to the last channel and storing only valid lanes;
-// M % 2 by a 1x4 pass; K % 16 by a scalar integer tail added to the reduced dots.
-//  - __relaxed: acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xq, acc) (w signed, xq in 0..127:
-//    deterministic), so dot = sum w*xq - 64 * wsum[n]. Absent from the `simd` build (traps there).
+// accumulator per (row, channel) pair (8 accumulators + 2 activation + 1 weight vector + temporaries
+// fit the 15 xmm registers V8 allocates on x64; 3x4, 4x3, 4x4, 2x5 and 5x2 measured the same within
+// noise, since the dot instructions, not loads or registers, bound the loop). After the K loop each
+// row's four accumulators are reduced to one i32x4 holding the 4 channels (hsum4_i32) and sent
+// through the f32 output stage 4 lanes wide. Tails: N % 4 by clamping channel pointers to the last
+// channel and storing only valid lanes; M % 2 by a 1x4 pass; K % 16 by a scalar integer tail added
+// to the reduced dots. No memory is read past any operand.
+//  - __relaxed: acc += widen(i16x8.relaxed_dot_i8x16_i7x16_s(w, xq)) (rdot in q8_gemv.ts; w signed,
+//    xq in 0..127, so the result is the same on every CPU), dot = sum w * xq - 64 * wsum[n].
+//    Only in the relaxed build: in the `simd` build it traps (unreachable).
 //  - __simd: xq - 64 in i8, sign-extend both to i16, i32x4.dot_i16x8_s; wsum is not read.
 import { actStride, ACT_ZERO } from "../quant/act";
 import { dotTail, hsum4_i32, load4, outRow, rowPtr } from "./common";
+import { q8_row1x4_relaxed, q8_row1x4_simd, rdot, tail4, tail4z } from "./q8_gemv";
 
 /** Scalar reference (same signature as the SIMD variants; wsum is not read). */
 export function q8_f32_gemm__scalar(
-  xq: usize, xs: usize, w: usize, ws: usize, wsum: usize, bias: usize, y: usize, m: i32, n: i32, k: i32,
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  wsum: usize,
+  bias: usize,
+  y: usize,
+  m: i32,
+  n: i32,
+  k: i32,
 ): void {
   const kp = actStride(k);
   for (let r = 0; r < m; r++) {
@@ -36,13 +49,23 @@ export function q8_f32_gemm__scalar(
 
 /** Relaxed-SIMD 2x4c16 microkernel (see file header). Traps in the `simd` build. */
 export function q8_f32_gemm_2x4__relaxed(
-  xq: usize, xs: usize, w: usize, ws: usize, wsum: usize, bias: usize, y: usize, m: i32, n: i32, k: i32,
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  wsum: usize,
+  bias: usize,
+  y: usize,
+  m: i32,
+  n: i32,
+  k: i32,
 ): void {
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
   else {
     const kp = actStride(k);
     const k16 = k & ~15;
     const z = i32x4.splat(0);
+    const ones = i16x8.splat(1);
     for (let j = 0; j < n; j += 4) {
       const nv = min(4, n - j);
       const w0 = rowPtr(w, j, 0, n, k);
@@ -57,22 +80,29 @@ export function q8_f32_gemm_2x4__relaxed(
       for (; i + 2 <= m; i += 2) {
         const x0 = xq + <usize>i * <usize>kp;
         const x1 = x0 + <usize>kp;
-        let c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+        let c00 = z,
+          c01 = z,
+          c02 = z,
+          c03 = z,
+          c10 = z,
+          c11 = z,
+          c12 = z,
+          c13 = z;
         for (let p: usize = 0; p < <usize>k16; p += 16) {
           const a0 = v128.load(x0 + p);
           const a1 = v128.load(x1 + p);
           let b = v128.load(w0 + p);
-          c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a0, c00);
-          c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a1, c10);
+          c00 = rdot(b, a0, c00, ones);
+          c10 = rdot(b, a1, c10, ones);
           b = v128.load(w1 + p);
-          c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a0, c01);
-          c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a1, c11);
+          c01 = rdot(b, a0, c01, ones);
+          c11 = rdot(b, a1, c11, ones);
           b = v128.load(w2 + p);
-          c02 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a0, c02);
-          c12 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a1, c12);
+          c02 = rdot(b, a0, c02, ones);
+          c12 = rdot(b, a1, c12, ones);
           b = v128.load(w3 + p);
-          c03 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a0, c03);
-          c13 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b, a1, c13);
+          c03 = rdot(b, a0, c03, ones);
+          c13 = rdot(b, a1, c13, ones);
         }
         let r0 = i32x4.sub(hsum4_i32(c00, c01, c02, c03), corr);
         let r1 = i32x4.sub(hsum4_i32(c10, c11, c12, c13), corr);
@@ -86,16 +116,7 @@ export function q8_f32_gemm_2x4__relaxed(
       }
       if (i < m) {
         const x0 = xq + <usize>i * <usize>kp;
-        let c0 = z, c1 = z, c2 = z, c3 = z;
-        for (let p: usize = 0; p < <usize>k16; p += 16) {
-          const a0 = v128.load(x0 + p);
-          c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w0 + p), a0, c0);
-          c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w1 + p), a0, c1);
-          c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w2 + p), a0, c2);
-          c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w3 + p), a0, c3);
-        }
-        let r0 = i32x4.sub(hsum4_i32(c0, c1, c2, c3), corr);
-        if (k16 < k) r0 = i32x4.add(r0, tail4(x0, w0, w1, w2, w3, k16, k));
+        const r0 = q8_row1x4_relaxed(x0, w0, w1, w2, w3, corr, k16, k);
         outRow(yj + ((<usize>i * <usize>n) << 2), r0, load<f32>(xs + ((<usize>i) << 2)), wsv, bias, bv, nv);
       }
     }
@@ -104,7 +125,16 @@ export function q8_f32_gemm_2x4__relaxed(
 
 /** Plain-SIMD 2x4c16 microkernel: sign-extend to i16 and i32x4.dot_i16x8_s (see file header). */
 export function q8_f32_gemm_2x4__simd(
-  xq: usize, xs: usize, w: usize, ws: usize, wsum: usize, bias: usize, y: usize, m: i32, n: i32, k: i32,
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  wsum: usize,
+  bias: usize,
+  y: usize,
+  m: i32,
+  n: i32,
+  k: i32,
 ): void {
   const kp = actStride(k);
   const k16 = k & ~15;
@@ -123,7 +153,14 @@ export function q8_f32_gemm_2x4__simd(
     for (; i + 2 <= m; i += 2) {
       const x0 = xq + <usize>i * <usize>kp;
       const x1 = x0 + <usize>kp;
-      let c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+      let c00 = z,
+        c01 = z,
+        c02 = z,
+        c03 = z,
+        c10 = z,
+        c11 = z,
+        c12 = z,
+        c13 = z;
       for (let p: usize = 0; p < <usize>k16; p += 16) {
         const a0 = i8x16.sub(v128.load(x0 + p), zp);
         const a1 = i8x16.sub(v128.load(x1 + p), zp);
@@ -164,48 +201,8 @@ export function q8_f32_gemm_2x4__simd(
     }
     if (i < m) {
       const x0 = xq + <usize>i * <usize>kp;
-      let c0 = z, c1 = z, c2 = z, c3 = z;
-      for (let p: usize = 0; p < <usize>k16; p += 16) {
-        const a0 = i8x16.sub(v128.load(x0 + p), zp);
-        const al = i16x8.extend_low_i8x16_s(a0);
-        const ah = i16x8.extend_high_i8x16_s(a0);
-        c0 = i32x4.add(c0, dot16(v128.load(w0 + p), al, ah));
-        c1 = i32x4.add(c1, dot16(v128.load(w1 + p), al, ah));
-        c2 = i32x4.add(c2, dot16(v128.load(w2 + p), al, ah));
-        c3 = i32x4.add(c3, dot16(v128.load(w3 + p), al, ah));
-      }
-      let r0 = hsum4_i32(c0, c1, c2, c3);
-      if (k16 < k) r0 = i32x4.add(r0, tail4z(x0, w0, w1, w2, w3, k16, k));
+      const r0 = q8_row1x4_simd(x0, w0, w1, w2, w3, k16, k);
       outRow(yj + ((<usize>i * <usize>n) << 2), r0, load<f32>(xs + ((<usize>i) << 2)), wsv, bias, bv, nv);
     }
   }
-}
-
-// i32x4 partial dot of 16 signed weight bytes with 16 activations already extended to i16.
-// @ts-ignore: decorator
-@inline
-export function dot16(b: v128, al: v128, ah: v128): v128 {
-  return i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), al),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), ah),
-  );
-}
-
-// K tail of one activation row against 4 channels, raw products (the relaxed form: wsum corrects).
-// @ts-ignore: decorator
-@inline
-export function tail4(x: usize, w0: usize, w1: usize, w2: usize, w3: usize, from: i32, to: i32): v128 {
-  return i32x4(dotTail(x, w0, from, to, 0), dotTail(x, w1, from, to, 0), dotTail(x, w2, from, to, 0), dotTail(x, w3, from, to, 0));
-}
-
-// K tail of one activation row against 4 channels with the zero point removed (the direct form).
-// @ts-ignore: decorator
-@inline
-export function tail4z(x: usize, w0: usize, w1: usize, w2: usize, w3: usize, from: i32, to: i32): v128 {
-  return i32x4(
-    dotTail(x, w0, from, to, ACT_ZERO),
-    dotTail(x, w1, from, to, ACT_ZERO),
-    dotTail(x, w2, from, to, ACT_ZERO),
-    dotTail(x, w3, from, to, ACT_ZERO),
-  );
 }

@@ -16,7 +16,7 @@ const SQRT1_2: f32 = 0.707106781;
 /** GELU (erf form), scalar reference. x, out: [n]. */
 export function f32_gelu__scalar(x: usize, out: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const v = load<f32>(x + o);
     const h = <f32>0.5 * erfc_pos_f32(Mathf.abs(v) * SQRT1_2);
     store<f32>(out + o, v * (v >= 0 ? <f32>1 - h : h));
@@ -27,14 +27,14 @@ export function f32_gelu__scalar(x: usize, out: usize, n: i32): void {
 export function f32_gelu__simd(x: usize, out: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const v = v128.load(x + o);
     const h = f32x4.mul(f32x4.splat(0.5), erfc_pos_f32x4(f32x4.mul(f32x4.abs(v), f32x4.splat(SQRT1_2))));
     const phi = v128.bitselect(f32x4.sub(f32x4.splat(1), h), h, f32x4.ge(v, f32x4.splat(0)));
     v128.store(out + o, f32x4.mul(v, phi));
   }
   for (; i < n; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const v = load<f32>(x + o);
     const h = <f32>0.5 * erfc_pos_f32(Mathf.abs(v) * SQRT1_2);
     store<f32>(out + o, v * (v >= 0 ? <f32>1 - h : h));
@@ -44,7 +44,7 @@ export function f32_gelu__simd(x: usize, out: usize, n: i32): void {
 /** SwiGLU, scalar reference: out = silu(gate) * up. gate, up, out: [n]. */
 export function f32_swiglu__scalar(gate: usize, up: usize, out: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const g = load<f32>(gate + o);
     store<f32>(out + o, (g / (<f32>1 + exp_f32(-g))) * load<f32>(up + o));
   }
@@ -55,13 +55,13 @@ export function f32_swiglu__simd(gate: usize, up: usize, out: usize, n: i32): vo
   const one = f32x4.splat(1);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const g = v128.load(gate + o);
     const s = f32x4.div(g, f32x4.add(one, exp_f32x4(f32x4.neg(g))));
     v128.store(out + o, f32x4.mul(s, v128.load(up + o)));
   }
   for (; i < n; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const g = load<f32>(gate + o);
     store<f32>(out + o, (g / (<f32>1 + exp_f32(-g))) * load<f32>(up + o));
   }
@@ -72,7 +72,7 @@ export function f32_bias_add__scalar(x: usize, b: usize, m: i32, n: i32): void {
   for (let r = 0; r < m; r++) {
     const xr = x + ((<usize>r * n) << 2);
     for (let i = 0; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       store<f32>(xr + o, load<f32>(xr + o) + load<f32>(b + o));
     }
   }
@@ -84,11 +84,11 @@ export function f32_bias_add__simd(x: usize, b: usize, m: i32, n: i32): void {
     const xr = x + ((<usize>r * n) << 2);
     let i = 0;
     for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       v128.store(xr + o, f32x4.add(v128.load(xr + o), v128.load(b + o)));
     }
     for (; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       store<f32>(xr + o, load<f32>(xr + o) + load<f32>(b + o));
     }
   }

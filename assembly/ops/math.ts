@@ -27,8 +27,6 @@ const C2: f32 = 0.4999915063; // 0x1.FFFDC6p-2
 const C1: f32 = 0.999999702; // 0x1.FFFFF6p-1
 
 /** exp(x) in f32 (see the header for the method and its error). */
-// @ts-ignore: decorator
-@inline
 export function exp_f32(x: f32): f32 {
   if (x < EXP_LO) return 0;
   if (x > EXP_HI) return Infinity;
@@ -46,8 +44,6 @@ export function exp_f32(x: f32): f32 {
 }
 
 /** exp(x) on 4 lanes; bit-identical per lane to exp_f32. */
-// @ts-ignore: decorator
-@inline
 export function exp_f32x4(x: v128): v128 {
   const under = f32x4.lt(x, f32x4.splat(EXP_LO));
   const over = f32x4.gt(x, f32x4.splat(EXP_HI));
@@ -77,8 +73,6 @@ const ERF_A4: f32 = -1.453152027;
 const ERF_A5: f32 = 1.061405429;
 
 /** erfc(a) for a >= 0 (A&S 7.1.26). */
-// @ts-ignore: decorator
-@inline
 export function erfc_pos_f32(a: f32): f32 {
   const t: f32 = <f32>1 / (<f32>1 + ERF_P * a);
   let r = ERF_A5 * t + ERF_A4;
@@ -89,8 +83,6 @@ export function erfc_pos_f32(a: f32): f32 {
 }
 
 /** erfc(a) for lanes a >= 0; bit-identical per lane to erfc_pos_f32. */
-// @ts-ignore: decorator
-@inline
 export function erfc_pos_f32x4(a: v128): v128 {
   const one = f32x4.splat(1);
   const t = f32x4.div(one, f32x4.add(one, f32x4.mul(f32x4.splat(ERF_P), a)));
@@ -102,8 +94,6 @@ export function erfc_pos_f32x4(a: v128): v128 {
 }
 
 /** Sum of the 4 lanes as (l0 + l1) + (l2 + l3). */
-// @ts-ignore: decorator
-@inline
 export function hsum_f32x4(v: v128): f32 {
   return (
     f32x4.extract_lane(v, 0) +
@@ -113,8 +103,6 @@ export function hsum_f32x4(v: v128): f32 {
 }
 
 /** Max of the 4 lanes (NaN-propagating, like f32.max). */
-// @ts-ignore: decorator
-@inline
 export function hmax_f32x4(v: v128): f32 {
   return max<f32>(
     max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
@@ -123,8 +111,6 @@ export function hmax_f32x4(v: v128): f32 {
 }
 
 /** Lane sums of four vectors: [sum(a), sum(b), sum(c), sum(d)] (a 4x4 transpose-and-add). */
-// @ts-ignore: decorator
-@inline
 export function hsum4_f32x4(a: v128, b: v128, c: v128, d: v128): v128 {
   const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 1, 5), f32x4.shuffle(a, b, 2, 6, 3, 7));
   const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 1, 5), f32x4.shuffle(c, d, 2, 6, 3, 7));

@@ -19,8 +19,8 @@ export function f32_rope_table__scalar(table: usize, max_pos: i32, half: i32, th
     for (let p = 0; p < max_pos; p++) {
       const ang = <f64>(<f32>p * inv_freq);
       const row = table + ((<usize>p * half * 2) << 2);
-      store<f32>(row + (<usize>i << 2), <f32>Math.cos(ang));
-      store<f32>(row + (<usize>(half + i) << 2), <f32>Math.sin(ang));
+      store<f32>(row + ((<usize>i) << 2), <f32>Math.cos(ang));
+      store<f32>(row + ((<usize>(half + i)) << 2), <f32>Math.sin(ang));
     }
   }
 }
@@ -37,13 +37,13 @@ export function f32_rope__scalar(
 ): void {
   const half = head_dim >> 1;
   for (let r = 0; r < m; r++) {
-    const c = table + ((<usize>load<i32>(pos + (<usize>r << 2)) * head_dim) << 2);
-    const s = c + (<usize>half << 2);
+    const c = table + ((<usize>load<i32>(pos + ((<usize>r) << 2)) * head_dim) << 2);
+    const s = c + ((<usize>half) << 2);
     for (let h = 0; h < heads; h++) {
       const x1 = x + ((<usize>r * ld + h * head_dim) << 2);
-      const x2 = x1 + (<usize>half << 2);
+      const x2 = x1 + ((<usize>half) << 2);
       for (let i = 0; i < half; i++) {
-        const o = <usize>i << 2;
+        const o = (<usize>i) << 2;
         const a = load<f32>(x1 + o);
         const b = load<f32>(x2 + o);
         const cv = load<f32>(c + o);
@@ -67,14 +67,14 @@ export function f32_rope__simd(
 ): void {
   const half = head_dim >> 1;
   for (let r = 0; r < m; r++) {
-    const c = table + ((<usize>load<i32>(pos + (<usize>r << 2)) * head_dim) << 2);
-    const s = c + (<usize>half << 2);
+    const c = table + ((<usize>load<i32>(pos + ((<usize>r) << 2)) * head_dim) << 2);
+    const s = c + ((<usize>half) << 2);
     for (let h = 0; h < heads; h++) {
       const x1 = x + ((<usize>r * ld + h * head_dim) << 2);
-      const x2 = x1 + (<usize>half << 2);
+      const x2 = x1 + ((<usize>half) << 2);
       let i = 0;
       for (; i + 4 <= half; i += 4) {
-        const o = <usize>i << 2;
+        const o = (<usize>i) << 2;
         const a = v128.load(x1 + o);
         const b = v128.load(x2 + o);
         const cv = v128.load(c + o);
@@ -83,7 +83,7 @@ export function f32_rope__simd(
         v128.store(x2 + o, f32x4.add(f32x4.mul(b, cv), f32x4.mul(a, sv)));
       }
       for (; i < half; i++) {
-        const o = <usize>i << 2;
+        const o = (<usize>i) << 2;
         const a = load<f32>(x1 + o);
         const b = load<f32>(x2 + o);
         const cv = load<f32>(c + o);

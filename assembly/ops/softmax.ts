@@ -13,21 +13,21 @@ export function f32_softmax__scalar(x: usize, out: usize, m: i32, n: i32): void 
     const xr = x + ((<usize>r * n) << 2);
     const or = out + ((<usize>r * n) << 2);
     let mx: f32 = -Infinity;
-    for (let i = 0; i < n; i++) mx = max<f32>(mx, load<f32>(xr + (<usize>i << 2)));
+    for (let i = 0; i < n; i++) mx = max<f32>(mx, load<f32>(xr + ((<usize>i) << 2)));
     if (mx == -Infinity) {
-      memory.fill(or, 0, <usize>n << 2);
+      memory.fill(or, 0, (<usize>n) << 2);
       continue;
     }
     let sum: f32 = 0;
     for (let i = 0; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const e = exp_f32(load<f32>(xr + o) - mx);
       store<f32>(or + o, e);
       sum += e;
     }
     const inv = <f32>1 / sum;
     for (let i = 0; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       store<f32>(or + o, load<f32>(or + o) * inv);
     }
   }
@@ -40,24 +40,24 @@ export function f32_softmax__simd(x: usize, out: usize, m: i32, n: i32): void {
     const xr = x + ((<usize>r * n) << 2);
     const or = out + ((<usize>r * n) << 2);
     let vmx = f32x4.splat(-Infinity);
-    for (let i = 0; i < n4; i += 4) vmx = f32x4.max(vmx, v128.load(xr + (<usize>i << 2)));
+    for (let i = 0; i < n4; i += 4) vmx = f32x4.max(vmx, v128.load(xr + ((<usize>i) << 2)));
     let mx = hmax_f32x4(vmx);
-    for (let i = n4; i < n; i++) mx = max<f32>(mx, load<f32>(xr + (<usize>i << 2)));
+    for (let i = n4; i < n; i++) mx = max<f32>(mx, load<f32>(xr + ((<usize>i) << 2)));
     if (mx == -Infinity) {
-      memory.fill(or, 0, <usize>n << 2);
+      memory.fill(or, 0, (<usize>n) << 2);
       continue;
     }
     const vm = f32x4.splat(mx);
     let acc = f32x4.splat(0);
     for (let i = 0; i < n4; i += 4) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const e = exp_f32x4(f32x4.sub(v128.load(xr + o), vm));
       v128.store(or + o, e);
       acc = f32x4.add(acc, e);
     }
     let sum = hsum_f32x4(acc);
     for (let i = n4; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const e = exp_f32(load<f32>(xr + o) - mx);
       store<f32>(or + o, e);
       sum += e;
@@ -65,11 +65,11 @@ export function f32_softmax__simd(x: usize, out: usize, m: i32, n: i32): void {
     const inv = <f32>1 / sum;
     const vinv = f32x4.splat(inv);
     for (let i = 0; i < n4; i += 4) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       v128.store(or + o, f32x4.mul(v128.load(or + o), vinv));
     }
     for (let i = n4; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       store<f32>(or + o, load<f32>(or + o) * inv);
     }
   }

@@ -9,8 +9,6 @@
 // Requires: SIMD128 for the __simd variant. Both variants give bit-identical bytes and scales.
 
 /** Row stride in bytes of quantized activations for K inputs: K rounded up to a multiple of 32. */
-// @ts-ignore: decorator
-@inline
 export function actStride(k: i32): i32 {
   return (k + 31) & ~31;
 }
@@ -39,27 +37,29 @@ export function q8_act_quantize__scalar(x: usize, xq: usize, xs: usize, m: i32, 
 }
 
 /**
- * SIMD: max |x| 4 lanes at a time, then 16 values per step: divide, round (f32x4.nearest), clamp,
- * convert (trunc_sat), add the zero point and narrow i32 -> i16 -> u8. Scalar tail for K % 16.
- * Same signature and bit-identical output as the scalar reference.
+ * SIMD: max |x| as an unsigned max of the bit patterns (the same order as the floats once the sign
+ * is cleared, NaN included), then 16 values per step: divide, round (f32x4.nearest), convert
+ * (trunc_sat), clamp in i32, add the zero point and narrow i32 -> i16 -> u8. For finite inputs
+ * |x / s| <= 63.00001, so clamping after rounding equals the reference's clamp before; NaN gives 0 in
+ * both. Scalar tail for K % 16. Same signature and bit-identical output as the scalar reference.
  */
 export function q8_act_quantize__simd(x: usize, xq: usize, xs: usize, m: i32, k: i32): void {
   const kp = actStride(k);
   const k16 = k & ~15;
   const k4 = k & ~3;
-  const lo = f32x4.splat(-63);
-  const hi = f32x4.splat(63);
+  const lo = i32x4.splat(-63);
+  const hi = i32x4.splat(63);
   const zp = i32x4.splat(ACT_ZERO);
+  const magnitude = i32x4.splat(0x7fffffff);
   for (let r = 0; r < m; r++) {
     const row = x + ((<usize>r * <usize>k) << 2);
     const out = xq + <usize>r * <usize>kp;
-    let vmax = f32x4.splat(0);
+    let vmax = i32x4.splat(0);
     let i = 0;
-    for (; i < k4; i += 4) vmax = f32x4.max(vmax, f32x4.abs(v128.load(row + ((<usize>i) << 2))));
-    let amax = max(
-      max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
-      max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),
-    );
+    for (; i < k4; i += 4) vmax = i32x4.max_u(vmax, v128.and(v128.load(row + ((<usize>i) << 2)), magnitude));
+    vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 2, 3, 0, 1));
+    vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 1, 0, 3, 2));
+    let amax = f32x4.extract_lane(vmax, 0);
     for (; i < k; i++) amax = max(amax, abs(load<f32>(row + ((<usize>i) << 2))));
     const s: f32 = amax > 0 ? amax / 63 : 1;
     const vs = f32x4.splat(s);
@@ -83,10 +83,8 @@ export function q8_act_quantize__simd(x: usize, xq: usize, xs: usize, m: i32, k:
   }
 }
 
-// x / s, rounded half to even, clamped to [-63, 63], as i32 + zero point.
-// @ts-ignore: decorator
-@inline
+// x / s rounded half to even, as i32 clamped to [-63, 63], plus the zero point.
 function quant4(v: v128, vs: v128, lo: v128, hi: v128, zp: v128): v128 {
-  const q = f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v, vs)), lo), hi);
-  return i32x4.add(i32x4.trunc_sat_f32x4_s(q), zp);
+  const q = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v, vs)));
+  return i32x4.add(i32x4.min_s(i32x4.max_s(q, lo), hi), zp);
 }

@@ -25,7 +25,10 @@ export function q8_weight_sums__simd(w: usize, out: usize, n: i32, k: i32): void
       acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(h));
     }
     let s =
-      i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+      i32x4.extract_lane(acc, 0) +
+      i32x4.extract_lane(acc, 1) +
+      i32x4.extract_lane(acc, 2) +
+      i32x4.extract_lane(acc, 3);
     for (; i < k; i++) s += <i32>load<i8>(row + <usize>i);
     store<i32>(out + ((<usize>r) << 2), s);
   }

@@ -42,7 +42,7 @@ export function readSafetensors(bytes: Uint8Array): Map<string, SafeTensor> {
 }
 
 function toF32(raw: Uint8Array, dtype: string): Float32Array {
-  const copy = raw.slice(); // aligned copy
+  const copy = new Uint8Array(raw); // an aligned copy (a Node Buffer's slice() would be a view)
   if (dtype === "F32") return new Float32Array(copy.buffer);
   const u16 = new Uint16Array(copy.buffer);
   const out = new Float32Array(u16.length);

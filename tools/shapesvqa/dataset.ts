@@ -42,14 +42,17 @@ export function splitSpec(split: SplitName, seed?: number, count?: number): Spli
     return { split, seed: 0, count: count ?? EVAL_QUESTIONS, balanced: true };
   }
   if (seed === undefined || !Number.isInteger(seed) || seed < 1) throw new Error("train needs --seed >= 1");
-  if (count === undefined || !Number.isInteger(count) || count < 1) throw new Error("train needs --count >= 1");
+  if (count === undefined || !Number.isInteger(count) || count < 1)
+    throw new Error("train needs --count >= 1");
   return { split, seed, count, balanced: false };
 }
 
 /** Per-family quotas summing to `count` (the first `count % 7` families get one more). */
 export function familyQuotas(count: number): Record<Family, number> {
   const q = {} as Record<Family, number>;
-  FAMILIES.forEach((f, i) => (q[f] = Math.floor(count / FAMILIES.length) + (i < count % FAMILIES.length ? 1 : 0)));
+  FAMILIES.forEach(
+    (f, i) => (q[f] = Math.floor(count / FAMILIES.length) + (i < count % FAMILIES.length ? 1 : 0)),
+  );
   return q;
 }
 

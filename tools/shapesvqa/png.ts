@@ -3,7 +3,8 @@ import { encode } from "fast-png";
 
 /** PNG bytes of a `width` x `height` RGB image (row-major, 3 bytes per pixel). */
 export function rgbToPng(width: number, height: number, rgb: Uint8Array): Uint8Array {
-  if (rgb.length !== width * height * 3) throw new Error(`rgbToPng: ${rgb.length} bytes for ${width}x${height}`);
+  if (rgb.length !== width * height * 3)
+    throw new Error(`rgbToPng: ${rgb.length} bytes for ${width}x${height}`);
   return encode({ width, height, data: rgb, channels: 3, depth: 8 });
 }
 

@@ -21,7 +21,10 @@ export function promptIds(qIds: readonly number[]): number[] {
 }
 
 /** Full training sequence; `aIds` already ends with <eos> (as in the jsonl). Loss mask: answer positions. */
-export function sequenceIds(qIds: readonly number[], aIds: readonly number[]): { ids: number[]; lossFrom: number } {
+export function sequenceIds(
+  qIds: readonly number[],
+  aIds: readonly number[],
+): { ids: number[]; lossFrom: number } {
   const p = promptIds(qIds);
   return { ids: [...p, ...aIds], lossFrom: p.length };
 }

@@ -48,14 +48,16 @@ export const dist2 = (a: SceneObject, b: SceneObject): number =>
 export function clearNearest(scene: Scene, o: SceneObject): SceneObject | null {
   const others = scene.objects.filter((p) => p !== o).sort((a, b) => dist2(o, a) - dist2(o, b));
   if (others.length === 0) return null;
-  if (others.length > 1 && 100 * dist2(o, others[1]) < RELATION_MARGIN_SQ_PCT * dist2(o, others[0])) return null;
+  if (others.length > 1 && 100 * dist2(o, others[1]) < RELATION_MARGIN_SQ_PCT * dist2(o, others[0]))
+    return null;
   return others[0];
 }
 
 /** Objects sorted left to right by centre, or null if two centres are closer than CAPTION_MIN_DX_PX in x. */
 export function captionOrder(scene: Scene): SceneObject[] | null {
   const sorted = scene.objects.slice().sort((a, b) => cx2(a) - cx2(b));
-  for (let i = 1; i < sorted.length; i++) if (cx2(sorted[i]) - cx2(sorted[i - 1]) < 2 * CAPTION_MIN_DX_PX) return null;
+  for (let i = 1; i < sorted.length; i++)
+    if (cx2(sorted[i]) - cx2(sorted[i - 1]) < 2 * CAPTION_MIN_DX_PX) return null;
   return sorted;
 }
 
@@ -146,9 +148,17 @@ const askRelation: Asker = (scene, rng) => {
   const d = rng.pick(uniqueDescriptions(scene, o));
   const near = clearNearest(scene, o) as SceneObject;
   if (rng.chance(1, 2)) {
-    return { family: "relation", question: `what color is the object closest to the ${d}?`, answer: colourName(near) };
+    return {
+      family: "relation",
+      question: `what color is the object closest to the ${d}?`,
+      answer: colourName(near),
+    };
   }
-  return { family: "relation", question: `what shape is the object closest to the ${d}?`, answer: near.shape };
+  return {
+    family: "relation",
+    question: `what shape is the object closest to the ${d}?`,
+    answer: near.shape,
+  };
 };
 
 const askCaption: Asker = (scene) => {

@@ -63,15 +63,19 @@ export function insideShape(shape: ShapeName, dx: number, dy: number, s: number)
 const clampByte = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
 
 /** Renders `scene` into `out[offset .. offset + IMAGE_BYTES)`. */
-export function renderScene(scene: Scene, out: Uint8Array = new Uint8Array(IMAGE_BYTES), offset = 0): Uint8Array {
+export function renderScene(
+  scene: Scene,
+  out: Uint8Array = new Uint8Array(IMAGE_BYTES),
+  offset = 0,
+): Uint8Array {
   const { base, gx, gy, noise } = scene.background;
   const span = 2 * IMAGE_SIZE; // doubled image width: the gradient changes by g over the image
   for (let y = 0; y < IMAGE_SIZE; y++) {
-    const ky = y / NOISE_CELL | 0;
+    const ky = (y / NOISE_CELL) | 0;
     const fy = y % NOISE_CELL;
     const ty = 2 * y + 1 - IMAGE_SIZE;
     for (let x = 0; x < IMAGE_SIZE; x++) {
-      const kx = x / NOISE_CELL | 0;
+      const kx = (x / NOISE_CELL) | 0;
       const fx = x % NOISE_CELL;
       const k = ky * NOISE_KNOTS + kx;
       // Bilinear value noise, weights summing to NOISE_CELL^2 = 256; >> 8 floors exactly.

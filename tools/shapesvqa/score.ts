@@ -87,7 +87,9 @@ export function score(items: Iterable<Prediction>): ScoreReport {
 }
 
 /** The prior-only control: the most frequent answer per family (ties: the alphabetically first). */
-export function priorAnswers(train: Iterable<{ family: Family; answer: string }>): Partial<Record<Family, string>> {
+export function priorAnswers(
+  train: Iterable<{ family: Family; answer: string }>,
+): Partial<Record<Family, string>> {
   const counts = new Map<Family, Map<string, number>>();
   for (const { family, answer } of train) {
     const m = counts.get(family) ?? new Map<string, number>();
@@ -110,5 +112,9 @@ export function priorPredictions(
   prior: Partial<Record<Family, string>>,
   items: Iterable<{ family: Family; answer: string }>,
 ): Prediction[] {
-  return [...items].map((it) => ({ family: it.family, answer: it.answer, prediction: prior[it.family] ?? "" }));
+  return [...items].map((it) => ({
+    family: it.family,
+    answer: it.answer,
+    prediction: prior[it.family] ?? "",
+  }));
 }

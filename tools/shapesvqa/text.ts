@@ -25,7 +25,14 @@ export function textWidth(text: string): number {
 }
 
 /** Draws one line of text with its top-left corner at (x, y), each font pixel a scale x scale block. */
-export function drawText(c: Canvas, x: number, y: number, text: string, colour: readonly number[], scale = 1): void {
+export function drawText(
+  c: Canvas,
+  x: number,
+  y: number,
+  text: string,
+  colour: readonly number[],
+  scale = 1,
+): void {
   if (text.length === 0) return;
   const rows = renderPixels(text, fonts.sevenPlus);
   rows.forEach((row, j) =>
@@ -60,5 +67,6 @@ export function wrap(text: string, maxWidth: number): string[] {
 
 /** Copies an RGB image into the canvas at (x, y). */
 export function blit(c: Canvas, x: number, y: number, w: number, h: number, rgb: Uint8Array): void {
-  for (let j = 0; j < h; j++) c.rgb.set(rgb.subarray(j * w * 3, (j + 1) * w * 3), ((y + j) * c.width + x) * 3);
+  for (let j = 0; j < h; j++)
+    c.rgb.set(rgb.subarray(j * w * 3, (j + 1) * w * 3), ((y + j) * c.width + x) * 3);
 }

@@ -44,7 +44,10 @@ export function tokenizerConfigJson(): Record<string, unknown> {
 }
 
 /** Loads a tokenizer from tokenizer.json contents (default: the one built from vocab.ts). */
-export function loadTokenizer(json: object = tokenizerJson(), config: object = tokenizerConfigJson()): Tokenizer {
+export function loadTokenizer(
+  json: object = tokenizerJson(),
+  config: object = tokenizerConfigJson(),
+): Tokenizer {
   return new Tokenizer(json, config);
 }
 

@@ -44,7 +44,11 @@ describe.each(BUILDS)("f32 activations ($name build)", ({ module }) => {
       return a.readF32(out, x.length);
     });
     expect(v).toEqual(s);
-    expectWithin(s.slice(0, sweep.length), sweep.map(gelu64), (i) => GELU_PHI_ABS * Math.abs(sweep[i]) + 1e-38);
+    expectWithin(
+      s.slice(0, sweep.length),
+      sweep.map(gelu64),
+      (i) => GELU_PHI_ABS * Math.abs(sweep[i]) + 1e-38,
+    );
     const sp = Array.from(s.slice(sweep.length));
     expect(sp.slice(0, 4)).toEqual([0, -0, 5e-31, -5e-31].map(Math.fround));
     expect(sp.slice(4, 8)).toEqual([20, -0, 1e30, -0].map(Math.fround));

@@ -12,7 +12,11 @@ export function uniform(r: () => number, n: number, lo = -1, hi = 1): number[] {
 }
 
 /** Largest |got[i] - ref[i]| / tol(i): <= 1 means within budget. Identical values (incl. inf, NaN) pass. */
-export function worstRatio(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (i: number) => number): number {
+export function worstRatio(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  tol: (i: number) => number,
+): number {
   expect(got.length).toBe(ref.length);
   let worst = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -24,7 +28,11 @@ export function worstRatio(got: ArrayLike<number>, ref: ArrayLike<number>, tol: 
 }
 
 /** Asserts |got[i] - ref[i]| <= tol(i) for every i. */
-export function expectWithin(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (i: number) => number): void {
+export function expectWithin(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  tol: (i: number) => number,
+): void {
   expect(worstRatio(got, ref, tol)).toBeLessThanOrEqual(1);
 }
 
@@ -62,7 +70,13 @@ export function softmax64(row: ArrayLike<number>): number[] {
 }
 
 /** RMSNorm over rows of x [m, n]. */
-export function rmsnorm64(x: ArrayLike<number>, w: ArrayLike<number>, m: number, n: number, eps: number): number[] {
+export function rmsnorm64(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  m: number,
+  n: number,
+  eps: number,
+): number[] {
   const out: number[] = [];
   for (let r = 0; r < m; r++) {
     let ss = 0;

@@ -32,7 +32,8 @@ describe("sampleScene", () => {
   it("never overlaps two objects (boxes keep a gap)", () => {
     for (const s of scenes) {
       for (let i = 0; i < s.objects.length; i++) {
-        for (let j = i + 1; j < s.objects.length; j++) expect(boxesClash(s.objects[i], s.objects[j])).toBe(false);
+        for (let j = i + 1; j < s.objects.length; j++)
+          expect(boxesClash(s.objects[i], s.objects[j])).toBe(false);
       }
     }
   });

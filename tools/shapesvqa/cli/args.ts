@@ -14,7 +14,8 @@ export function parseSplitArgs(argv: string[], defaultOut?: string): { spec: Spl
     },
   });
   const split = (values.split ?? (values.seed !== undefined ? "train" : undefined)) as SplitName | undefined;
-  if (split !== "val" && split !== "test" && split !== "train") throw new Error("--split must be val, test or train");
+  if (split !== "val" && split !== "test" && split !== "train")
+    throw new Error("--split must be val, test or train");
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const out = values.out ?? defaultOut;
   if (!out) throw new Error("--out is required");

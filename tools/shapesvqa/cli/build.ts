@@ -8,4 +8,6 @@ const t0 = performance.now();
 const meta = buildSplit(spec, out);
 const s = (performance.now() - t0) / 1000;
 const rate = Math.round((meta.num_images / s) * 60);
-console.log(`${out}: ${meta.num_images} images, ${meta.num_questions} questions in ${s.toFixed(1)} s (${rate} images/min)`);
+console.log(
+  `${out}: ${meta.num_images} images, ${meta.num_questions} questions in ${s.toFixed(1)} s (${rate} images/min)`,
+);

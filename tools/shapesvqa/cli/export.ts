@@ -17,7 +17,9 @@ for (const img of generateSplit(spec)) {
   const name = `${String(img.index).padStart(6, "0")}.png`;
   writeFileSync(join(out, name), rgbToPng(IMAGE_SIZE, IMAGE_SIZE, renderScene(img.scene)));
   for (const qa of img.qas) {
-    lines.push(JSON.stringify({ image: name, question: qa.question, answer: qa.answer, family: qa.family }) + "\n");
+    lines.push(
+      JSON.stringify({ image: name, question: qa.question, answer: qa.answer, family: qa.family }) + "\n",
+    );
   }
   images++;
 }

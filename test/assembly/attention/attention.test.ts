@@ -1,0 +1,153 @@
+// Attention (assembly/attention/): scalar and SIMD kernels against a float64 reference that masks by
+// explicit token positions, for MHA and GQA, decode (mq = 1) and prefill, a pruned cache, the vision
+// encoder's unmasked form, strided (fused-projection) layouts and head sizes with tails; plus the
+// probability capture: equal to the reference head-mean softmax, rows summing to 1, masked keys exactly
+// 0, and no effect on the output.
+import { describe, expect, it } from "vitest";
+import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import type { Kernels } from "../../../wasm/kernels";
+import { U, expectWithin, uniform } from "../ops/reference";
+import { attention64, headMean, type AttnShape } from "./reference";
+
+const ISAS = ["scalar", "simd"] as const;
+type Isa = (typeof ISAS)[number] | "relaxed";
+/** Variants to check in this build: the relaxed_madd one only where relaxed SIMD was compiled in. */
+const variants = (k: Kernels): Isa[] => (k.relaxedSimd ? [...ISAS, "relaxed"] : [...ISAS]);
+
+// Budgets for q, k, v in [-1, 1]. Rounding errors of an n-term f32 sum grow like sqrt(n) * u in practice
+// (Higham 2002, sec. 2.8; the worst case n * u is ~30x looser here and would hide real bugs), so a score
+// scale * q.k carries ~sqrt(d) * u * scale * sum|q k| <= ~3 sqrt(d) * u; s_j - max carries two of those;
+// exp adds 4u (math.ts), the sum over nk keys ~sqrt(nk) * u, 1/sum and the products 3u: that is each
+// probability's relative error. The output sums nk products of |v| <= 1 (another sqrt(nk) * u); the
+// captured head mean adds hq * u. Measured: <= 0.06 of these budgets.
+const probRel = (s: AttnShape) => (6 * Math.sqrt(s.d) + 2 * Math.sqrt(s.cacheLen) + 8) * U;
+const ATTN_ABS = (s: AttnShape) => probRel(s) + (Math.sqrt(s.cacheLen) + 1) * U;
+const CAPTURE_REL = (s: AttnShape) => probRel(s) + s.hq * U;
+
+interface Case {
+  name: string;
+  shape: AttnShape;
+  causal: boolean;
+  keyPos: number[] | null; // original positions of the cache rows (null: unmasked)
+  capRows: number[];
+}
+
+function contiguous(mq: number, hq: number, hkv: number, d: number, cacheLen: number): AttnShape {
+  return { mq, hq, hkv, d, cacheLen, ldQ: hq * d, ldKv: hkv * d, ldO: hq * d };
+}
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+/** A pruned cache: cacheLen increasing positions drawn from 0..span-1. */
+function prunedPositions(seed: number, cacheLen: number, span: number): number[] {
+  const r = rng(seed);
+  const all = range(span);
+  for (let i = span - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, cacheLen).sort((a, b) => a - b);
+}
+
+const CASES: Case[] = [
+  { name: "MHA decode", shape: contiguous(1, 4, 4, 32, 37), causal: true, keyPos: range(37), capRows: [0] },
+  {
+    name: "GQA prefill over a pruned cache",
+    shape: contiguous(9, 6, 2, 64, 20),
+    causal: true,
+    keyPos: prunedPositions(1, 20, 41),
+    capRows: [8, 0, 3, 99],
+  },
+  {
+    name: "GQA decode, pruned",
+    shape: contiguous(1, 8, 2, 32, 23),
+    causal: true,
+    keyPos: prunedPositions(2, 23, 170),
+    capRows: [0],
+  },
+  {
+    name: "vision (unmasked)",
+    shape: contiguous(13, 3, 3, 36, 13),
+    causal: false,
+    keyPos: null,
+    capRows: [0, 12],
+  },
+  {
+    name: "strided fused layout, d=34",
+    shape: { mq: 5, hq: 2, hkv: 1, d: 34, cacheLen: 7, ldQ: 4 * 34 + 3, ldKv: 34 + 5, ldO: 2 * 34 + 1 },
+    causal: true,
+    keyPos: range(7),
+    capRows: [4, 2],
+  },
+  { name: "tiny heads, d=3", shape: contiguous(3, 2, 2, 3, 6), causal: true, keyPos: range(6), capRows: [1] },
+];
+
+function run(k: Kernels, isa: Isa, c: Case, data: number[][], capture: boolean) {
+  const a = new Arena(k);
+  const s = c.shape;
+  const [q, kk, v] = data.map((x) => a.f32(x));
+  const outLen = s.mq * s.ldO;
+  const out = a.f32(new Array<number>(outLen).fill(7)); // padding sentinel
+  const scores = a.f32(s.cacheLen);
+  const rows = capture ? c.capRows : [];
+  const rowsPtr = a.alloc(4 * Math.max(rows.length, 1));
+  new Int32Array(k.memory.buffer, rowsPtr, rows.length).set(rows);
+  const cap = a.f32(new Array<number>(Math.max(rows.length, 1) * s.cacheLen).fill(5));
+  k.exports[`f32_attention__${isa}`](
+    ...[q, s.ldQ, kk, v, s.ldKv, out, s.ldO, s.mq, s.hq, s.hkv, s.d, s.cacheLen, c.causal ? 1 : 0],
+    ...[scores, rowsPtr, rows.length, cap],
+  );
+  const raw = a.readF32(out, outLen);
+  const compact = range(s.mq).flatMap((i) => Array.from(raw.slice(i * s.ldO, i * s.ldO + s.hq * s.d)));
+  const padding = range(s.mq).flatMap((i) => Array.from(raw.slice(i * s.ldO + s.hq * s.d, (i + 1) * s.ldO)));
+  return { out: compact, padding, cap: a.readF32(cap, rows.length * s.cacheLen) };
+}
+
+describe.each(BUILDS)("f32_attention ($name build)", ({ module }) => {
+  it.each(CASES)("$name", async (c) => {
+    const k = await loadBuild(module);
+    const s = c.shape;
+    const r = rng(s.mq * 100 + s.d);
+    const data = [uniform(r, s.mq * s.ldQ), uniform(r, s.cacheLen * s.ldKv), uniform(r, s.cacheLen * s.ldKv)];
+    const pos = c.keyPos && { keyPos: c.keyPos, queryPos: c.keyPos.slice(-s.mq) };
+    const ref = attention64(data[0], data[1], data[2], s, pos);
+    const refCap = headMean(ref.probs, c.capRows, s.cacheLen);
+    for (const isa of variants(k)) {
+      const got = run(k, isa, c, data, true);
+      expectWithin(got.out, ref.out, () => ATTN_ABS(s));
+      expect(got.padding.every((x) => x === 7)).toBe(true);
+      expectWithin(got.cap, refCap, (i) => CAPTURE_REL(s) * refCap[i] + 1e-30);
+      c.capRows.forEach((row, n) => {
+        const p = Array.from(got.cap.slice(n * s.cacheLen, (n + 1) * s.cacheLen));
+        const sum = p.reduce((x, y) => x + y, 0);
+        expect(Math.abs(sum - (row < s.mq ? 1 : 0))).toBeLessThanOrEqual(CAPTURE_REL(s));
+        // Masked keys (later positions) are exactly 0.
+        if (pos) p.forEach((x, j) => row < s.mq && pos.keyPos[j] > pos.queryPos[row] && expect(x).toBe(0));
+      });
+      expect(run(k, isa, c, data, false).out).toEqual(got.out);
+    }
+  });
+
+  it("the relaxed variant exists exactly in the relaxed build", async () => {
+    const k = await loadBuild(module);
+    const c = CASES[0];
+    const data = [uniform(rng(1), 32 * 4), uniform(rng(2), 37 * 128), uniform(rng(3), 37 * 128)];
+    if (k.relaxedSimd) expect(run(k, "relaxed", c, data, false).out.every(Number.isFinite)).toBe(true);
+    else expect(() => run(k, "relaxed", c, data, false)).toThrow(WebAssembly.RuntimeError);
+  });
+
+  it.each(ISAS)("query rows that see no key get zeros (mq > cache_len, %s)", async (isa) => {
+    const k = await loadBuild(module);
+    const s = contiguous(4, 2, 1, 8, 2);
+    const r = rng(77);
+    const data = [uniform(r, 4 * 16), uniform(r, 2 * 8), uniform(r, 2 * 8)];
+    const c: Case = { name: "", shape: s, causal: true, keyPos: null, capRows: [0, 3] };
+    const got = run(k, isa, c, data, true);
+    expect(got.out.slice(0, 2 * 16)).toEqual(new Array<number>(32).fill(0));
+    expect(Array.from(got.cap.slice(0, 2))).toEqual([0, 0]);
+    // Rows 2 and 3 are the last two rows of the cache: the same as a 2-row call with their queries.
+    const tail: Case = { ...c, shape: { ...s, mq: 2 }, capRows: [1] };
+    const two = run(k, isa, tail, [data[0].slice(2 * 16), data[1], data[2]], true);
+    expect(got.out.slice(2 * 16)).toEqual(two.out);
+    expect(Array.from(got.cap.slice(2))).toEqual(Array.from(two.cap));
+  });
+});

@@ -1,0 +1,40 @@
+// npm run bench:kernels [-- --json FILE] [--ms N] [--quick]
+// The kernel benchmark in Node 22: the kernels from wasm/build/*.wasm, onnxruntime-web (fp32 MatMul,
+// wasm backend, 1 thread) as the peer. Prints a table; --json writes {"peaks", "kernels": [...]}.
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { instantiateKernels } from "../../wasm/kernels";
+import { runBench } from "./core";
+import { ORT_VERSION, ortPeer } from "./ort";
+import { BENCH_ROWS, BENCH_SHAPES } from "./shapes";
+import { formatTable } from "./table";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "string" },
+    ms: { type: "string", default: "150" },
+    quick: { type: "boolean", default: false },
+  },
+});
+
+const load = (name: string) =>
+  instantiateKernels(
+    new WebAssembly.Module(readFileSync(new URL(`../../wasm/build/${name}`, import.meta.url))),
+  );
+
+const [relaxed, simd] = await Promise.all([load("kernels.relaxed.wasm"), load("kernels.simd.wasm")]);
+const report = await runBench({
+  relaxed,
+  simd,
+  rows: BENCH_ROWS,
+  shapes: values.quick ? BENCH_SHAPES.slice(0, 2) : BENCH_SHAPES,
+  minMs: Number(values.ms),
+  now: () => performance.now(),
+  peer: ortPeer(),
+  peerName: `ort-web ${ORT_VERSION}`,
+  log: (line) => process.stderr.write(`${line}\n`),
+});
+console.log(`Node ${process.version}, onnxruntime-web ${ORT_VERSION} (wasm, 1 thread)`);
+console.log(formatTable(report));
+if (values.json)
+  writeFileSync(values.json, JSON.stringify({ runtime: `node ${process.version}`, ...report }, null, 2));

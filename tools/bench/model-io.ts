@@ -1,0 +1,45 @@
+// Node side of the model benchmark: the weight files of a directory, the first ShapesVQA val image as the
+// input (or a deterministic pattern when data/ is absent), and the JSON the benchmark writes.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { ModelFigures } from "./model-core";
+
+/** Every file of the weights directory (manifest, config, tokenizer, shards). */
+export function readWeightFiles(dir: string): Map<string, Uint8Array> {
+  if (!existsSync(join(dir, "manifest.json")))
+    throw new Error(`${dir}/manifest.json not found (npm run convert)`);
+  const files = new Map<string, Uint8Array>();
+  for (const f of readdirSync(dir))
+    if (/\.(json|bin)$/.test(f)) files.set(f, new Uint8Array(readFileSync(join(dir, f))));
+  return files;
+}
+
+/** A 96 x 96 RGB input: data/val.images.u8 image 0, or a pattern. */
+export function benchImage(dataDir: string) {
+  const path = join(dataDir, "val.images.u8");
+  const n = 96 * 96 * 3;
+  const data = existsSync(path)
+    ? new Uint8Array(readFileSync(path).subarray(0, n))
+    : Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
+  return { data, width: 96, height: 96 };
+}
+
+/** pixel_values [3, 96, 96] as training/model.py computes them (mean = std = 0.5 for atp-tiny). */
+export function referencePixels(rgb: Uint8Array, mean: number[], std: number[]): Float32Array {
+  const px = new Float32Array(3 * 96 * 96);
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < 96 * 96; i++) px[c * 9216 + i] = (rgb[i * 3 + c] / 255 - mean[c]) / std[c];
+  return px;
+}
+
+/** The JSON report of `npm run bench` / `bench:workerd`. */
+export interface ModelBenchReport {
+  runtime: string;
+  weights: string;
+  figures: ModelFigures[];
+  ort: { ms: number; version: string } | { skipped: string };
+  /** ORT fp32 (vision + projector + prefill) ms / engine ms for the same work, per build: > 1 = faster. */
+  prefill_vs_ort: Record<string, number> | null;
+  peak_memory_bytes: number;
+  peak_memory_target_bytes: number;
+}

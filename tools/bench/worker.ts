@@ -1,0 +1,29 @@
+// The kernel benchmark inside workerd: GET /?ms=150&quick=1 runs tools/bench/core.ts on both kernel
+// builds (imported as compiled modules, as the product Worker does) and answers the JSON report.
+// No onnxruntime peer here: workerd forbids compiling Wasm from bytes, which ORT needs; the Node
+// driver (workerd.ts) measures the peer beside it. Local workerd lets performance.now() advance
+// freely (in production it only moves at I/O), so these timings are only meaningful locally.
+import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
+import simdModule from "../../wasm/build/kernels.simd.wasm";
+import { instantiateKernels } from "../../wasm/kernels";
+import { runBench } from "./core";
+import { BENCH_ROWS, BENCH_SHAPES } from "./shapes";
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const [relaxed, simd] = await Promise.all([
+      instantiateKernels(relaxedModule),
+      instantiateKernels(simdModule),
+    ]);
+    const report = await runBench({
+      relaxed,
+      simd,
+      rows: BENCH_ROWS,
+      shapes: url.searchParams.has("quick") ? BENCH_SHAPES.slice(0, 2) : BENCH_SHAPES,
+      minMs: Number(url.searchParams.get("ms") ?? "150"),
+      now: () => performance.now(),
+    });
+    return Response.json({ runtime: "workerd", ...report });
+  },
+};

@@ -1,0 +1,54 @@
+// npm run bench:kernels:workerd [-- --json FILE] [--ms N] [--quick]
+// Runs the kernel benchmark inside workerd (tools/bench/worker.ts, started with wrangler's
+// unstable_dev on tools/bench/wrangler.toml), then times the onnxruntime-web peer here in Node on the
+// same shapes (workerd cannot run ORT: no Wasm compilation from bytes) and fills in vs_ort.
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { unstable_dev } from "wrangler";
+import { timeIt, type BenchReport } from "./core";
+import { ORT_VERSION, ortPeer } from "./ort";
+import { formatTable } from "./table";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "string" },
+    ms: { type: "string", default: "150" },
+    quick: { type: "boolean", default: false },
+  },
+});
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const worker = await unstable_dev(here("./worker.ts"), {
+  config: here("./wrangler.toml"),
+  logLevel: "warn",
+  experimental: { disableExperimentalWarning: true },
+});
+let report: BenchReport;
+try {
+  const res = await worker.fetch(`/?ms=${values.ms}${values.quick ? "&quick=1" : ""}`);
+  if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
+  report = (await res.json()) as BenchReport;
+} finally {
+  await worker.stop();
+}
+
+// The peer, in Node, on the shapes the worker ran.
+const peer = ortPeer();
+const ortName = `ort-web ${ORT_VERSION} (node)`;
+for (const shape of [...new Set(report.kernels.map((r) => r.shape))]) {
+  const [m, k, n] = shape.split("x").map(Number);
+  const x = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+  const w = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i) * 0.1);
+  const s = await timeIt(await peer(m, k, n, w, x), () => performance.now(), Number(values.ms));
+  for (const r of report.kernels.filter((e) => e.shape === shape)) {
+    r.vs_ort = s / (r.us / 1e6);
+    if (r.quant_us) r.vs_ort_with_quant = s / ((r.us + r.quant_us) / 1e6);
+  }
+  const gops = (2 * m * n * k) / s / 1e9;
+  const at = report.kernels.findLastIndex((e) => e.shape === shape) + 1;
+  report.kernels.splice(at, 0, { name: ortName, shape, gops, peak_fraction: null, vs_ort: 1, us: s * 1e6 });
+}
+console.log("kernels in workerd (local), onnxruntime-web peer in Node " + process.version);
+console.log(formatTable(report));
+if (values.json) writeFileSync(values.json, JSON.stringify({ runtime: "workerd", ...report }, null, 2));

@@ -1,0 +1,68 @@
+// Evaluation questions: a fixed split from data/ (PREFIX.images.u8 + PREFIX.jsonl, /tmp/data.md) or a
+// fresh stream made by the generator's API (tools/shapesvqa) for a seed and a count.
+import { readFileSync } from "node:fs";
+import { generateSplit, splitSpec } from "../shapesvqa/dataset";
+import { IMAGE_BYTES, renderScene } from "../shapesvqa/render";
+import { IMAGE_SIZE } from "../shapesvqa/scene";
+import { Encoder } from "../shapesvqa/tokenizer";
+import type { Family } from "../shapesvqa/vocab";
+
+/** One question with its image (96 x 96 RGB). */
+export interface EvalItem {
+  family: Family;
+  question: string;
+  answer: string;
+  qIds: number[];
+  image: Uint8Array;
+  imageIndex: number;
+}
+
+interface Line {
+  image: number;
+  family: Family;
+  question: string;
+  answer: string;
+  q_ids: number[];
+}
+
+/** The questions of data/<split>.{images.u8,jsonl}. */
+export function loadSplit(dataDir: string, split: string): EvalItem[] {
+  const prefix = `${dataDir}/${split}`;
+  const images = readFileSync(`${prefix}.images.u8`);
+  const lines = readFileSync(`${prefix}.jsonl`, "utf8").split("\n").filter(Boolean);
+  return lines.map((l) => {
+    const q = JSON.parse(l) as Line;
+    const image = new Uint8Array(images.buffer, images.byteOffset + q.image * IMAGE_BYTES, IMAGE_BYTES);
+    return {
+      family: q.family,
+      question: q.question,
+      answer: q.answer,
+      qIds: q.q_ids,
+      image,
+      imageIndex: q.image,
+    };
+  });
+}
+
+/** `count` fresh questions of the generator's stream for `seed` (rendered and tokenized here). */
+export function generateItems(seed: number, count: number): EvalItem[] {
+  const enc = new Encoder();
+  const items: EvalItem[] = [];
+  for (const img of generateSplit(splitSpec("train", seed, count))) {
+    const image = renderScene(img.scene);
+    for (const qa of img.qas) {
+      items.push({
+        family: qa.family,
+        question: qa.question,
+        answer: qa.answer,
+        qIds: [...enc.encode(qa.question)],
+        image,
+        imageIndex: img.index,
+      });
+    }
+  }
+  return items;
+}
+
+/** Side of the generator's images (the model's input size for atp-tiny). */
+export const EVAL_IMAGE_SIZE = IMAGE_SIZE;

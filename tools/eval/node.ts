@@ -1,0 +1,37 @@
+// Node plumbing for the engine's command-line tools: a file-system ByteSource (weights/ in Node, as R2
+// is in the Worker) and the compiled kernel module read from wasm/build (Node may compile bytes; workerd
+// may not, which is why the engine takes a WebAssembly.Module).
+import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { ByteSource } from "../../wasm/source";
+
+/** Files of one directory; a missing file is null, other errors throw. */
+export class FileSource implements ByteSource {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+  async get(key: string): Promise<Uint8Array | null> {
+    if (key.includes("..") || key.startsWith("/")) throw new Error(`bad key ${key}`);
+    try {
+      return new Uint8Array(await readFile(join(this.dir, key)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+  }
+}
+
+/** Kernel builds in wasm/build. */
+export type KernelBuild = "relaxed" | "simd";
+
+/** The compiled kernel module of `build`. */
+export function kernelModule(build: KernelBuild = "relaxed"): WebAssembly.Module {
+  const path = resolve(`wasm/build/kernels.${build}.wasm`);
+  try {
+    return new WebAssembly.Module(readFileSync(path));
+  } catch (err) {
+    throw new Error(`cannot read ${path} (run npm run build:kernels): ${(err as Error).message}`);
+  }
+}

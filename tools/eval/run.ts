@@ -1,0 +1,114 @@
+// Runs the engine over evaluation questions with one pruning method and reduces the results to the
+// report `npm run eval` prints and writes (--json): accuracy per family and mean (tools/shapesvqa/score.ts),
+// caption F1, visual tokens kept per LLM layer, LLM prefill MACs and mean timings.
+import type { Model } from "../../wasm/engine/model";
+import { createPolicy, type MethodName } from "../../wasm/pruning/policy";
+import { score, type Prediction } from "../shapesvqa/score";
+import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
+
+/** The JSON report (field names are the issue's). */
+export interface EvalReport {
+  method: string;
+  split: string;
+  count: number;
+  precision: string;
+  accuracy: Record<string, number>;
+  caption_f1: number | null;
+  visual_tokens: { per_layer: number[]; mean_fraction: number };
+  llm_prefill_macs: number;
+  timings_ms: Record<string, number>;
+  families: Record<string, { n: number; exact: number; f1?: number }>;
+}
+
+/** Longest answer (8-object caption + <eos>, tools/shapesvqa/prompt.ts MAX_ANSWER_TOKENS). */
+export const MAX_ANSWER_TOKENS = 24;
+
+/** Evaluates `items`; `onProgress(done)` is called after each question. */
+export async function evaluate(
+  model: Model,
+  items: EvalItem[],
+  method: MethodName,
+  split: string,
+  onProgress: (done: number, p: Prediction) => void = () => {},
+): Promise<EvalReport> {
+  const preds: Prediction[] = [];
+  const layers = model.config.text.layers;
+  const perLayer = new Array<number>(layers).fill(0);
+  let fraction = 0;
+  let macs = 0;
+  const t = {
+    preprocess: 0,
+    vision: 0,
+    projector: 0,
+    llm_prefill: 0,
+    ttft: 0,
+    decode_per_token: 0,
+    total: 0,
+  };
+  let decodeN = 0;
+  for (const it of items) {
+    const image = { data: it.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE };
+    const done = await model.run(image, it.qIds, {
+      maxTokens: MAX_ANSWER_TOKENS,
+      policy: createPolicy(method),
+    });
+    const s = done.stats;
+    const p = { family: it.family, answer: it.answer, prediction: done.text };
+    preds.push(p);
+    s.visualTokens.perLayer.forEach((v, l) => (perLayer[l] += v));
+    fraction += s.visualTokens.meanFraction;
+    macs += s.llmPrefillMacs;
+    t.preprocess += s.timings.preprocessMs;
+    t.vision += s.timings.visionMs;
+    t.projector += s.timings.projectorMs;
+    t.llm_prefill += s.timings.prefillMs;
+    t.ttft += s.timings.ttftMs;
+    t.total += s.timings.totalMs;
+    if (s.timings.decodeMsPerToken > 0) {
+      t.decode_per_token += s.timings.decodeMsPerToken;
+      decodeN++;
+    }
+    onProgress(preds.length, p);
+  }
+  const n = items.length;
+  const report = score(preds);
+  const accuracy: Record<string, number> = {};
+  for (const [f, r] of Object.entries(report.families)) accuracy[f] = r.exact;
+  accuracy.mean = report.meanExact;
+  const timings_ms: Record<string, number> = {};
+  for (const [k, v] of Object.entries(t))
+    timings_ms[k] = v / (k === "decode_per_token" ? Math.max(1, decodeN) : n);
+  return {
+    method,
+    split,
+    count: n,
+    precision: model.precision,
+    accuracy,
+    caption_f1: report.families.caption?.f1 ?? null,
+    visual_tokens: { per_layer: perLayer.map((v) => v / n), mean_fraction: fraction / n },
+    llm_prefill_macs: macs / n,
+    timings_ms,
+    families: report.families as EvalReport["families"],
+  };
+}
+
+/** The per-family table printed by `npm run eval`. */
+export function formatReport(r: EvalReport): string {
+  const rows = Object.entries(r.families).map(
+    ([f, s]) =>
+      `${f.padEnd(10)} ${String(s.n).padStart(5)}  ${(100 * s.exact).toFixed(1).padStart(6)}%` +
+      (s.f1 !== undefined ? `  (F1 ${(100 * s.f1).toFixed(1)}%)` : ""),
+  );
+  return [
+    `method ${r.method}, ${r.split}, ${r.count} questions, ${r.precision}`,
+    `family         n   exact`,
+    ...rows,
+    `mean              ${(100 * r.accuracy.mean).toFixed(1).padStart(6)}%`,
+    `visual tokens per layer: ${r.visual_tokens.per_layer.map((v) => v.toFixed(1)).join(" ")} ` +
+      `(mean fraction ${r.visual_tokens.mean_fraction.toFixed(3)})`,
+    `LLM prefill ${(r.llm_prefill_macs / 1e6).toFixed(1)} MMAC; ` +
+      Object.entries(r.timings_ms)
+        .map(([k, v]) => `${k} ${v.toFixed(2)} ms`)
+        .join(", "),
+  ].join("\n");
+}

@@ -1,0 +1,99 @@
+// The activation region: every buffer a request needs, sized from config.json alone (ARCHITECTURE.md:
+// no dimension hard-coded twice) and allocated once at load. Vision buffers hold Nv = image_seq_length
+// rows; decoder buffers hold S = max_position_embeddings rows (the longest prompt + answer). The KV cache
+// is one [S, kv_dim] K and V block per layer, each with its own length (engine/kv.ts), so a pruned layer
+// simply fills fewer rows.
+import type { Ptr } from "../kernels";
+import type { ModelConfig } from "../model/config";
+import { tensorSpecs } from "../model/names";
+import { Region, SizeCounter } from "./arena";
+import { actStride, q4Blocks } from "./ops";
+
+/** Pointers of the activation region. f32 unless noted; shapes in rows x columns. */
+export interface Buffers {
+  // vision (Nv rows)
+  pixels: Ptr; // [C, H, W] normalised pixel values
+  patches: Ptr; // [Nv, C*P*P]
+  vx: Ptr; // [Nv, Dv] residual stream
+  vh: Ptr; // [Nv, Dv] normed
+  vq: Ptr; // [Nv, Dv]
+  vk: Ptr;
+  vv: Ptr;
+  vattn: Ptr; // [Nv, Dv]
+  vmlp: Ptr; // [Nv, Iv]
+  vtmp: Ptr; // [Nv, Dv]
+  pmid: Ptr; // [Nv, Dt] projector hidden
+  visual: Ptr; // [Nv, Dt] projected visual tokens
+  // decoder (S rows)
+  x: Ptr; // [S, Dt] residual stream
+  h: Ptr; // [S, Dt]
+  q: Ptr; // [S, Hq*hd]
+  attn: Ptr; // [S, Hq*hd]
+  tmp: Ptr; // [S, Dt]
+  gate: Ptr; // [S, I]
+  up: Ptr; // [S, I]
+  logits: Ptr; // [V]
+  pos: Ptr; // i32 [S] position id per row
+  kv: { k: Ptr; v: Ptr }[]; // per layer [S, Hkv*hd] each
+  ropeTable: Ptr; // [S, hd] cos | sin halves per position
+  scores: Ptr; // [max(S, Nv)] attention scratch row
+  capRows: Ptr; // i32 [S]
+  capOut: Ptr; // [S, S] captured head-averaged probability rows
+  xq: Ptr; // u8 [max(S, Nv), actStride(maxK)] quantized activations
+  xs: Ptr; // [max(S, Nv)]
+  aux: Ptr; // i32 [max(S, Nv), q4Blocks(maxK)] q4 GEMM scratch
+}
+
+/** Sizes and pointers of the activation region for `c` (pass a counter first, then the real region). */
+export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers {
+  const v = c.vision;
+  const t = c.text;
+  const nv = c.imageSeqLength;
+  const s = t.maxPositions;
+  const hd = t.hidden / t.heads;
+  const kvDim = t.kvHeads * hd;
+  const rows = Math.max(nv, s);
+  const maxK = Math.max(
+    ...tensorSpecs(c)
+      .filter((x) => x.linear)
+      .map((x) => x.shape[1]),
+  );
+  let counter = 0;
+  const f = (n: number) => alloc(n * 4);
+  const alloc = (bytes: number): Ptr => {
+    if (r instanceof Region) return r.alloc(bytes);
+    r.add(bytes);
+    return ++counter; // placeholder pointer while counting
+  };
+  return {
+    pixels: f(v.channels * v.imageSize * v.imageSize),
+    patches: f(nv * v.channels * v.patchSize * v.patchSize),
+    vx: f(nv * v.hidden),
+    vh: f(nv * v.hidden),
+    vq: f(nv * v.hidden),
+    vk: f(nv * v.hidden),
+    vv: f(nv * v.hidden),
+    vattn: f(nv * v.hidden),
+    vmlp: f(nv * v.intermediate),
+    vtmp: f(nv * v.hidden),
+    pmid: f(nv * t.hidden),
+    visual: f(nv * t.hidden),
+    x: f(s * t.hidden),
+    h: f(s * t.hidden),
+    q: f(s * t.heads * hd),
+    attn: f(s * t.heads * hd),
+    tmp: f(s * t.hidden),
+    gate: f(s * t.intermediate),
+    up: f(s * t.intermediate),
+    logits: f(t.vocabSize),
+    pos: f(s),
+    kv: Array.from({ length: t.layers }, () => ({ k: f(s * kvDim), v: f(s * kvDim) })),
+    ropeTable: f(s * hd),
+    scores: f(rows),
+    capRows: f(s),
+    capOut: f(s * s),
+    xq: alloc(rows * actStride(maxK)),
+    xs: f(rows),
+    aux: f(rows * q4Blocks(maxK)),
+  };
+}

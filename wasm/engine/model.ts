@@ -1,0 +1,150 @@
+// A loaded model: its kernel instance (and linear memory), weights, buffers and tokenizer, and the one
+// entry point `generate(image, prompt, options)`: preprocess -> vision encoder -> projector -> LLM
+// prefill (with the pruning policy) -> decode loop, as an async iterator of token events with timings and
+// a final event with the stats. Built by wasm/loader.ts; the worker and the tools use only this API.
+import type { ModelConfig } from "../model/config";
+import { preprocess, type ImageInput } from "../model/preprocess";
+import { visionForward } from "../model/vision";
+import { projectorForward } from "../model/projector";
+import { decodeStep, prefill } from "../model/decoder";
+import { NoPruning } from "../pruning/policy";
+import type { TextTokenizer } from "../tokenizer";
+import { f32View, type Engine } from "./context";
+import { Mutex, now, type GenerateEvent, type GenerateOptions, type Timings } from "./generate";
+import { Sampler } from "./sampler";
+import type { Precision } from "./weights";
+
+/** Default answer length cap. */
+export const DEFAULT_MAX_TOKENS = 32;
+
+export class Model {
+  private readonly lock = new Mutex();
+
+  constructor(
+    private readonly engine: Engine,
+    readonly tokenizer: TextTokenizer,
+    readonly precision: Precision,
+    readonly info: { modelId: string; quantization: string; loadMs: number; weightsBytes: number },
+  ) {}
+
+  get config(): ModelConfig {
+    return this.engine.cfg;
+  }
+
+  /** Linear memory of this model's kernel instance, in bytes (the peak: it never shrinks). */
+  get memoryBytes(): number {
+    return this.engine.ops.k.memory.buffer.byteLength;
+  }
+
+  /** Which kernel variant each op runs (relaxed / simd / scalar / ts-fallback). */
+  get kernels(): Record<string, string> {
+    return { ...this.engine.ops.chosen };
+  }
+
+  /**
+   * Answers `prompt` (question text, or its token ids) about `image`. Yields one event per generated
+   * token, then a `done` event. Requests on one model run one at a time.
+   */
+  async *generate(
+    image: ImageInput,
+    prompt: string | readonly number[],
+    options: GenerateOptions = {},
+  ): AsyncGenerator<GenerateEvent> {
+    const release = await this.lock.acquire();
+    const e = this.engine;
+    e.trace = options.trace ?? null;
+    try {
+      const cfg = e.cfg;
+      const policy = options.policy ?? new NoPruning();
+      const sampler = new Sampler(options);
+      const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+      const stop = new Set(options.stopTokens ?? [cfg.eosId]);
+      const ids = this.tokenizer.promptIds(prompt);
+
+      const t0 = now();
+      preprocess(e, image);
+      const t1 = now();
+      const visionLayersMs: number[] = [];
+      let tl = t1;
+      const feature = visionForward(e, () => visionLayersMs.push(-tl + (tl = now())));
+      const t2 = now();
+      const visual = projectorForward(e, feature);
+      const t3 = now();
+      const llmLayersMs: number[] = [];
+      tl = t3;
+      const pre = prefill(e, ids, visual, policy, () => llmLayersMs.push(-tl + (tl = now())));
+      const t4 = now();
+
+      const out: number[] = [];
+      let text = "";
+      let finishReason: "stop" | "length" = "length";
+      let ttft = 0;
+      let decodeMs = 0;
+      let decodeSteps = 0;
+      for (let i = 0; i < maxTokens; i++) {
+        const tStart = now();
+        if (i > 0) {
+          if (pre.state.nextPos >= cfg.text.maxPositions) break;
+          decodeStep(e, pre.state, out[out.length - 1]);
+        }
+        const logits = f32View(e, e.b.logits, cfg.text.vocabSize);
+        const id = sampler.greedy ? e.ops.argmax(e.b.logits, cfg.text.vocabSize) : sampler.sample(logits);
+        const t = now();
+        if (i === 0) ttft = t - t0;
+        else {
+          decodeMs += t - tStart;
+          decodeSteps++;
+        }
+        if (stop.has(id)) {
+          finishReason = "stop";
+          break;
+        }
+        out.push(id);
+        const full = this.tokenizer.decode(out);
+        const piece = full.startsWith(text) ? full.slice(text.length) : full;
+        text = full;
+        yield { type: "token", index: i, id, text: piece, ms: i === 0 ? ttft : t - tStart };
+      }
+      const total = cfg.imageSeqLength;
+      const timings: Timings = {
+        preprocessMs: t1 - t0,
+        visionMs: t2 - t1,
+        visionLayersMs,
+        projectorMs: t3 - t2,
+        prefillMs: t4 - t3,
+        llmLayersMs,
+        ttftMs: ttft,
+        decodeMsPerToken: decodeSteps > 0 ? decodeMs / decodeSteps : 0,
+        totalMs: ttft + decodeMs,
+      };
+      yield {
+        type: "done",
+        text,
+        ids: out,
+        stats: {
+          method: policy.name,
+          promptTokens: ids.length,
+          generatedTokens: out.length,
+          finishReason,
+          timings,
+          visualTokens: {
+            perLayer: pre.visualPerLayer,
+            total,
+            meanFraction: pre.visualPerLayer.reduce((a, b) => a + b, 0) / pre.visualPerLayer.length / total,
+          },
+          llmPrefillMacs: pre.macs,
+          peakMemoryBytes: this.memoryBytes,
+        },
+      };
+    } finally {
+      e.trace = null;
+      release();
+    }
+  }
+
+  /** Runs `generate` to the end and returns the done event (tools and tests). */
+  async run(image: ImageInput, prompt: string | readonly number[], options: GenerateOptions = {}) {
+    for await (const ev of this.generate(image, prompt, options)) if (ev.type === "done") return ev;
+    throw new Error("generate ended without a done event");
+  }
+}

@@ -1,0 +1,187 @@
+// Weights in linear memory: checks the manifest against the model's name table (wasm/model/names.ts),
+// sizes the weights region, and copies each tensor from its (already verified) shard straight into that
+// region, once. Precision `int8` keeps Linear weights as stored (q8 + per-row sums for the relaxed GEMM,
+// or q4); precision `f32` dequantizes them at load into f32 (the parity path).
+import type { Manifest, TensorEntry } from "../manifest";
+import type { ModelConfig } from "../model/config";
+import { tensorSpecs, type TensorSpec } from "../model/names";
+import type { Ptr } from "../kernels";
+import { SizeCounter, type Region } from "./arena";
+import { q4Blocks, type LinearWeight, type Ops } from "./ops";
+
+/** How Linear weights are held and run: as stored (q8/q4 kernels) or dequantized to f32. */
+export type Precision = "int8" | "f32";
+
+/** A manifest tensor joined with its spec and the shard it lives in. */
+interface Located {
+  spec: TensorSpec;
+  entry: TensorEntry;
+  shard: number;
+}
+
+const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+/** q4: bytes per block of 32 weights (16 bytes of nibbles; the scale is stored apart). */
+const Q4_BLOCK_BYTES = 16;
+
+/** Payload and scale byte sizes the format requires for `dtype` at `shape` ([n, k] for Linear). */
+function expectedBytes(dtype: string, shape: number[]): { data: number; scales: number } {
+  const [n, k] = shape;
+  if (dtype === "f32") return { data: count(shape) * 4, scales: 0 };
+  if (dtype === "q8") return { data: n * k, scales: n * 4 };
+  return { data: n * q4Blocks(k) * Q4_BLOCK_BYTES, scales: n * q4Blocks(k) * 4 };
+}
+
+/**
+ * Joins manifest entries with the name table; throws a message naming the first tensor that is missing,
+ * unexpected, misshapen, of the wrong dtype or out of its shard's bounds.
+ */
+export function locateTensors(manifest: Manifest, config: ModelConfig): Located[] {
+  const byName = new Map<string, { entry: TensorEntry; shard: number }>();
+  manifest.shards.forEach((s, shard) => {
+    for (const entry of s.tensors) {
+      if (byName.has(entry.name)) throw new Error(`weights: tensor ${entry.name} listed twice`);
+      const end = Math.max(
+        entry.offset + entry.bytes,
+        entry.scales ? entry.scales.offset + entry.scales.bytes : 0,
+      );
+      if (entry.offset < 0 || end > s.bytes)
+        throw new Error(`weights: tensor ${entry.name} overruns ${s.key}`);
+      byName.set(entry.name, { entry, shard });
+    }
+  });
+  const out: Located[] = [];
+  for (const spec of tensorSpecs(config)) {
+    const found = byName.get(spec.name);
+    if (!found) throw new Error(`weights: manifest lacks tensor ${spec.name} required by config.json`);
+    byName.delete(spec.name);
+    const { entry } = found;
+    if (entry.shape.join(",") !== spec.shape.join(",")) {
+      throw new Error(
+        `weights: tensor ${spec.name} has shape [${entry.shape}], config.json says [${spec.shape}]`,
+      );
+    }
+    if (!spec.linear && entry.dtype !== "f32") throw new Error(`weights: tensor ${spec.name} must be f32`);
+    const want = expectedBytes(entry.dtype, entry.shape);
+    if (entry.bytes !== want.data || (entry.scales?.bytes ?? 0) !== want.scales) {
+      throw new Error(`weights: tensor ${spec.name} (${entry.dtype}) has the wrong byte size`);
+    }
+    out.push({ spec, entry, shard: found.shard });
+  }
+  const extra = byName.keys().next();
+  if (!extra.done)
+    throw new Error(`weights: manifest has tensor ${extra.value} that config.json does not describe`);
+  return out;
+}
+
+/** Bytes the weights region needs for these tensors at `precision`. */
+export function weightsBytes(tensors: Located[], precision: Precision): number {
+  const c = new SizeCounter();
+  for (const { entry } of tensors) {
+    if (entry.dtype === "f32" || precision === "f32") c.add(count(entry.shape) * 4);
+    else {
+      c.add(entry.bytes).add(entry.scales!.bytes);
+      if (entry.dtype === "q8") c.add(entry.shape[0] * 4);
+    }
+  }
+  return c.total;
+}
+
+/** Tensors by engine name once in linear memory. */
+export class Weights {
+  private readonly vectors = new Map<string, Ptr>();
+  private readonly linears = new Map<string, LinearWeight>();
+
+  /** Pointer to an f32 tensor (norm weights, biases, embeddings, position table). */
+  vec(name: string): Ptr {
+    const p = this.vectors.get(name);
+    if (p === undefined) throw new Error(`weights: no f32 tensor ${name}`);
+    return p;
+  }
+  /** Pointer to an optional f32 tensor, 0 when the model has none (a Linear without bias). */
+  maybe(name: string): Ptr {
+    return this.vectors.get(name) ?? 0;
+  }
+  /** A Linear weight. */
+  linear(name: string): LinearWeight {
+    const w = this.linears.get(name);
+    if (!w) throw new Error(`weights: no Linear weight ${name}`);
+    return w;
+  }
+
+  /** Copies every tensor from its shard into `region` (converting per `precision`). */
+  static load(
+    tensors: Located[],
+    shards: Uint8Array[],
+    region: Region,
+    ops: Ops,
+    precision: Precision,
+  ): Weights {
+    const w = new Weights();
+    const mem = () => ops.k.memory.buffer;
+    for (const { spec, entry, shard } of tensors) {
+      const src = shards[shard];
+      const payload = src.subarray(entry.offset, entry.offset + entry.bytes);
+      if (!spec.linear) {
+        const p = region.alloc(entry.bytes);
+        new Uint8Array(mem(), p, entry.bytes).set(payload);
+        w.vectors.set(spec.name, p);
+        continue;
+      }
+      const [n, k] = entry.shape;
+      const lw: LinearWeight = { name: spec.name, dtype: "f32", n, k, data: 0, scales: 0, wsum: 0 };
+      const scales = entry.scales ? readF32(src, entry.scales.offset, entry.scales.bytes / 4) : null;
+      if (entry.dtype === "f32") {
+        lw.data = region.alloc(entry.bytes);
+        new Uint8Array(mem(), lw.data, entry.bytes).set(payload);
+      } else if (precision === "f32") {
+        lw.data = region.alloc(n * k * 4);
+        const out = new Float32Array(mem(), lw.data, n * k);
+        if (entry.dtype === "q8") dequantQ8(payload, scales!, out, n, k);
+        else dequantQ4(payload, scales!, out, n, k);
+      } else {
+        lw.dtype = entry.dtype;
+        lw.data = region.alloc(entry.bytes);
+        new Uint8Array(mem(), lw.data, entry.bytes).set(payload);
+        lw.scales = region.alloc(scales!.byteLength);
+        new Float32Array(mem(), lw.scales, scales!.length).set(scales!);
+        if (entry.dtype === "q8") {
+          lw.wsum = region.alloc(n * 4);
+          ops.weightSums(lw.data, lw.wsum, n, k);
+        }
+      }
+      w.linears.set(spec.name, lw);
+    }
+    return w;
+  }
+}
+
+/** Little-endian f32 values at a byte offset (shards are byte arrays at any alignment). */
+function readF32(src: Uint8Array, offset: number, n: number): Float32Array {
+  const dv = new DataView(src.buffer, src.byteOffset + offset, n * 4);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+  return out;
+}
+
+/** q8 [n, k] int8 with per-row scales -> f32 (/tmp/quant.md). */
+function dequantQ8(q: Uint8Array, s: Float32Array, out: Float32Array, n: number, k: number): void {
+  const qi = new Int8Array(q.buffer, q.byteOffset, n * k);
+  for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) out[r * k + i] = qi[r * k + i] * s[r];
+}
+
+/** q4 blocks (Q4_0 nibble order, scale per 32) -> f32 [n, k]; the zero padding past k is dropped. */
+function dequantQ4(q: Uint8Array, s: Float32Array, out: Float32Array, n: number, k: number): void {
+  const kb = q4Blocks(k);
+  for (let r = 0; r < n; r++) {
+    for (let b = 0; b < kb; b++) {
+      const o = (r * kb + b) * Q4_BLOCK_BYTES;
+      const sc = s[r * kb + b];
+      for (let i = 0; i < 16; i++) {
+        const lo = b * 32 + i;
+        const hi = lo + 16;
+        if (lo < k) out[r * k + lo] = ((q[o + i] & 15) - 8) * sc;
+        if (hi < k) out[r * k + hi] = ((q[o + i] >> 4) - 8) * sc;
+      }
+    }
+  }
+}

@@ -1,0 +1,260 @@
+// The Llama-style decoder, as training/model.py's LlamaForCausalLM: per layer
+//   x = x + o_proj(attn(rope(q_proj(rms1(x))), rope(k_proj(..)), v_proj(..)))     causal GQA
+//   x = x + down_proj(silu(gate_proj(rms2(x))) * up_proj(rms2(x)))                  SwiGLU
+// then the final RMSNorm and lm_head. Prefill runs the whole prompt through each layer and asks the
+// pruning policy (wasm/pruning/policy.ts) after every layer which visual tokens stay; dropped rows leave
+// the hidden states, so every later layer's KV cache (engine/buffers.ts: one per layer, own length) is
+// built without them. Every row carries its original position id (RoPE at explicit positions), and
+// decoding continues from the unpruned prompt length.
+import type { Ptr } from "../kernels";
+import { f32View, i32View, trace, type Engine } from "../engine/context";
+import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/policy";
+
+/** Per-request decoder state: each layer's KV-cache length and the next position id. */
+export interface DecoderState {
+  cacheLen: Int32Array;
+  nextPos: number;
+}
+
+/** What prefill reports besides the logits of the last row (left in b.logits). */
+export interface PrefillResult {
+  state: DecoderState;
+  /** Visual tokens alive entering each layer. */
+  visualPerLayer: number[];
+  /** Multiply-accumulates of the LLM prefill (Linear layers, attention, and lm_head on the last row). */
+  macs: number;
+}
+
+/** ids [T] -> x [T, Dt]: token embeddings; the <image> rows take the visual tokens [Nv, Dt] in order. */
+export function embed(e: Engine, ids: readonly number[], visual: Ptr, x: Ptr): void {
+  const D = e.cfg.text.hidden;
+  const V = e.cfg.text.vocabSize;
+  const table = f32View(e, e.w.vec("llm.embed.weight"), V * D);
+  const vis = f32View(e, visual, e.cfg.imageSeqLength * D);
+  const out = f32View(e, x, ids.length * D);
+  let img = 0;
+  ids.forEach((id, r) => {
+    if (id === e.cfg.imageTokenId) {
+      if (img >= e.cfg.imageSeqLength)
+        throw new Error("prompt has more <image> tokens than image_seq_length");
+      out.set(vis.subarray(img * D, ++img * D), r * D);
+    } else {
+      if (!(id >= 0 && id < V)) throw new Error(`token id ${id} outside the vocabulary`);
+      out.set(table.subarray(id * D, (id + 1) * D), r * D);
+    }
+  });
+  if (img !== 0 && img !== e.cfg.imageSeqLength) throw new Error("prompt has too few <image> tokens");
+}
+
+/**
+ * One decoder layer over `m` new rows of b.x (positions in b.pos), appending their K/V to layer `l`'s
+ * cache after `past` rows. With `capture`, returns those rows' head-averaged attention probabilities.
+ */
+function decoderLayer(e: Engine, l: number, m: number, past: number, capture: Int32Array | null) {
+  const { ops, w, b } = e;
+  const t = e.cfg.text;
+  const D = t.hidden;
+  const hd = D / t.heads;
+  const qDim = t.heads * hd;
+  const kvDim = t.kvHeads * hd;
+  const p = `llm.layers.${l}`;
+  const { k, v } = b.kv[l];
+  const kNew = k + past * kvDim * 4;
+  const vNew = v + past * kvDim * 4;
+  // attention block
+  ops.rmsnorm(b.x, w.vec(`${p}.attn_norm.weight`), b.h, m, D, t.rmsNormEps);
+  ops.linear(b.h, w.linear(`${p}.attn.q.weight`), 0, b.q, m); // (m, Hq*hd)
+  ops.linear(b.h, w.linear(`${p}.attn.k.weight`), 0, kNew, m); // (m, Hkv*hd) into the cache
+  ops.linear(b.h, w.linear(`${p}.attn.v.weight`), 0, vNew, m);
+  ops.rope(b.q, qDim, m, t.heads, hd, b.pos, b.ropeTable);
+  ops.rope(kNew, kvDim, m, t.kvHeads, hd, b.pos, b.ropeTable);
+  const keys = past + m;
+  const capCount = capture ? capture.length : 0;
+  if (capture) i32View(e, b.capRows, capCount).set(capture);
+  ops.attention(
+    b.q,
+    qDim,
+    k,
+    v,
+    kvDim,
+    b.attn,
+    qDim,
+    m,
+    t.heads,
+    t.kvHeads,
+    hd,
+    keys,
+    1,
+    b.scores,
+    b.capRows,
+    capCount,
+    b.capOut,
+  );
+  ops.linear(b.attn, w.linear(`${p}.attn.o.weight`), 0, b.tmp, m);
+  ops.add(b.x, b.tmp, b.x, m * D);
+  // MLP block
+  ops.rmsnorm(b.x, w.vec(`${p}.mlp_norm.weight`), b.h, m, D, t.rmsNormEps);
+  ops.linear(b.h, w.linear(`${p}.mlp.gate.weight`), 0, b.gate, m); // (m, I)
+  ops.linear(b.h, w.linear(`${p}.mlp.up.weight`), 0, b.up, m);
+  ops.swiglu(b.gate, b.up, b.gate, m * t.intermediate);
+  ops.linear(b.gate, w.linear(`${p}.mlp.down.weight`), 0, b.tmp, m);
+  ops.add(b.x, b.tmp, b.x, m * D);
+  if (!capture) return null;
+  return { rows: capture.slice(), probs: f32View(e, b.capOut, capCount * keys).slice(), keys };
+}
+
+/** Final RMSNorm of row `row` of b.x and lm_head -> b.logits [V]. */
+function head(e: Engine, row: number): void {
+  const { ops, w, b } = e;
+  const D = e.cfg.text.hidden;
+  ops.rmsnorm(b.x + row * D * 4, w.vec("llm.norm.weight"), b.h, 1, D, e.cfg.text.rmsNormEps);
+  ops.linear(b.h, w.linear("llm.head.weight"), 0, b.logits, 1);
+}
+
+/** Multiply-accumulates of one decoder layer's Linear weights per row. */
+function layerLinearMacs(e: Engine): number {
+  const t = e.cfg.text;
+  const hd = t.hidden / t.heads;
+  return t.hidden * (2 * t.heads * hd + 2 * t.kvHeads * hd) + 3 * t.hidden * t.intermediate;
+}
+
+/**
+ * The prompt ids [T] (with Nv <image> ids) through every layer, pruning between layers as `policy` says.
+ * Leaves the logits of the last row in b.logits. `onLayer(l)` is called after each layer (timings).
+ */
+export function prefill(
+  e: Engine,
+  ids: readonly number[],
+  visual: Ptr,
+  policy: PruningPolicy,
+  onLayer: (l: number) => void = () => {},
+): PrefillResult {
+  const t = e.cfg.text;
+  const D = t.hidden;
+  const T = ids.length;
+  if (T > t.maxPositions)
+    throw new Error(`prompt of ${T} tokens exceeds max_position_embeddings ${t.maxPositions}`);
+  embed(e, ids, visual, e.b.x);
+  let positions: Int32Array = Int32Array.from(ids, (_, i) => i);
+  let grid: Int32Array = new Int32Array(T).fill(-1); // grid index of each visual row, -1 for text rows
+  let nImg = 0;
+  ids.forEach((id, i) => id === e.cfg.imageTokenId && (grid[i] = nImg++));
+  const lastImageRow = ids.lastIndexOf(e.cfg.imageTokenId);
+  const state: DecoderState = { cacheLen: new Int32Array(t.layers), nextPos: T };
+  const visualPerLayer: number[] = [];
+  let macs = 0;
+  for (let l = 0; l < t.layers; l++) {
+    const rows = positions.length;
+    i32View(e, e.b.pos, rows).set(positions);
+    const view = layerView(e, l, positions, grid, lastImageRow);
+    visualPerLayer.push(view.visualRows.length);
+    const capture = policy.captureRows(view);
+    const probs: CapturedAttention | null = decoderLayer(
+      e,
+      l,
+      rows,
+      0,
+      capture && capture.length ? capture : null,
+    );
+    state.cacheLen[l] = rows;
+    macs += rows * layerLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * D;
+    trace(e, `llm.hidden.${l}`, e.b.x, [rows, D]);
+    onLayer(l);
+    const keep = l + 1 < t.layers ? policy.afterLayer(view, probs) : null;
+    if (keep) [positions, grid] = compact(e, view, keep, positions, grid);
+  }
+  const rows = positions.length;
+  if (e.trace) traceLogits(e, rows);
+  head(e, rows - 1);
+  macs += D * t.vocabSize;
+  return { state, visualPerLayer, macs };
+}
+
+/** One generated token through every layer at position state.nextPos; logits in b.logits. */
+export function decodeStep(e: Engine, state: DecoderState, token: number): void {
+  const t = e.cfg.text;
+  const D = t.hidden;
+  if (state.nextPos >= t.maxPositions) throw new Error("context full: max_position_embeddings reached");
+  if (!(token >= 0 && token < t.vocabSize)) throw new Error(`token id ${token} outside the vocabulary`);
+  const table = f32View(e, e.w.vec("llm.embed.weight"), t.vocabSize * D);
+  f32View(e, e.b.x, D).set(table.subarray(token * D, (token + 1) * D));
+  i32View(e, e.b.pos, 1)[0] = state.nextPos++;
+  for (let l = 0; l < t.layers; l++) {
+    decoderLayer(e, l, 1, state.cacheLen[l], null);
+    state.cacheLen[l]++;
+  }
+  head(e, 0);
+}
+
+/** The policy's view of the sequence before layer `l`. */
+function layerView(
+  e: Engine,
+  l: number,
+  positions: Int32Array,
+  grid: Int32Array,
+  lastImageRow: number,
+): LayerView {
+  const visualRows: number[] = [];
+  const textRows: number[] = [];
+  grid.forEach((g, r) => {
+    if (g >= 0) visualRows.push(r);
+    else if (positions[r] > lastImageRow) textRows.push(r); // prompt row == original position
+  });
+  const numVisual = e.cfg.imageSeqLength;
+  return {
+    layer: l,
+    numLayers: e.cfg.text.layers,
+    rows: positions.length,
+    positions,
+    visualRows: Int32Array.from(visualRows),
+    visualIndex: Int32Array.from(visualRows, (r) => grid[r]),
+    textRows: Int32Array.from(textRows),
+    lastRow: positions.length - 1,
+    numVisual,
+    grid: Math.round(Math.sqrt(numVisual)),
+  };
+}
+
+/** Drops the visual rows not in `keep` from b.x (order kept); returns the new positions and grid map. */
+function compact(
+  e: Engine,
+  view: LayerView,
+  keep: Int32Array,
+  positions: Int32Array,
+  grid: Int32Array,
+): [Int32Array, Int32Array] {
+  const alive = new Set(view.visualIndex);
+  const kept = new Set<number>();
+  for (const g of keep) {
+    if (!alive.has(g)) throw new Error(`pruning policy kept visual token ${g}, which is not alive`);
+    kept.add(g);
+  }
+  const D = e.cfg.text.hidden;
+  const x = f32View(e, e.b.x, positions.length * D);
+  const pos: number[] = [];
+  const map: number[] = [];
+  for (let r = 0; r < positions.length; r++) {
+    if (grid[r] >= 0 && !kept.has(grid[r])) continue;
+    const dst = pos.length;
+    if (dst !== r) x.copyWithin(dst * D, r * D, (r + 1) * D);
+    pos.push(positions[r]);
+    map.push(grid[r]);
+  }
+  return [Int32Array.from(pos), Int32Array.from(map)];
+}
+
+/** Trace only: final norm of every row and logits of every row ("llm.norm_out", "logits"). */
+function traceLogits(e: Engine, rows: number): void {
+  const { b } = e;
+  const t = e.cfg.text;
+  const D = t.hidden;
+  const normed = new Float32Array(rows * D);
+  const logits = new Float32Array(rows * t.vocabSize);
+  for (let r = 0; r < rows; r++) {
+    head(e, r);
+    normed.set(f32View(e, b.h, D), r * D);
+    logits.set(f32View(e, b.logits, t.vocabSize), r * t.vocabSize);
+  }
+  e.trace!("llm.norm_out", normed, [rows, D]);
+  e.trace!("logits", logits, [rows, t.vocabSize]);
+}
