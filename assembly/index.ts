@@ -23,4 +23,4 @@ export { q8_f32_gemv__scalar, q8_f32_gemv_1x4__simd, q8_f32_gemv_1x4__relaxed } 
 export { q4_f32_gemm__scalar, q4_f32_gemm_1x4__simd, q4_f32_gemm_2x4__relaxed } from "./gemm/q4_gemm";
 export { q4_f32_gemv__scalar, q4_f32_gemv_1x4__simd, q4_f32_gemv_1x4__relaxed } from "./gemm/q4_gemv";
 export { f32_gemm__scalar, f32_gemm_2x4__simd } from "./gemm/f32_gemm";
-export { peak_relaxed_dot, peak_relaxed_dot_add, peak_dot_i16x8, peak_f32x4_muladd } from "./gemm/peak";
+export { peak_relaxed_dot, peak_relaxed_dot_split, peak_dot_i16x8, peak_f32x4_muladd } from "./gemm/peak";

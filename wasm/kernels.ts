@@ -65,7 +65,7 @@ export interface KernelExports {
   f32_gemm_2x4__simd: F32GemmKernel;
   // assembly/gemm/peak.ts (benchmark only): 8 multiply-accumulates per iteration on L1-resident data
   peak_relaxed_dot(iters: number, seed: number): number;
-  peak_relaxed_dot_add(iters: number, seed: number): number;
+  peak_relaxed_dot_split(iters: number, seed: number): number;
   peak_dot_i16x8(iters: number, seed: number): number;
   peak_f32x4_muladd(iters: number, seed: number): number;
   [name: string]: unknown;

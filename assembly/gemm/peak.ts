@@ -7,9 +7,11 @@
 
 const PEAK_DATA: usize = memory.data(256, 16);
 
-/** 8 x the fused i32x4.relaxed_dot_i8x16_i7x16_add_s per step (16 MACs each), for reference: V8
- * lowers it more slowly than the split form the kernels use. Traps in the `simd` build. */
-export function peak_relaxed_dot_add(iters: i32, seed: i32): i32 {
+/**
+ * 8 x the fused i32x4.relaxed_dot_i8x16_i7x16_add_s per step (16 MACs each): the instruction the q8/q4
+ * relaxed kernels use. Traps in the `simd` build.
+ */
+export function peak_relaxed_dot(iters: i32, seed: i32): i32 {
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
   else {
     let c0 = i32x4.splat(seed),
@@ -42,9 +44,12 @@ export function peak_relaxed_dot_add(iters: i32, seed: i32): i32 {
   return 0;
 }
 
-/** 8 x the kernels' relaxed dot (rdot: i16x8.relaxed_dot_i8x16_i7x16_s, i32x4.dot_i16x8_s with
- * ones, i32x4.add; 16 MACs each) per step. Traps in the `simd` build. */
-export function peak_relaxed_dot(iters: i32, seed: i32): i32 {
+/**
+ * 8 x the split relaxed dot (i16x8.relaxed_dot_i8x16_i7x16_s, i32x4.dot_i16x8_s with ones, i32x4.add;
+ * 16 MACs each) per step, for reference: faster than the fused form under Node 22's V8, slower under
+ * workerd's (see rdot in q8_gemv.ts). Traps in the `simd` build.
+ */
+export function peak_relaxed_dot_split(iters: i32, seed: i32): i32 {
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
   else {
     const ones = i16x8.splat(1);

@@ -9,8 +9,8 @@
 //   acc = 0; for b in 0..KB-1: acc += ws[n, b] * f32(dot[m, n, b])           f32, in block order
 //   y[m, n] = acc * xs[m] (+ bias[n])
 // The padding contributes nothing: padded weights have nibble 8 and padded activations are 64.
-//  - __relaxed (2x4): the nibbles (0..15) are the 7-bit operand of i16x8.relaxed_dot_i8x16_i7x16_s and
-//    xq - 64 the signed one; sum (x - 64) * nibble - 8 * asum[m, b] gives dot exactly.
+//  - __relaxed (2x4): the nibbles (0..15) are the 7-bit operand of i32x4.relaxed_dot_i8x16_i7x16_add_s
+//    and xq - 64 the signed one; sum (x - 64) * nibble - 8 * asum[m, b] gives dot exactly.
 //  - __simd (1x4 rows, see q4_gemv.ts): nibble - 8 and xq - 64 sign-extended to i16, dot_i16x8_s.
 import { actStride, ACT_ZERO } from "../quant/act";
 import { hsum4_i32 } from "./common";

@@ -104,10 +104,9 @@ export function q4_out(yrow: usize, acc: v128, sx: f32, bias: usize, j: i32, nv:
 }
 
 /**
- * One activation row x channels j..j+3, relaxed form: per block, i16x8.relaxed_dot(x - 64, nibble)
- * for both halves (the activations are the signed operand, the nibbles 0..15 the 7-bit one; an i16
- * lane is at most 4 * 63 * 15), widened with i32x4.dot_i16x8_s(ones), reduced, then minus
- * 8 * asum[b] turns sum (x - 64) * nibble into sum (x - 64) * (nibble - 8).
+ * One activation row x channels j..j+3, relaxed form: per block, the relaxed dot of (x - 64) with the
+ * nibbles for both halves (the activations are the signed operand, the nibbles 0..15 the 7-bit one),
+ * reduced, then minus 8 * asum[b] turns sum (x - 64) * nibble into sum (x - 64) * (nibble - 8).
  */
 export function q4_row1x4_relaxed(x: usize, asum: usize, w: usize, ws: usize, j: i32, n: i32, kb: i32): v128 {
   const rs = kb << 4;
@@ -138,12 +137,18 @@ export function q4_row1x4_relaxed(x: usize, asum: usize, w: usize, ws: usize, j:
   return acc;
 }
 
-/** i32x4 partial sums of (x - 64) * nibble over one block: al/ah the two signed activation halves. */
-export function q4_rdot(wb: v128, al: v128, ah: v128, lo4: v128, ones: v128): v128 {
+/**
+ * i32x4 partial sums of (x - 64) * nibble over one block: al/ah the two signed activation halves,
+ * the nibbles the 7-bit operand of the fused relaxed dot (see rdot in q8_gemv.ts for why fused).
+ */
+export function q4_rdot(wb: v128, al: v128, ah: v128, lo4: v128, _ones: v128): v128 {
   const lo = v128.and(wb, lo4);
   const hi = i8x16.shr_u(wb, 4);
-  const h = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(al, lo), i16x8.relaxed_dot_i8x16_i7x16_s(ah, hi));
-  return i32x4.dot_i16x8_s(h, ones);
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(
+    ah,
+    hi,
+    i32x4.relaxed_dot_i8x16_i7x16_add_s(al, lo, i32x4.splat(0)),
+  );
 }
 
 /** One activation row x channels j..j+3, plain SIMD: (nibble - 8) * (x - 64) in i16, dot_i16x8_s. */

@@ -13,7 +13,7 @@
 // through the f32 output stage 4 lanes wide. Tails: N % 4 by clamping channel pointers to the last
 // channel and storing only valid lanes; M % 2 by a 1x4 pass; K % 16 by a scalar integer tail added
 // to the reduced dots. No memory is read past any operand.
-//  - __relaxed: acc += widen(i16x8.relaxed_dot_i8x16_i7x16_s(w, xq)) (rdot in q8_gemv.ts; w signed,
+//  - __relaxed: acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xq, acc) (rdot in q8_gemv.ts; w signed,
 //    xq in 0..127, so the result is the same on every CPU), dot = sum w * xq - 64 * wsum[n].
 //    Only in the relaxed build: in the `simd` build it traps (unreachable).
 //  - __simd: xq - 64 in i8, sign-extend both to i16, i32x4.dot_i16x8_s; wsum is not read.

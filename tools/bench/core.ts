@@ -48,7 +48,7 @@ export interface BenchReport {
 const PEAK_ITERS = 200_000;
 const PEAKS: [string, "relaxed" | "simd", number][] = [
   ["peak_relaxed_dot", "relaxed", 32],
-  ["peak_relaxed_dot_add", "relaxed", 32],
+  ["peak_relaxed_dot_split", "relaxed", 32],
   ["peak_dot_i16x8", "simd", 16],
   ["peak_f32x4_muladd", "simd", 8],
 ];
