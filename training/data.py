@@ -35,6 +35,9 @@ class Split:
         self.image_ids = sorted(by_image)  # images that have at least one question
         self.by_image = by_image
 
+    def n_objects(self, image_id: int) -> int:
+        return self.questions[self.by_image[image_id][0]].get("n_objects", 0)
+
     def pixels_u8(self, image_ids) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(self.images[np.asarray(image_ids)]))  # (N, 96, 96, 3)
 
@@ -110,13 +113,19 @@ class TrainStream:
         self.file = wanted if wanted in files else files[self.chunk % len(files)]
         self.pos = 0
 
-    def next_images(self):
+    def next_images(self, max_objects: int = 0):
+        """The next `images_per_batch` images; with max_objects > 0 (curriculum) images with more objects
+        are skipped (consumed, not returned)."""
         split = self._split(self.file)
         perm = np.random.default_rng(self.seed * 100003 + self.chunk).permutation(len(split.image_ids))
-        if self.pos + self.n > len(perm):
-            self.chunk += 1
-            self._start_chunk()
-            return self.next_images()
-        ids = [split.image_ids[i] for i in perm[self.pos: self.pos + self.n]]
-        self.pos += self.n
+        ids = []
+        while len(ids) < self.n:
+            if self.pos >= len(perm):
+                self.chunk += 1
+                self._start_chunk()
+                return self.next_images(max_objects)
+            im = split.image_ids[perm[self.pos]]
+            self.pos += 1
+            if max_objects <= 0 or split.n_objects(im) <= max_objects:
+                ids.append(im)
         return split, ids

@@ -256,10 +256,12 @@ class LlamaAttention(nn.Module):
         self.v_proj = nn.Linear(c.hidden_size, self.n_kv * self.head_dim, bias=False)
         self.o_proj = nn.Linear(self.n_head * self.head_dim, c.hidden_size, bias=False)
 
-    def forward(self, x, cos, sin, attn_bias, past_kv=None):
+    def forward(self, x, cos, sin, attn_bias, past_kv=None, key_mul=None):
         """x (B, T, C); attn_bias (B|1, 1, T, S) added to the logits: 0 = attend, -inf-like = masked, and
         log(m) for a soft per-key mask m (ATP training: exp(logit) * m before normalising).
-        past_kv: (k, v) each (B, n_kv, P, hd) from earlier tokens, S = P + T. Returns y, (k, v), probs."""
+        past_kv: (k, v) each (B, n_kv, P, hd) from earlier tokens, S = P + T. Returns y, (k, v), probs.
+        key_mul (B|1, 1, T|1, S) or None: ATP's per-key mask m in [0, 1] applied as exp(logit) * m / sum
+        (== attn_bias log(m), but differentiable where m == 0: training/atp.py's straight-through masks)."""
         B, T, C = x.shape
         q = self.q_proj(x).view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hd)
         k = self.k_proj(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)  # (B, nkv, T, hd)
@@ -274,6 +276,9 @@ class LlamaAttention(nn.Module):
             k, v = repeat_kv(k, rep), repeat_kv(v, rep)  # (B, nh, S, hd)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))  # (B, nh, T, S)
         probs = F.softmax(att.float() + attn_bias, dim=-1)  # (B, nh, T, S) f32
+        if key_mul is not None:  # renormalise over the kept keys (<bos> is never masked: no empty row)
+            probs = probs * key_mul
+            probs = probs / probs.sum(-1, keepdim=True).clamp_min(1e-30)
         y = (probs.to(v.dtype) @ v).transpose(1, 2).reshape(B, T, self.n_head * self.head_dim)
         return self.o_proj(y), present, probs
 
@@ -297,8 +302,8 @@ class LlamaDecoderLayer(nn.Module):
         self.post_attention_layernorm = LlamaRMSNorm(c.hidden_size, c.rms_norm_eps)
         self.mlp = LlamaMLP(c)
 
-    def forward(self, x, cos, sin, attn_bias, past_kv=None):
-        a, present, probs = self.self_attn(self.input_layernorm(x), cos, sin, attn_bias, past_kv)
+    def forward(self, x, cos, sin, attn_bias, past_kv=None, key_mul=None):
+        a, present, probs = self.self_attn(self.input_layernorm(x), cos, sin, attn_bias, past_kv, key_mul)
         x = x + a
         x = x + self.mlp(self.post_attention_layernorm(x))
         return x, present, probs

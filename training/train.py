@@ -45,6 +45,9 @@ def parse_args():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default="", help="start from this checkpoint's weights (new optimizer/schedule)")
+    ap.add_argument("--curriculum", default="300:2,700:4",
+                    help="STEP:MAX_OBJECTS,...: before STEP only images with <= MAX_OBJECTS objects")
     return ap.parse_args()
 
 
@@ -86,7 +89,11 @@ def main():
     cfg = load_config(a.config)
     cfg.text_config.vocab_size = vocab_size(tok_path)
     ck = torch.load(ckpt_path, map_location="cpu") if a.resume else None
-    if ck is not None:
+    if ck is not None:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it
+        for k in ["images", "lr", "min_lr_frac", "warmup", "weight_decay", "seed", "curriculum", "eval_every",
+                  "eval_per_family"]:
+            if k in ck["args"]:
+                setattr(a, k, ck["args"][k])
         from model import LlavaConfig
         cfg = LlavaConfig.from_dict(ck["config"])
     model = LlavaForConditionalGeneration(cfg).to(dev)
@@ -98,6 +105,10 @@ def main():
         opt.load_state_dict(ck["optimizer"])
         step, total, elapsed0 = ck["step"], ck["total_steps"], ck.get("elapsed", 0.0)
         print(f"resumed at step {step}/{total} data {stream.state()}", flush=True)
+    elif a.init:
+        model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
+        print(f"initialised from {a.init}", flush=True)
+    curriculum = [tuple(map(int, x.split(":"))) for x in a.curriculum.split(",") if x]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"atp-tiny: {n_params / 1e6:.3f}M params, vocab {cfg.text_config.vocab_size}, device {dev}, "
           f"images/step {a.images}", flush=True)
@@ -113,7 +124,8 @@ def main():
     t_win, n_q_win, loss_win, n_win = time.time(), 0, 0.0, 0
     model.train()
     while total == 0 or step < total:
-        split, ims = stream.next_images()
+        max_obj = next((m for s_end, m in curriculum if step < s_end), 0)
+        split, ims = stream.next_images(max_obj)
         b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
         b = {k: v.to(dev) for k, v in b.items()}
         lr = lr_at(step, total or 10 ** 9, a)

@@ -23,5 +23,7 @@ export {
   type CapturedAttention,
   type LayerView,
   type MethodName,
+  type PolicyContext,
+  type PolicyKnobs,
   type PruningPolicy,
 } from "./pruning/policy";

@@ -1,4 +1,5 @@
-// The Worker's bindings, declared once (wrangler.toml is the source of the binding names).
+// The Worker's bindings, declared once (wrangler.toml is the source of the binding names), and the Hono
+// environment every route group and middleware is typed with.
 
 export interface Env {
   /** R2 bucket holding the weight shards (`weights/` uploaded as is). */
@@ -7,4 +8,16 @@ export interface Env {
   MODEL_ID: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;
+}
+
+/** Per-request values set by middleware. */
+export interface Variables {
+  /** performance.now() when the request reached the Worker (the deadline counts from here). */
+  arrivedAt: number;
+}
+
+/** The Hono environment of this app. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: Variables;
 }

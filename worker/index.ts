@@ -1,15 +1,39 @@
-// The Worker entry: the Hono app with its route groups. Routes live in worker/routes/.
+// The Worker entry: the Hono app with its middleware and route groups (worker/routes/). /health is open;
+// /v1/* needs the API key when one is set. Client errors are ApiErrors (worker/errors.ts) rendered as
+// OpenAI-style JSON; anything else is logged and answers a bare 500.
 import { Hono } from "hono";
-import type { Env } from "./env";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env";
+import { ApiError, errorBody } from "./errors";
+import { requireApiKey } from "./middleware/auth";
+import { chat } from "./routes/chat";
+import { describe } from "./routes/describe";
 import { health } from "./routes/health";
-import { errorBody } from "./errors";
+import { models } from "./routes/models";
 
-const app = new Hono<{ Bindings: Env }>();
+const app = new Hono<AppEnv>();
+
+app.use("*", async (c, next) => {
+  c.set("arrivedAt", performance.now());
+  await next();
+});
+app.use("/v1/*", requireApiKey);
 
 app.route("/", health);
+app.route("/", models);
+app.route("/", chat);
+app.route("/", describe);
 
 app.notFound((c) => c.json(errorBody("Not found", "invalid_request_error", "not_found"), 404));
 app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    if (err.status === 503) c.header("Retry-After", "1");
+    return c.json(err.body(), err.status);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    // hono's own 4xx (malformed JSON from the validator)
+    return c.json(errorBody(err.message, "invalid_request_error", "invalid_json"), err.status);
+  }
   console.error(err);
   return c.json(errorBody("Internal error", "server_error", "internal_error"), 500);
 });

@@ -1,6 +1,10 @@
-// The kernel build the Worker runs: the relaxed-SIMD module, imported as a compiled module.
+// The kernel build the Worker runs: the relaxed-SIMD module, imported as a compiled module (workerd
+// refuses to compile Wasm bytes at run time). /health instantiates it; the model loader gets the module.
 import relaxedModule from "../wasm/build/kernels.relaxed.wasm";
 import { instantiateKernels, type Kernels } from "../wasm/kernels";
+
+/** The compiled kernel module every model of this isolate is instantiated from. */
+export const kernelModule: WebAssembly.Module = relaxedModule;
 
 let kernels: Promise<Kernels> | undefined;
 

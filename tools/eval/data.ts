@@ -15,6 +15,8 @@ export interface EvalItem {
   qIds: number[];
   image: Uint8Array;
   imageIndex: number;
+  /** Objects in the scene (adaptivity tables), when known. */
+  nObjects?: number;
 }
 
 interface Line {
@@ -23,6 +25,7 @@ interface Line {
   question: string;
   answer: string;
   q_ids: number[];
+  n_objects?: number;
 }
 
 /** The questions of data/<split>.{images.u8,jsonl}. */
@@ -40,6 +43,7 @@ export function loadSplit(dataDir: string, split: string): EvalItem[] {
       qIds: q.q_ids,
       image,
       imageIndex: q.image,
+      nObjects: q.n_objects,
     };
   });
 }

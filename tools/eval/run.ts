@@ -2,7 +2,7 @@
 // report `npm run eval` prints and writes (--json): accuracy per family and mean (tools/shapesvqa/score.ts),
 // caption F1, visual tokens kept per LLM layer, LLM prefill MACs and mean timings.
 import type { Model } from "../../wasm/engine/model";
-import { createPolicy, type MethodName } from "../../wasm/pruning/policy";
+import { createPolicy, type MethodName, type PolicyKnobs } from "../../wasm/pruning/policy";
 import { score, type Prediction } from "../shapesvqa/score";
 import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
 
@@ -18,6 +18,28 @@ export interface EvalReport {
   llm_prefill_macs: number;
   timings_ms: Record<string, number>;
   families: Record<string, { n: number; exact: number; f1?: number }>;
+  /** The method's knobs as run (random: its ATP budget; counts come from ATP per question). */
+  knobs?: PolicyKnobs;
+  /** Mean visual tokens alive entering each layer, by question family and by objects in the scene. */
+  per_layer_by_family?: Record<string, number[]>;
+  per_layer_by_objects?: Record<string, number[]>;
+}
+
+/** Mean of per-layer vectors grouped by key. */
+class GroupMeans {
+  private readonly sums = new Map<string, { n: number; v: number[] }>();
+  add(key: string, v: number[]): void {
+    const g = this.sums.get(key) ?? { n: 0, v: new Array<number>(v.length).fill(0) };
+    g.n++;
+    v.forEach((x, i) => (g.v[i] += x));
+    this.sums.set(key, g);
+  }
+  result(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [k, g] of [...this.sums].sort((a, b) => a[0].localeCompare(b[0], "en", { numeric: true })))
+      out[k] = g.v.map((x) => x / g.n);
+    return out;
+  }
 }
 
 /** Longest answer (8-object caption + <eos>, tools/shapesvqa/prompt.ts MAX_ANSWER_TOKENS). */
@@ -30,6 +52,7 @@ export async function evaluate(
   method: MethodName,
   split: string,
   onProgress: (done: number, p: Prediction) => void = () => {},
+  knobs: PolicyKnobs = {},
 ): Promise<EvalReport> {
   const preds: Prediction[] = [];
   const layers = model.config.text.layers;
@@ -46,16 +69,26 @@ export async function evaluate(
     total: 0,
   };
   let decodeN = 0;
+  const byFamily = new GroupMeans();
+  const byObjects = new GroupMeans();
   for (const it of items) {
     const image = { data: it.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE };
+    let policyKnobs = knobs;
+    if (method === "random" && !knobs.counts) {
+      // the counts ATP chooses for this very question (prefill only), then a random choice of tokens
+      const atp = await model.run(image, it.qIds, { maxTokens: 1, policy: createPolicy("atp", knobs) });
+      policyKnobs = { ...knobs, counts: atp.stats.visualTokens.perLayer, seed: preds.length + 1 };
+    }
     const done = await model.run(image, it.qIds, {
       maxTokens: MAX_ANSWER_TOKENS,
-      policy: createPolicy(method),
+      policy: createPolicy(method, policyKnobs),
     });
     const s = done.stats;
     const p = { family: it.family, answer: it.answer, prediction: done.text };
     preds.push(p);
     s.visualTokens.perLayer.forEach((v, l) => (perLayer[l] += v));
+    byFamily.add(it.family, s.visualTokens.perLayer);
+    if (it.nObjects !== undefined) byObjects.add(String(it.nObjects), s.visualTokens.perLayer);
     fraction += s.visualTokens.meanFraction;
     macs += s.llmPrefillMacs;
     t.preprocess += s.timings.preprocessMs;
@@ -89,6 +122,9 @@ export async function evaluate(
     llm_prefill_macs: macs / n,
     timings_ms,
     families: report.families as EvalReport["families"],
+    knobs,
+    per_layer_by_family: byFamily.result(),
+    per_layer_by_objects: byObjects.result(),
   };
 }
 

@@ -9,6 +9,11 @@ export interface GenerateOptions extends SamplingOptions {
   maxTokens?: number;
   /** Ids that end the answer (not emitted); default [eos_token_id]. */
   stopTokens?: number[];
+  /**
+   * Asked before each decode step: true ends the answer there with finishReason "length" and the usual
+   * done event (the Worker's deadline and client-disconnect checks).
+   */
+  shouldStop?: () => boolean;
   /** Visual-token pruning policy; default `none`. A policy instance serves one request. */
   policy?: PruningPolicy;
   /** Receives named intermediates (parity tests); makes prefill compute logits of every row. */

@@ -84,7 +84,7 @@ export class Model {
       for (let i = 0; i < maxTokens; i++) {
         const tStart = now();
         if (i > 0) {
-          if (pre.state.nextPos >= cfg.text.maxPositions) break;
+          if (pre.state.nextPos >= cfg.text.maxPositions || options.shouldStop?.()) break;
           decodeStep(e, pre.state, out[out.length - 1]);
         }
         const logits = f32View(e, e.b.logits, cfg.text.vocabSize);

@@ -27,6 +27,20 @@ export interface TextConfig {
   tieWordEmbeddings: boolean;
 }
 
+/** ATP modules (config.json `atp`, training/atp.py ATPConfig); absent in a model trained without them. */
+export interface AtpConfig {
+  /** LLM layers (0-based) after which a module scores and prunes the visual tokens. */
+  layers: number[];
+  /** SAP: S_s = 1 - sapLambda / stride^2 on each centred stride-`gridStrides` sub-grid. */
+  sapLambda: number;
+  gridStrides: number[];
+  /** Threshold MLP sizes: features -> hidden -> 2. */
+  mlpHidden: number;
+  numFeatures: number;
+  /** Mean fraction of visual tokens over all LLM layers the modules were trained for. */
+  targetKeep: number;
+}
+
 /** Everything the engine needs to know about the model. */
 export interface ModelConfig {
   vision: VisionConfig;
@@ -42,6 +56,8 @@ export interface ModelConfig {
   eosId: number;
   sepId: number;
   unkId: number;
+  /** ATP modules, when the checkpoint has them. */
+  atp?: AtpConfig;
 }
 
 type Json = Record<string, unknown>;
@@ -123,5 +139,34 @@ export function parseConfig(json: unknown): ModelConfig {
     eosId: num(c, "eos_token_id", "config"),
     sepId: num(c, "sep_token_id", "config"),
     unkId: num(c, "unk_token_id", "config"),
+    ...(c.atp === undefined ? {} : { atp: parseAtp(c.atp, text.layers) }),
   };
+}
+
+function intList(obj: Json, key: string): number[] {
+  const v = obj[key];
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)))
+    throw new Error(`config: atp.${key} must be a list of integers`);
+  return v as number[];
+}
+
+/** The `atp` block: module layers strictly increasing inside [0, layers - 1). */
+function parseAtp(json: unknown, layers: number): AtpConfig {
+  if (typeof json !== "object" || json === null) throw new Error("config: atp must be an object");
+  const a = json as Json;
+  const atp: AtpConfig = {
+    layers: intList(a, "layers"),
+    sapLambda: num(a, "sap_lambda", "atp"),
+    gridStrides: intList(a, "grid_strides"),
+    mlpHidden: positiveInt(a, "mlp_hidden", "atp"),
+    numFeatures: positiveInt(a, "num_features", "atp"),
+    targetKeep: num(a, "target_keep", "atp"),
+  };
+  if (
+    !atp.layers.length ||
+    atp.layers.some((l, i) => l < 0 || l >= layers - 1 || (i && l <= atp.layers[i - 1]))
+  )
+    throw new Error("config: atp.layers must increase within [0, num_hidden_layers - 1)");
+  if (atp.gridStrides.some((s) => s < 1)) throw new Error("config: atp.grid_strides must be positive");
+  return atp;
 }

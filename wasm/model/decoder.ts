@@ -135,6 +135,7 @@ export function prefill(
   if (T > t.maxPositions)
     throw new Error(`prompt of ${T} tokens exceeds max_position_embeddings ${t.maxPositions}`);
   embed(e, ids, visual, e.b.x);
+  policy.begin?.({ config: e.cfg, tensor: (name, n) => f32View(e, e.w.vec(name), n).slice() });
   let positions: Int32Array = Int32Array.from(ids, (_, i) => i);
   let grid: Int32Array = new Int32Array(T).fill(-1); // grid index of each visual row, -1 for text rows
   let nImg = 0;

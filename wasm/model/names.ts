@@ -99,5 +99,21 @@ export function tensorSpecs(c: ModelConfig): TensorSpec[] {
   specs.push(...vector("llm.norm", `${LLM}.norm`, t.hidden, false));
   const head = t.tieWordEmbeddings ? `${LLM}.embed_tokens` : "language_model.lm_head";
   specs.push(...linear("llm.head", head, t.vocabSize, t.hidden, false));
+  if (c.atp) specs.push(...atpSpecs(c.atp));
   return specs;
+}
+
+/**
+ * ATP threshold MLPs (training/atp.py), one per module: `atp.{k}.mlp.fc1` [hidden, features] and
+ * `atp.{k}.mlp.fc2` [2, hidden], with biases; same names in the checkpoint. A few thousand values: kept
+ * f32 (not quantized), so the pruning decisions do not depend on the weight format.
+ */
+function atpSpecs(a: NonNullable<ModelConfig["atp"]>): TensorSpec[] {
+  const f32 = (name: string, shape: number[]): TensorSpec => ({ name, hf: name, shape, linear: false });
+  return a.layers.flatMap((_, k) => [
+    f32(`atp.${k}.mlp.fc1.weight`, [a.mlpHidden, a.numFeatures]),
+    f32(`atp.${k}.mlp.fc1.bias`, [a.mlpHidden]),
+    f32(`atp.${k}.mlp.fc2.weight`, [2, a.mlpHidden]),
+    f32(`atp.${k}.mlp.fc2.bias`, [2]),
+  ]);
 }

@@ -11,6 +11,13 @@
 //   FastV:       captureRows = [lastRow] at layer K-1; keep the top R by that row after layer K-1.
 //   PyramidDrop: captureRows = [lastRow] at each stage end; keep a geometric fraction.
 //   random/grid: no capture; keep a seeded random subset / a uniform sub-grid of `visualIndex`.
+// The policies live one per file beside this one; wasm/pruning/index.ts is the factory (`createPolicy`).
+import type { ModelConfig } from "../model/config";
+import { AtpPolicy, type AtpOptions } from "./atp";
+import { FastVPolicy, type FastVOptions } from "./fastv";
+import { GridPolicy, type GridOptions } from "./grid";
+import { PyramidDropPolicy, type PyramidDropOptions } from "./pdrop";
+import { RandomPolicy, type RandomOptions } from "./random";
 
 /** The sequence as it stands when a layer runs (rows are the current, compacted hidden-state rows). */
 export interface LayerView {
@@ -44,9 +51,18 @@ export interface CapturedAttention {
   keys: number;
 }
 
+/** What a policy may read from the model at the start of a prefill (ATP: its threshold MLPs). */
+export interface PolicyContext {
+  config: ModelConfig;
+  /** A copy of the f32 tensor `name` (wasm/model/names.ts) of `n` values; throws if the model lacks it. */
+  tensor(name: string, n: number): Float32Array;
+}
+
 /** A visual-token pruning method. One instance serves one request (it may keep per-request state). */
 export interface PruningPolicy {
   readonly name: string;
+  /** Called once at the start of each prefill, before layer 0. */
+  begin?(ctx: PolicyContext): void;
   /**
    * Called before `view.layer` runs: the query rows whose head-averaged probabilities the policy needs
    * from that layer, or null for none (no capture cost).
@@ -70,12 +86,28 @@ export class NoPruning implements PruningPolicy {
   }
 }
 
-/** Known method names (grows with the baselines of the next issue). */
-export const METHODS = ["none"] as const;
+/** Every method the engine runs (the worker validates requests against this list). */
+export const METHODS = ["none", "atp", "fastv", "pdrop", "random", "grid"] as const;
 export type MethodName = (typeof METHODS)[number];
 
-/** A fresh policy for `method`. */
-export function createPolicy(method: MethodName): PruningPolicy {
-  if (method === "none") return new NoPruning();
+/** Per-method knobs (each method reads its own; see its file). */
+export type PolicyKnobs = AtpOptions & FastVOptions & PyramidDropOptions & RandomOptions & GridOptions;
+
+/** A fresh policy for `method` with its knobs (defaults: each method's paper setting). */
+export function createPolicy(method: MethodName, knobs: PolicyKnobs = {}): PruningPolicy {
+  switch (method) {
+    case "none":
+      return new NoPruning();
+    case "atp":
+      return new AtpPolicy(knobs);
+    case "fastv":
+      return new FastVPolicy(knobs);
+    case "pdrop":
+      return new PyramidDropPolicy(knobs);
+    case "random":
+      return new RandomPolicy(knobs);
+    case "grid":
+      return new GridPolicy(knobs);
+  }
   throw new Error(`unknown pruning method ${String(method)}`);
 }

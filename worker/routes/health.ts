@@ -1,15 +1,18 @@
-// GET /health: liveness plus the kernel build the isolate runs. Never behind the API key.
+// GET /health: liveness plus the kernel build the isolate runs and whether the weights are loaded (it
+// never loads them). Never behind the API key.
 import { Hono } from "hono";
-import type { Env } from "../env";
+import type { AppEnv } from "../env";
 import { getKernels } from "../kernels";
+import { modelStore } from "../store";
 
-export const health = new Hono<{ Bindings: Env }>();
+export const health = new Hono<AppEnv>();
 
 health.get("/health", async (c) => {
   const k = await getKernels();
   return c.json({
     status: "ok",
     model: c.env.MODEL_ID,
+    weights: modelStore.state,
     kernels: { build: k.relaxedSimd ? "relaxed" : "simd", simd128: k.simd, relaxed_simd: k.relaxedSimd },
   });
 });

@@ -1,0 +1,163 @@
+// Every pruning policy on the tiny random model (test/wasm/helpers/tiny.ts, here with two ATP modules
+// after layers 0 and 1): text rows are never dropped, at least one visual token survives, kept tokens keep
+// their original positions, each layer's rows (= its KV length) agree with the kept sets, the answer
+// equals the float64 reference run given the same kept sets (so the later layers' shorter KV caches are
+// right), and every policy honours its knob.
+import { describe, expect, it } from "vitest";
+import { loadModel, MemorySource, type LayerView, type PruningPolicy } from "../../../wasm/index";
+import { createPolicy, METHODS, type MethodName, type PolicyKnobs } from "../../../wasm/pruning/policy";
+import { AtpPolicy } from "../../../wasm/pruning/atp";
+import { knobsForKeep, pdropCounts } from "../../../wasm/pruning/keep";
+import { BUILDS } from "../../helpers/kernels";
+import { Reference } from "../reference";
+import { randomImage, TINY_CONFIG, tinyModelFiles } from "../helpers/tiny";
+
+/** f32 engine vs f64 reference on logits, as test/wasm/engine.test.ts F32_BUDGET (same model size). */
+const F32_BUDGET = 1e-4;
+
+const ATP_CONFIG = {
+  ...TINY_CONFIG,
+  atp: {
+    layers: [0, 1],
+    tau: 20,
+    tau_r: 4,
+    sap_lambda: 3,
+    grid_strides: [4, 2],
+    mlp_hidden: 8,
+    num_features: 9,
+    target_keep: 0.25,
+  },
+};
+const FILES = tinyModelFiles("q8", 1, ATP_CONFIG);
+const REF = new Reference(FILES);
+const IMAGE = randomImage(16, 16);
+const QUESTION = "what color is the square ?";
+
+/** Wraps a policy and records every view and every kept set. */
+class Recorder implements PruningPolicy {
+  readonly name: string;
+  views: LayerView[] = [];
+  kept = new Map<number, number[]>();
+  constructor(readonly inner: PruningPolicy) {
+    this.name = inner.name;
+  }
+  begin(ctx: Parameters<NonNullable<PruningPolicy["begin"]>>[0]) {
+    this.inner.begin?.(ctx);
+  }
+  captureRows(v: LayerView) {
+    this.views.push({ ...v, positions: v.positions.slice() });
+    return this.inner.captureRows(v);
+  }
+  afterLayer(v: LayerView, a: Parameters<PruningPolicy["afterLayer"]>[1]) {
+    const k = this.inner.afterLayer(v, a);
+    if (k) this.kept.set(v.layer, [...k]);
+    return k;
+  }
+}
+
+const KNOBS: Record<MethodName, PolicyKnobs> = {
+  none: {},
+  atp: { budget: 0 },
+  fastv: { k: 1, ratio: 0.75 },
+  pdrop: { layers: [0, 1], lambda: 0.5 },
+  random: { counts: [16, 6, 2], seed: 7 },
+  grid: { layer: 0, tokens: 4 },
+};
+
+describe("pruning policies on the tiny model", async () => {
+  const model = await loadModel(new MemorySource(FILES), { kernels: BUILDS[0].module, precision: "f32" });
+  const ids = model.tokenizer.promptIds(QUESTION);
+  const visual = REF.image(REF.pixels(IMAGE.data)).projector_out;
+  const nText = ids.length - 17; // <bos> + 16 visual tokens before the question
+
+  for (const method of METHODS) {
+    it(`${method}: keeps text rows and positions, rows agree with kept sets, decodes like the reference`, async () => {
+      const rec = new Recorder(createPolicy(method, KNOBS[method]));
+      let logits: Float32Array | null = null;
+      const done = await model.run(IMAGE, QUESTION, {
+        maxTokens: 4,
+        policy: rec,
+        trace: (n, d) => n === "logits" && (logits = d),
+      });
+      let alive = Array.from({ length: 16 }, (_, g) => g);
+      rec.views.forEach((v, l) => {
+        expect(v.textRows.length).toBe(nText); // text tokens are never dropped
+        expect(v.visualRows.length).toBeGreaterThanOrEqual(1); // a visual token always survives
+        expect([...v.visualIndex]).toEqual(alive);
+        expect(v.rows).toBe(1 + alive.length + nText); // this layer's KV length
+        v.visualRows.forEach((r, j) => expect(v.positions[r]).toBe(v.visualIndex[j] + 1)); // positions kept
+        expect([...v.textRows].map((r) => v.positions[r])).toEqual(
+          Array.from({ length: nText }, (_, i) => 17 + i),
+        );
+        const k = rec.kept.get(l);
+        if (k) {
+          expect(k.length).toBeGreaterThanOrEqual(1);
+          expect(k.every((g) => alive.includes(g))).toBe(true);
+          alive = k;
+        }
+      });
+      expect(done.stats.visualTokens.perLayer).toEqual(rec.views.map((v) => v.visualRows.length));
+      const ref = REF.run(ids, visual, { keepAfter: rec.kept, maxTokens: 4, stop: 2 });
+      expect(ref.visualPerLayer).toEqual(done.stats.visualTokens.perLayer);
+      const V = model.config.text.vocabSize;
+      const err = logits!
+        .subarray(logits!.length - V)
+        .reduce((m, x, i) => Math.max(m, Math.abs(x - ref.logitsLast[i])), 0);
+      expect(err).toBeLessThan(F32_BUDGET);
+      expect(done.ids).toEqual(ref.tokens);
+      if (method !== "none") expect(done.stats.visualTokens.meanFraction).toBeLessThan(1);
+    });
+  }
+
+  const perLayer = async (method: MethodName, knobs: PolicyKnobs) =>
+    (await model.run(IMAGE, QUESTION, { maxTokens: 1, policy: createPolicy(method, knobs) })).stats
+      .visualTokens.perLayer;
+
+  it("fastv keeps round(N (1 - ratio)) from layer k on", async () => {
+    expect(await perLayer("fastv", { k: 1, ratio: 0.75 })).toEqual([16, 4, 4]);
+    expect(await perLayer("fastv", { k: 2, ratio: 0.5 })).toEqual([16, 16, 8]);
+  });
+
+  it("pdrop shrinks by lambda at each stage end", async () => {
+    expect(await perLayer("pdrop", { layers: [0, 1], lambda: 0.5 })).toEqual(pdropCounts(3, 16, [0, 1], 0.5));
+    expect(await perLayer("pdrop", { layers: [0, 1], lambda: 0.25 })).toEqual([16, 4, 1]);
+  });
+
+  it("grid keeps its uniform sub-grid; random keeps the given counts", async () => {
+    expect(await perLayer("grid", { layer: 0, tokens: 4 })).toEqual([16, 4, 4]);
+    expect(await perLayer("grid", { layer: 1, tokens: 9 })).toEqual([16, 16, 9]);
+    expect(await perLayer("random", { counts: [16, 5, 3] })).toEqual([16, 5, 3]);
+  });
+
+  it("atp: the budget knob is monotone in tokens kept and spans all-to-one", async () => {
+    const budgets = [-30, -4, -2, -1, 0, 1, 2, 4, 30];
+    const sums = [];
+    for (const budget of budgets) sums.push((await perLayer("atp", { budget })).reduce((a, b) => a + b, 0));
+    for (let i = 1; i < sums.length; i++) expect(sums[i]).toBeGreaterThanOrEqual(sums[i - 1]);
+    expect(sums[0]).toBe(16 + 1 + 1); // every token below both thresholds: one survives per module
+    expect(sums[sums.length - 1]).toBe(48);
+    const atp = new AtpPolicy({ budget: 0 });
+    await model.run(IMAGE, QUESTION, { maxTokens: 1, policy: atp });
+    expect(atp.decisions.map((d) => d.layer)).toEqual([0, 1]);
+  });
+
+  it("atp refuses a model without ATP modules", async () => {
+    const plain = await loadModel(new MemorySource(tinyModelFiles("q8")), { kernels: BUILDS[0].module });
+    await expect(plain.run(IMAGE, QUESTION, { policy: createPolicy("atp") })).rejects.toThrow(
+      /no ATP modules/,
+    );
+  });
+
+  it("--keep knobs land near the target fraction", () => {
+    for (const keep of [0.2, 0.25, 0.4]) {
+      const f = knobsForKeep("fastv", keep, 8, 144);
+      const fv = (f.k! + ((8 - f.k!) * Math.round(144 * (1 - f.ratio!))) / 144) / 8;
+      expect(Math.abs(fv - keep)).toBeLessThan(0.01);
+      const p = knobsForKeep("pdrop", keep, 8, 144);
+      const pc = pdropCounts(8, 144, p.layers!, p.lambda!);
+      expect(Math.abs(pc.reduce((a, b) => a + b, 0) / 8 / 144 - keep)).toBeLessThan(0.01);
+      const g = knobsForKeep("grid", keep, 8, 144);
+      expect(g.tokens).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,99 @@
+// Accuracy vs visual tokens kept, one curve per method, as a standalone SVG; `svgToPng` screenshots it
+// with Debian's headless chromium (PLATFORM.md: the flags an offline machine needs).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** One curve: points (x = mean fraction of visual tokens kept, y = mean accuracy). */
+export interface Series {
+  name: string;
+  points: { x: number; y: number }[];
+}
+
+const COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#7f7f7f"];
+const W = 860;
+const H = 520;
+const M = { l: 70, r: 170, t: 40, b: 60 };
+
+/** The chart as SVG text; `reference` draws a dashed horizontal line (the unpruned model). */
+export function chartSvg(series: Series[], reference: number | null, title: string): string {
+  const xs = series.flatMap((s) => s.points.map((p) => p.x));
+  const ys = series.flatMap((s) => s.points.map((p) => p.y)).concat(reference ?? []);
+  const x0 = 0;
+  const x1 = Math.min(1, Math.max(...xs) * 1.1);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys) * 10) / 10 - 0.05);
+  const y1 = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20 + 0.02);
+  const px = (x: number) => M.l + ((x - x0) / (x1 - x0)) * (W - M.l - M.r);
+  const py = (y: number) => H - M.b - ((y - y0) / (y1 - y0)) * (H - M.t - M.b);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="13">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - 60}" y="24" font-size="16" text-anchor="middle">${title}</text>`,
+  ];
+  for (let i = 0; i <= 10; i++) {
+    const x = x0 + ((x1 - x0) * i) / 10;
+    parts.push(
+      `<line x1="${px(x)}" y1="${py(y0)}" x2="${px(x)}" y2="${py(y1)}" stroke="#eee"/>`,
+      `<text x="${px(x)}" y="${H - M.b + 18}" text-anchor="middle">${(100 * x).toFixed(0)}%</text>`,
+    );
+  }
+  for (let i = 0; i <= 8; i++) {
+    const y = y0 + ((y1 - y0) * i) / 8;
+    parts.push(
+      `<line x1="${px(x0)}" y1="${py(y)}" x2="${px(x1)}" y2="${py(y)}" stroke="#eee"/>`,
+      `<text x="${M.l - 8}" y="${py(y) + 4}" text-anchor="end">${(100 * y).toFixed(1)}</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${(M.l + W - M.r) / 2}" y="${H - 16}" text-anchor="middle">mean visual tokens kept over LLM layers</text>`,
+    `<text x="18" y="${(H - M.b + M.t) / 2}" transform="rotate(-90 18 ${(H - M.b + M.t) / 2})" text-anchor="middle">mean accuracy (%)</text>`,
+  );
+  if (reference !== null)
+    parts.push(
+      `<line x1="${px(x0)}" y1="${py(reference)}" x2="${px(x1)}" y2="${py(reference)}" stroke="#000" stroke-dasharray="6 4"/>`,
+      `<text x="${px(x0) + 6}" y="${py(reference) - 6}">none (all tokens)</text>`,
+    );
+  series.forEach((s, i) => {
+    const c = COLOURS[i % COLOURS.length];
+    const pts = [...s.points].sort((a, b) => a.x - b.x);
+    parts.push(
+      `<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`,
+      ...pts.map((p) => `<circle cx="${px(p.x)}" cy="${py(p.y)}" r="4" fill="${c}"/>`),
+      `<rect x="${W - M.r + 20}" y="${M.t + 22 * i}" width="14" height="4" fill="${c}"/>`,
+      `<text x="${W - M.r + 40}" y="${M.t + 22 * i + 6}">${s.name}</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return parts.join("\n");
+}
+
+/** Renders `svg` to a PNG file with headless chromium (/usr/bin/chromium). */
+export function svgToPng(svg: string, pngPath: string, chromium = "/usr/bin/chromium"): void {
+  const dir = mkdtempSync(join(tmpdir(), "chart-"));
+  try {
+    const html = join(dir, "chart.html");
+    writeFileSync(html, `<html><body style="margin:0">${svg}</body></html>`);
+    execFileSync(
+      chromium,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        `--user-data-dir=${join(dir, "profile")}`,
+        `--window-size=${W},${H}`,
+        `--screenshot=${resolve(pngPath)}`,
+        `file://${html}`,
+      ],
+      { stdio: "ignore", timeout: 60_000 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

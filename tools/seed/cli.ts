@@ -1,0 +1,24 @@
+// npm run seed -- [--weights weights] [--persist-to .wrangler/state] [--config wrangler.toml]
+// Puts the converted weights into Miniflare's local R2 (what `wrangler dev --persist-to` reads); uploads
+// only objects whose sha256 changed. `npm start` runs it before `wrangler dev`.
+import { parseArgs } from "node:util";
+import { seedLocalR2 } from "./seed";
+
+const { values } = parseArgs({
+  options: {
+    weights: { type: "string", default: "weights" },
+    "persist-to": { type: "string", default: ".wrangler/state" },
+    config: { type: "string", default: "wrangler.toml" },
+  },
+});
+
+seedLocalR2({ weightsDir: values.weights!, persistTo: values["persist-to"]!, configPath: values.config! })
+  .then((r) => {
+    const list = (keys: string[]) => (keys.length ? `: ${keys.join(", ")}` : "");
+    console.log(`seed: ${r.uploaded.length} uploaded${list(r.uploaded)}`);
+    console.log(`seed: ${r.unchanged.length} unchanged, ${r.deleted.length} deleted${list(r.deleted)}`);
+  })
+  .catch((err: Error) => {
+    console.error(`seed: ${err.message}`);
+    process.exit(1);
+  });

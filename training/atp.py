@@ -1,0 +1,237 @@
+"""ATP (adaptive token pruning, PAPER.md) for atp-tiny: the modules, their scores and the masked forward.
+
+A module sits after LLM layer `l` (0-based, config `atp.layers`). From layer l's head-averaged attention
+probabilities A it scores every visual token j still alive (alive weights m_j; 1/0 at inference):
+  p_i(j)    = A[i, j] m_j / sum_j' A[i, j'] m_j'          query row i's attention over the alive visual keys
+  S_self[j] = n * sum_{i in V} m_i p_i(j) / sum_i m_i     n = sum_j m_j (uniform attention -> 1)
+  S_cross[j]= n * mean_{t in T} p_t(j)                    T = question tokens + <sep> (never the answer)
+  S_r       = (S_self + S_cross) / 2                      importance (redundancy + relevance)
+  S_s[j]    = max over SAP grids holding j of 1 - lambda / stride^2, else 0     (spatial, coarser = higher)
+A small MLP reads statistics of the scores (`features`) and predicts (z_r, z_s); with the budget knob beta
+(0 in training; the engine's `budget`): t_r = z_r - beta, theta_s = sigmoid(z_s - beta), and
+  keep j  iff  log S_r[j] > t_r  or  S_s[j] > theta_s                          (hard, PAPER.md step 6)
+  M_j = max(sigmoid((log S_r - t_r) tau_r), sigmoid((S_s - theta_s) tau))     (soft, step 7)
+Training uses the straight-through mask (hard forward, soft gradient) by default, so the network trains
+on exactly what the engine runs; masks of successive modules multiply. The mask multiplies each visual
+key's attention weight in every later layer (LlamaAttention's key_mul: exp(logit) * m / sum).
+
+The engine (wasm/pruning/atp.ts) implements the same scores, features and MLP; keep the two in step.
+Parameters: `atp.{k}.mlp.fc1.{weight,bias}` [H, F], [H]; `atp.{k}.mlp.fc2.{weight,bias}` [2, H], [2].
+"""
+
+import math
+from dataclasses import dataclass, field, asdict, fields
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from model import LlavaForConditionalGeneration, rope_cos_sin
+from prefix import NEG, suffix_bias
+
+EPS = 1e-6  # inside log(S): a visual token nobody attends to scores log(1e-6) ~ -13.8, not -inf
+NUM_FEATURES = 9  # features(): keep in step with wasm/pruning/atp.ts
+
+
+@dataclass
+class ATPConfig:
+    layers: List[int] = field(default_factory=lambda: [0, 2, 4])  # after these LLM layers (0-based)
+    tau: float = 20.0  # spatial branch temperature: S_s values are ~0.1-0.25 apart
+    tau_r: float = 4.0  # importance branch, on log S_r: a factor e^0.5 above the threshold -> sigmoid(2)
+    sap_lambda: float = 3.0  # S_s = 1 - lambda * R_s, R_s = 1 / stride^2 (PAPER.md step 4)
+    grid_strides: List[int] = field(default_factory=lambda: [6, 4, 3, 2])  # 12x12 grid: 4, 9, 16, 36 tokens
+    mlp_hidden: int = 32
+    num_features: int = NUM_FEATURES
+    target_keep: float = 0.25  # mean fraction of visual tokens over ALL LLM layers (the paper's counting)
+    init_z_r: float = 0.0  # keep tokens above uniform importance at first
+    init_z_s: float = 0.85  # sigmoid(0.85) = 0.70: the stride-4 and stride-6 grids at first
+
+    @staticmethod
+    def from_dict(d: dict) -> "ATPConfig":
+        names = {f.name for f in fields(ATPConfig)}
+        return ATPConfig(**{k: v for k, v in d.items() if k in names})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sap_scores(grid: int, strides: List[int], lam: float) -> torch.Tensor:
+    """(grid*grid,) S_s: tokens on the centred stride-s sub-grid score 1 - lam/s^2 (the coarsest wins)."""
+    s_s = torch.zeros(grid, grid)
+    for s in strides:
+        o = ((grid - 1) % s) // 2  # centre the sub-grid
+        on = torch.zeros(grid, dtype=torch.bool)
+        on[o::s] = True
+        cell = on[:, None] & on[None, :]
+        s_s = torch.where(cell, torch.maximum(s_s, torch.tensor(1.0 - lam / (s * s))), s_s)
+    return s_s.flatten()
+
+
+def scores(A: torch.Tensor, vis: slice, text_w: torch.Tensor, m: torch.Tensor):
+    """A (B, R, S) head-mean probabilities (rows R = keys S here: full sequences); vis: the visual columns
+    (and rows); text_w (B, R) 1 on instruction rows; m (B, N) alive weights. -> S_self, S_cross (B, N)."""
+    Av = A[:, :, vis] * m[:, None, :]  # (B, R, N)
+    p = Av / Av.sum(-1, keepdim=True).clamp_min(1e-30)  # each row's attention over alive visual keys
+    n = m.sum(-1, keepdim=True)  # (B, 1)
+    pv = p[:, vis, :]  # (B, N, N) visual query rows
+    s_self = n * (m[:, :, None] * pv).sum(1) / n.clamp_min(1e-6)
+    s_cross = n * (text_w[:, :, None] * p).sum(1) / text_w.sum(-1, keepdim=True).clamp_min(1.0)
+    return s_self, s_cross
+
+
+def features(s_self, s_cross, m):
+    """Statistics over alive tokens (weights m) of log scores -> (B, NUM_FEATURES). Detached inputs."""
+    n = m.sum(-1, keepdim=True).clamp_min(1e-6)  # (B, 1)
+
+    def mean_std(v):
+        mu = (m * v).sum(-1, keepdim=True) / n
+        var = (m * (v - mu) ** 2).sum(-1, keepdim=True) / n
+        return mu, var.clamp_min(0).sqrt()
+
+    ls, lc = torch.log(s_self + EPS), torch.log(s_cross + EPS)
+    lr = torch.log((s_self + s_cross) / 2 + EPS)
+    (ms, ss), (mc, sc), (mr, sr) = mean_std(ls), mean_std(lc), mean_std(lr)
+    mx = torch.where(m > 0, lr, torch.full_like(lr, math.log(EPS))).max(-1, keepdim=True).values  # none alive: log EPS
+    above = (m * (lr > 0).float()).sum(-1, keepdim=True) / n  # fraction of alive tokens above uniform
+    frac = m.sum(-1, keepdim=True) / m.shape[-1]  # alive fraction
+    return torch.cat([ms, ss, mc, sc, mr, sr, mx, above, frac], dim=-1)
+
+
+class ThresholdMLP(nn.Module):
+    def __init__(self, c: ATPConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(c.num_features, c.mlp_hidden)
+        self.fc2 = nn.Linear(c.mlp_hidden, 2)
+        nn.init.normal_(self.fc1.weight, std=0.2)
+        nn.init.zeros_(self.fc1.bias)
+        nn.init.normal_(self.fc2.weight, std=0.01)
+        with torch.no_grad():
+            self.fc2.bias.copy_(torch.tensor([c.init_z_r, c.init_z_s]))
+
+    def forward(self, f):
+        return self.fc2(F.relu(self.fc1(f)))  # (B, 2): z_r, z_s
+
+
+class ATPModule(nn.Module):
+    """One module: scores -> thresholds -> mask over the N visual tokens."""
+
+    def __init__(self, c: ATPConfig):
+        super().__init__()
+        self.c = c
+        self.mlp = ThresholdMLP(c)
+
+    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True):
+        """Returns (M (B, N) this module's mask, info dict). m: alive weights entering (B, N)."""
+        c = self.c
+        s_self, s_cross = scores(A.detach(), vis, text_w, m.detach())
+        z = self.mlp(features(s_self, s_cross, m.detach()))  # (B, 2)
+        t_r = z[:, :1] - beta
+        th_s = torch.sigmoid(z[:, 1:] - beta)
+        lr = torch.log((s_self + s_cross) / 2 + EPS)  # (B, N)
+        soft = torch.maximum(torch.sigmoid((lr - t_r) * c.tau_r), torch.sigmoid((s_s[None] - th_s) * c.tau))
+        hard = ((lr > t_r) | (s_s[None] > th_s)).float()
+        M = hard + soft - soft.detach() if straight_through else soft
+        return M, {"t_r": t_r.detach(), "theta_s": th_s.detach(), "hard": hard}
+
+
+class ATP(nn.Module):
+    """The modules of one model; `state_dict()` keys `{k}.mlp.fc1.weight` export as `atp.{k}.mlp...`."""
+
+    def __init__(self, c: ATPConfig, grid: int):
+        super().__init__()
+        self.c = c
+        self.modules_ = nn.ModuleList([ATPModule(c) for _ in c.layers])
+        self.register_buffer("s_s", sap_scores(grid, c.grid_strides, c.sap_lambda), persistent=False)
+
+    def export_state(self) -> dict:
+        return {f"atp.{k}": v for k, v in self.modules_.state_dict().items()}
+
+    def load_export_state(self, sd: dict):
+        self.modules_.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("atp.")})
+
+
+def full_bias(valid: torch.Tensor, P: int) -> torch.Tensor:
+    """valid (B, T) suffix validity -> (B, 1, P+T, P+T) additive causal bias over prefix + suffix."""
+    B, T = valid.shape
+    S = P + T
+    kv = torch.cat([torch.ones(B, P, dtype=torch.bool, device=valid.device), valid], dim=1)  # (B, S)
+    keep = torch.ones(S, S, dtype=torch.bool, device=valid.device).tril()[None] & kv[:, None, :]
+    keep |= torch.eye(S, dtype=torch.bool, device=valid.device)[None]
+    return torch.zeros(B, 1, S, S, device=valid.device).masked_fill(~keep[:, None], NEG)
+
+
+def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, img_index, ids, valid, pos,
+                n_instr, beta: float = 0.0, straight_through: bool = True):
+    """Training/eval forward with ATP masks. Prefix (<bos> + visual) shared per image up to the first
+    module's layer, then full per-question sequences. ids/valid/pos (B, T) suffix (question, <sep>,
+    answer); n_instr (B,) instruction tokens (question + <sep>) at the start of each suffix.
+    Returns logits (B, T, V) of the suffix and `kept` (B, L): soft/ST alive count per layer / N."""
+    c = model.config
+    lm = model.language_model
+    layers = lm.model.layers
+    L = len(layers)
+    N = c.image_seq_length
+    hd = c.text_config.hidden_size // c.text_config.num_attention_heads
+    first = atp.c.layers[0]
+    # 1. shared prefix through layers 0..first
+    Nimg = pixel_values.shape[0]
+    bos = torch.full((Nimg, 1), c.bos_token_id, dtype=torch.long, device=ids.device)
+    xp = torch.cat([lm.model.embed_tokens(bos), model.image_features(pixel_values).to(lm.model.embed_tokens.weight.dtype)], 1)
+    P = xp.shape[1]
+    pos_p = torch.arange(P, device=ids.device)[None].expand(Nimg, P)
+    cos_p, sin_p = rope_cos_sin(pos_p, hd, c.text_config.rope_theta)
+    from model import causal_bias
+    bias_p = causal_bias(P, device=ids.device)
+    xs = lm.model.embed_tokens(ids)  # (B, T, C)
+    cos_s, sin_s = rope_cos_sin(pos, hd, c.text_config.rope_theta)
+    bias_s = suffix_bias(valid, P)
+    for l in range(first + 1):
+        xp_new, kv, probs_p = layers[l](xp, cos_p, sin_p, bias_p)
+        past = (kv[0].index_select(0, img_index), kv[1].index_select(0, img_index))
+        xs, _, probs_s = layers[l](xs, cos_s, sin_s, bias_s, past)
+        xp = xp_new
+    # 2. per-question full sequences from here on
+    B, T = ids.shape
+    x = torch.cat([xp.index_select(0, img_index), xs], dim=1)  # (B, P+T, C)
+    S = P + T
+    pos_f = torch.cat([torch.arange(P, device=ids.device)[None].expand(B, P), pos], dim=1)
+    cos_f, sin_f = rope_cos_sin(pos_f, hd, c.text_config.rope_theta)
+    bias_f = full_bias(valid, P)
+    vis = slice(1, 1 + N)
+    ar = torch.arange(T, device=ids.device)[None]
+    text_w = torch.cat([torch.zeros(B, P, device=ids.device), (ar < n_instr[:, None]).float()], dim=1)  # (B, S)
+    # the first module's attention: prefix rows (per image) and suffix rows (per question), head mean
+    A_p = probs_p.mean(1).index_select(0, img_index)  # (B, P, P)
+    A_s = probs_s.mean(1)  # (B, T, P+T)
+    A = torch.cat([F.pad(A_p, (0, T)), A_s], dim=1)  # (B, S, S)
+    m = torch.ones(B, N, device=ids.device)
+    kept = [torch.ones(B, device=ids.device) for _ in range(first + 1)]
+    mods = iter(enumerate(atp.c.layers))
+    k, at = next(mods)
+    info = []
+    for l in range(first + 1, L + 1):
+        if l - 1 == at:  # module k after layer `at`: its attention is A
+            M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through)
+            m = m * M
+            info.append(inf)
+            k, at = next(mods, (None, -1))
+        if l == L:
+            break
+        kept.append(m.sum(-1) / N)
+        key_mul = torch.cat([torch.ones(B, 1, device=ids.device), m, torch.ones(B, S - 1 - N, device=ids.device)],
+                            dim=1)[:, None, None, :]  # (B, 1, 1, S)
+        x, _, probs = layers[l](x, cos_f, sin_f, bias_f, None, key_mul)
+        if l == at:
+            A = probs.mean(1)  # (B, S, S)
+    x = lm.model.norm(x[:, P:])
+    return lm.lm_head(x), torch.stack(kept, dim=1), info
+
+
+def budget_losses(kept: torch.Tensor, target: float):
+    """kept (B, L) fraction alive entering each layer -> (depth-weighted penalty, |mean - target|).
+    Depth weights w_l = 2 (l + 1) / (L + 1) average 1: keeping a token deep costs more (PAPER.md step 8)."""
+    L = kept.shape[1]
+    w = torch.arange(1, L + 1, device=kept.device, dtype=kept.dtype) * 2 / (L + 1)
+    depth = (kept * w).mean()
+    return depth, (kept.mean() - target).abs()

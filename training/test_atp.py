@@ -1,0 +1,103 @@
+"""Self-checks of the ATP training forward (f32, random weights, seconds):
+
+  cd training && /usr/bin/python3 test_atp.py
+
+1. with every token kept (beta = +100) atp_forward equals the plain full-prompt forward;
+2. with hard masks it equals a forward where the dropped visual tokens are physically removed from the
+   sequence after their module's layer (original position ids kept) -- what the engine does;
+3. the kept fraction grows with the budget knob beta (monotone), and the SAP grid scores are as documented.
+"""
+
+import torch
+
+from atp import ATP, ATPConfig, atp_forward, sap_scores
+from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
+
+TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
+
+
+def tiny():
+    torch.manual_seed(0)
+    m = LlavaForConditionalGeneration(LlavaConfig(text_config=TextConfig(vocab_size=40, num_key_value_heads=2)))
+    for p in m.parameters():
+        p.data.normal_(0, 0.08)
+    atp = ATP(ATPConfig(), 12)
+    for p in atp.parameters():
+        p.data.normal_(0, 0.3)
+    return m.eval(), atp.eval()
+
+
+def batch():
+    qs = [[10, 11, 12, 4, 20, 2], [13, 14, 4, 21, 22, 2]]
+    T = 6
+    ids = torch.tensor(qs)
+    valid = torch.ones(2, T, dtype=torch.bool)
+    pos = 145 + torch.arange(T)[None].expand(2, T)
+    n_instr = torch.tensor([4, 3])
+    return torch.randn(1, 3, 96, 96), torch.tensor([0, 0]), ids, valid, pos, n_instr
+
+
+def removed_forward(m, px, q, kept_sets, layers_at):
+    """Full prompt, visual rows dropped after layer `at` of each module (kept_sets[k]: grid indices)."""
+    lm = m.language_model
+    ids = torch.tensor([[1] + [3] * 144 + q])
+    x = m.embed(ids, m.image_features(px))  # (1, T, C)
+    pos = torch.arange(ids.shape[1])[None]
+    grid = torch.tensor([-1] + list(range(144)) + [-1] * len(q))
+    for l, layer in enumerate(lm.model.layers):
+        T = x.shape[1]
+        cos, sin = rope_cos_sin(pos, 48, 10000.0)
+        bias = torch.zeros(T, T).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), -1e30)[None, None]
+        x, _, _ = layer(x, cos, sin, bias)
+        if l in layers_at:
+            keep = set(kept_sets[layers_at.index(l)])
+            rows = [r for r in range(T) if grid[r] < 0 or int(grid[r]) in keep]
+            x, pos, grid = x[:, rows], pos[:, rows], grid[rows]
+    return lm.lm_head(lm.model.norm(x))[0, -len(q):]
+
+
+@torch.no_grad()
+def test_keep_all_equals_plain():
+    m, atp = tiny()
+    px, idx, ids, valid, pos, n_instr = batch()
+    logits, kept, _ = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=100.0)
+    for b in range(2):
+        full = m(px, torch.tensor([[1] + [3] * 144 + ids[b].tolist()]))[0, 145:]
+        assert (logits[b] - full).abs().max() < TOL
+    assert torch.allclose(kept, torch.ones_like(kept))
+
+
+@torch.no_grad()
+def test_hard_mask_equals_removal():
+    m, atp = tiny()
+    px, idx, ids, valid, pos, n_instr = batch()
+    logits, kept, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=0.0)
+    for b in range(2):
+        alive = torch.ones(144)
+        sets = []
+        for inf in info:
+            alive = alive * inf["hard"][b]
+            sets.append(torch.nonzero(alive).flatten().tolist())
+        assert 0 < len(sets[-1]) < 144, "the random modules should prune something"
+        want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
+        err = (logits[b] - want).abs().max().item()
+        assert err < TOL, err
+
+
+@torch.no_grad()
+def test_budget_monotone_and_sap():
+    m, atp = tiny()
+    px, idx, ids, valid, pos, n_instr = batch()
+    means = [atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=b)[1].mean().item()
+             for b in (-3.0, -1.0, 0.0, 1.0, 3.0)]
+    assert all(a <= b + 1e-6 for a, b in zip(means, means[1:])), means  # larger beta: lower thresholds
+    s = sap_scores(12, [6, 4, 3, 2], 3.0).view(12, 12)
+    assert abs(s[2, 2].item() - (1 - 3 / 36)) < 1e-6 and abs(s[0, 0].item() - 0.25) < 1e-6 and s[0, 1] == 0
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    for name, fn in list(globals().items()):
+        if name.startswith("test_"):
+            fn()
+            print("ok", name)

@@ -1,0 +1,219 @@
+"""Stage 2: train the ATP modules (training/atp.py) with the LLM fine-tuned jointly (PAPER.md step 8).
+
+  cd training && nohup /usr/bin/python3 train_atp.py --init runs/atp-tiny-1/ckpt.pt --run atp-stage2 \
+      --minutes 25 > runs/atp-stage2/log.txt 2>&1 &
+  cd training && /usr/bin/python3 train_atp.py --run atp-stage2 --resume     # continue from its ckpt.pt
+
+Loss = CE(answer + <eos>) + lambda_depth * sum_l w_l kept_l / N + lambda_target * |mean_l kept_l / N - 0.25|
+with kept_l the (straight-through) count of visual tokens alive entering LLM layer l, the mean over ALL
+layers (unpruned ones included). bf16 autocast on CPU (CUDA when present). Logs the loss terms, the kept
+fraction per layer (hard) and, every --eval-every steps, val accuracy per family by teacher-forced exact
+match (== greedy exact match: greedy reproduces the gold answer iff every teacher-forced argmax is gold)
+to stdout and runs/<run>/metrics.jsonl. Checkpoints (model, ATP, optimizer, step, data position) every
+--ckpt-minutes, atomically; `--resume` continues. The ATP block of the config goes into the checkpoint.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from atp import ATP, ATPConfig, atp_forward, budget_losses
+from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
+from model import LlavaConfig, LlavaForConditionalGeneration
+from prefix import prefix_len
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="atp-stage2")
+    ap.add_argument("--init", default=os.path.join(HERE, "runs", "atp-tiny-1", "ckpt.pt"), help="stage-1 ckpt")
+    ap.add_argument("--config", default=os.path.join(HERE, "config.json"), help="its `atp` block")
+    ap.add_argument("--data", default=os.path.join(HERE, "..", "data"))
+    ap.add_argument("--images", type=int, default=8, help="images per step (all their questions)")
+    ap.add_argument("--lr", type=float, default=3e-4, help="LLM/vision fine-tuning peak LR")
+    ap.add_argument("--lr-atp", type=float, default=3e-3, help="threshold MLPs")
+    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=0, help="0 = derive from --minutes")
+    ap.add_argument("--minutes", type=float, default=25.0)
+    ap.add_argument("--lambda-depth", type=float, default=0.05)
+    ap.add_argument("--lambda-target", type=float, default=4.0)
+    ap.add_argument("--soft", action="store_true", help="soft masks in the forward (default straight-through)")
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--eval-per-family", type=int, default=40)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", action="store_true")
+    return ap.parse_args(argv)
+
+
+def lr_scale(step, total, warmup):
+    if step < warmup:
+        return (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def batch_tensors(b, P):
+    """make_batch output -> + n_instr (question + <sep>): labels start at the <sep> position."""
+    first_label = (b["labels"] != -100).float().argmax(1)  # (B,) index of <sep> in the suffix
+    b["n_instr"] = first_label + 1
+    return b
+
+
+def run_batch(model, atp, b, dev, straight_through=True, beta=0.0):
+    with torch.autocast(dev, dtype=torch.bfloat16):
+        logits, kept, info = atp_forward(model, atp, model.pixels_from_u8(b["pixels_u8"]), b["img_index"],
+                                         b["ids"], b["valid"], b["pos"], b["n_instr"], beta, straight_through)
+    return logits.float(), kept.float(), info
+
+
+@torch.no_grad()
+def evaluate_tf(model, atp, split, qids, dev, images_per_batch=16):
+    """Teacher-forced exact match per family and the hard kept fraction per layer on questions `qids`."""
+    model.eval()
+    by_image = {}
+    for qi in qids:
+        by_image.setdefault(split.questions[qi]["image"], []).append(qi)
+    hit, n, kept_sum, n_q = {}, {}, None, 0
+    ims = sorted(by_image)
+    P = prefix_len(model)
+    c = model.config
+    for s in range(0, len(ims), images_per_batch):
+        chunk = ims[s: s + images_per_batch]
+        sub = type("Sub", (), {})()  # a Split view holding only the chosen questions
+        sub.by_image = {im: by_image[im] for im in chunk}
+        sub.questions, sub.pixels_u8 = split.questions, split.pixels_u8
+        b = make_batch(sub, chunk, c.sep_token_id, c.pad_token_id, P)
+        b = batch_tensors({k: v.to(dev) for k, v in b.items()}, P)
+        logits, kept, _ = run_batch(model, atp, b, dev)
+        lab = b["labels"]
+        ok = ((logits.argmax(-1) == lab) | (lab == -100)).all(1)  # (B,)
+        fams = [split.questions[qi]["family"] for im in chunk for qi in by_image[im]]
+        for f, o in zip(fams, ok.tolist()):
+            hit[f] = hit.get(f, 0) + int(o)
+            n[f] = n.get(f, 0) + 1
+        kept_sum = kept.sum(0) if kept_sum is None else kept_sum + kept.sum(0)
+        n_q += kept.shape[0]
+    model.train()
+    acc = {f: round(hit[f] / n[f], 4) for f in FAMILIES if f in n}
+    acc["mean"] = round(sum(acc.values()) / len(acc), 4)
+    per_layer = (kept_sum / n_q).tolist()
+    return acc, [round(v, 4) for v in per_layer]
+
+
+def save(path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "atp": atp.export_state(), "optimizer": opt.state_dict(),
+                "step": step, "total_steps": total, "data": stream.state(), "config": model.config.to_dict(),
+                "atp_config": atp_cfg.to_dict(), "args": vars(a), "elapsed": elapsed}, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    run_dir = os.path.join(HERE, "runs", a.run)
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    ck = torch.load(ckpt_path if a.resume else a.init, map_location="cpu")
+    cfg = LlavaConfig.from_dict(ck["config"])
+    if a.resume:
+        atp_cfg = ATPConfig.from_dict(ck["atp_config"])
+    else:
+        with open(a.config) as f:
+            atp_cfg = ATPConfig.from_dict(json.load(f).get("atp", {}))
+    model = LlavaForConditionalGeneration(cfg).to(dev)
+    model.load_state_dict(ck["model"])
+    grid = int(round(math.sqrt(cfg.image_seq_length)))
+    atp = ATP(atp_cfg, grid).to(dev)
+    if a.resume:
+        atp.load_export_state(ck["atp"])
+    groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.05, "lr0": a.lr},
+              {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0, "lr0": a.lr},
+              {"params": list(atp.parameters()), "weight_decay": 0.0, "lr0": a.lr_atp}]
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.95))
+    step, total, elapsed0 = 0, a.steps, 0.0
+    stream = TrainStream(a.data, a.seed, a.images, ck["data"] if a.resume else None)
+    if a.resume:
+        opt.load_state_dict(ck["optimizer"])
+        step, total, elapsed0 = ck["step"], ck["total_steps"], ck.get("elapsed", 0.0)
+        print(f"resumed at step {step}/{total} data {stream.state()}", flush=True)
+    print(f"stage 2 from {a.init if not a.resume else ckpt_path}: ATP {atp_cfg.to_dict()}, "
+          f"{sum(p.numel() for p in atp.parameters())} ATP params, device {dev}", flush=True)
+    val = Split(os.path.join(a.data, "val"))
+    from metrics import balanced_subset
+    val_ids = balanced_subset(val, a.eval_per_family)
+    P = prefix_len(model)
+    log = open(os.path.join(run_dir, "metrics.jsonl"), "a")
+    t_start = t_ckpt = t_win = time.time()
+    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None}
+    model.train()
+    while total == 0 or step < total:
+        split, ims = stream.next_images()
+        b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
+        b = batch_tensors({k: v.to(dev) for k, v in b.items()}, P)
+        sc = lr_scale(step, total or 10 ** 9, a.warmup)
+        for g in opt.param_groups:
+            g["lr"] = g["lr0"] * sc
+        logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
+        depth, target = budget_losses(kept, atp_cfg.target_keep)
+        loss = ce + a.lambda_depth * depth + a.lambda_target * target
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(atp.parameters()), 1.0)
+        opt.step()
+        step += 1
+        win["ce"] += ce.item()
+        win["depth"] += depth.item()
+        win["target"] += target.item()
+        win["n"] += 1
+        kd = kept.detach().mean(0)
+        win["kept"] = kd if win["kept"] is None else win["kept"] + kd
+        if step == 5:
+            t_plan = time.time()
+        if step == 15 and total == 0:
+            per_step = (time.time() - t_plan) / 10
+            total = max(step + 20, int(a.minutes * 60 / (per_step * 1.1)))
+            print(f"planned total steps {total} ({per_step:.2f} s/step)", flush=True)
+        if step % 5 == 0:
+            n = win["n"]
+            kl = (win["kept"] / n).tolist()
+            rec = {"step": step, "time": round(elapsed0 + time.time() - t_start, 1), "ce": round(win["ce"] / n, 4),
+                   "depth": round(win["depth"] / n, 4), "target": round(win["target"] / n, 4),
+                   "kept_per_layer": [round(v, 3) for v in kl], "kept_mean": round(sum(kl) / len(kl), 4),
+                   "s_per_step": round((time.time() - t_win) / n, 2)}
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None}
+            t_win = time.time()
+        last = total and step >= total
+        if step % a.eval_every == 0 or last:
+            t0 = time.time()
+            acc, per_layer = evaluate_tf(model, atp, val, val_ids if not last else val_ids, dev)
+            rec = {"step": step, "val": acc, "val_kept_per_layer": per_layer,
+                   "val_kept_mean": round(sum(per_layer) / len(per_layer), 4), "eval_s": round(time.time() - t0)}
+            print("eval " + json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            t_win = time.time()
+        if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
+            save(ckpt_path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed0 + time.time() - t_start)
+            t_ckpt = time.time()
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+// ATP (PAPER.md; the trained modules of training/atp.py, whose docstring is the specification): after
+// each module layer, from that layer's head-averaged attention of the alive visual rows and the
+// instruction rows, score every alive visual token
+//   p_i(j) = A[i, j] / sum_j' A[i, j']        (j, j' alive visual keys)
+//   S_self[j] = sum_{i visual} p_i(j),  S_cross[j] = n * mean_{t instruction} p_t(j),  n = alive count
+//   S_r = (S_self + S_cross) / 2;  S_s[j] = max over SAP grids holding j of 1 - lambda / stride^2
+// feed 9 statistics of the log scores to the module's MLP (z_r, z_s), shift both by the `budget` knob
+// beta (t_r = z_r - beta, theta_s = sigmoid(z_s - beta)) and keep j iff log S_r[j] > t_r or S_s[j] >
+// theta_s. beta > 0 keeps more (both thresholds fall), beta < 0 fewer; 0 is what training targeted.
+// At least one visual token always survives (the best S_r).
+import type { AtpConfig } from "../model/config";
+import type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "./policy";
+
+/** Inside log(S): as training/atp.py EPS. */
+const EPS = 1e-6;
+
+/** Per-token scores of one module over the alive visual tokens (order of view.visualRows). */
+export interface AtpScores {
+  self: Float64Array;
+  cross: Float64Array;
+  /** log((self + cross) / 2 + EPS) */
+  logR: Float64Array;
+}
+
+/** SAP grid scores [grid * grid] (training/atp.py sap_scores). */
+export function sapScores(grid: number, strides: number[], lambda: number): Float64Array {
+  const s = new Float64Array(grid * grid);
+  for (const st of strides) {
+    const o = ((grid - 1) % st) >> 1; // centre the sub-grid
+    const v = 1 - lambda / (st * st);
+    for (let r = o; r < grid; r += st)
+      for (let c = o; c < grid; c += st) s[r * grid + c] = Math.max(s[r * grid + c], v);
+  }
+  return s;
+}
+
+/** Scores from the captured rows (the visual rows first, then the instruction rows, as captureRows asks). */
+export function atpScores(view: LayerView, a: CapturedAttention): AtpScores {
+  const n = view.visualRows.length;
+  const nText = view.textRows.length;
+  const self = new Float64Array(n);
+  const cross = new Float64Array(n);
+  for (let i = 0; i < a.rows.length; i++) {
+    const row = a.probs.subarray(i * a.keys, (i + 1) * a.keys);
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += row[view.visualRows[j]];
+    const inv = 1 / Math.max(sum, 1e-30);
+    const dst = i < n ? self : cross;
+    for (let j = 0; j < n; j++) dst[j] += row[view.visualRows[j]] * inv;
+  }
+  const logR = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    cross[j] *= n / Math.max(1, nText);
+    logR[j] = Math.log((self[j] + cross[j]) / 2 + EPS);
+  }
+  return { self, cross, logR };
+}
+
+/** The MLP's input: mean/std of log S_self, log S_cross, log S_r; max log S_r; share above 0; n / N. */
+export function atpFeatures(s: AtpScores, numVisual: number): Float64Array {
+  const n = s.logR.length;
+  const stats = (f: (j: number) => number): [number, number] => {
+    let mu = 0;
+    for (let j = 0; j < n; j++) mu += f(j);
+    mu /= Math.max(n, 1e-6);
+    let v = 0;
+    for (let j = 0; j < n; j++) v += (f(j) - mu) ** 2;
+    return [mu, Math.sqrt(v / Math.max(n, 1e-6))];
+  };
+  const [ms, ss] = stats((j) => Math.log(s.self[j] + EPS));
+  const [mc, sc] = stats((j) => Math.log(s.cross[j] + EPS));
+  const [mr, sr] = stats((j) => s.logR[j]);
+  let mx = Math.log(EPS);
+  let above = 0;
+  for (let j = 0; j < n; j++) {
+    if (j === 0 || s.logR[j] > mx) mx = s.logR[j];
+    if (s.logR[j] > 0) above++;
+  }
+  return Float64Array.from([ms, ss, mc, sc, mr, sr, mx, above / Math.max(n, 1e-6), n / numVisual]);
+}
+
+/** One module's MLP weights (atp.{k}.mlp.*). */
+interface Mlp {
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+}
+
+/** fc2(relu(fc1(f))) -> [z_r, z_s]. */
+function mlp(m: Mlp, f: Float64Array, hidden: number): [number, number] {
+  const F = f.length;
+  const z = [m.b2[0], m.b2[1]];
+  for (let h = 0; h < hidden; h++) {
+    let a = m.b1[h];
+    for (let i = 0; i < F; i++) a += m.w1[h * F + i] * f[i];
+    if (a > 0) {
+      z[0] += m.w2[h] * a;
+      z[1] += m.w2[hidden + h] * a;
+    }
+  }
+  return [z[0], z[1]];
+}
+
+/** What one module decided (stats for tests and reports). */
+export interface AtpDecision {
+  layer: number;
+  tR: number;
+  thetaS: number;
+  alive: number;
+  kept: number;
+}
+
+/** Knobs of `atp`. */
+export interface AtpOptions {
+  /** Shifts both thresholds (see the header); 0 = as trained. */
+  budget?: number;
+}
+
+export class AtpPolicy implements PruningPolicy {
+  readonly name = "atp";
+  readonly budget: number;
+  private cfg: AtpConfig | null = null;
+  private mlps: Mlp[] = [];
+  private sap: Float64Array = new Float64Array(0);
+  /** Per module, the last prefill's decision. */
+  decisions: AtpDecision[] = [];
+
+  constructor(options: AtpOptions = {}) {
+    this.budget = options.budget ?? 0;
+    if (!Number.isFinite(this.budget)) throw new Error("atp: budget must be a finite number");
+  }
+
+  begin(ctx: PolicyContext): void {
+    const a = ctx.config.atp;
+    if (!a) throw new Error("atp: this model has no ATP modules (config.json lacks `atp`)");
+    if (a.numFeatures !== 9) throw new Error(`atp: ${a.numFeatures} features, the engine computes 9`);
+    this.cfg = a;
+    const H = a.mlpHidden;
+    this.mlps = a.layers.map((_, k) => ({
+      w1: ctx.tensor(`atp.${k}.mlp.fc1.weight`, H * a.numFeatures),
+      b1: ctx.tensor(`atp.${k}.mlp.fc1.bias`, H),
+      w2: ctx.tensor(`atp.${k}.mlp.fc2.weight`, 2 * H),
+      b2: ctx.tensor(`atp.${k}.mlp.fc2.bias`, 2),
+    }));
+    const grid = Math.round(Math.sqrt(ctx.config.imageSeqLength));
+    this.sap = sapScores(grid, a.gridStrides, a.sapLambda);
+    this.decisions = [];
+  }
+
+  private module(layer: number): number {
+    if (!this.cfg) throw new Error("atp: begin() was not called");
+    return this.cfg.layers.indexOf(layer);
+  }
+
+  captureRows(view: LayerView): Int32Array | null {
+    if (this.module(view.layer) < 0 || view.visualRows.length === 0) return null;
+    const rows = new Int32Array(view.visualRows.length + view.textRows.length);
+    rows.set(view.visualRows);
+    rows.set(view.textRows, view.visualRows.length);
+    return rows;
+  }
+
+  afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
+    const k = this.module(view.layer);
+    if (k < 0 || !attention) return null;
+    const s = atpScores(view, attention);
+    const [zr, zs] = mlp(this.mlps[k], atpFeatures(s, view.numVisual), this.cfg!.mlpHidden);
+    const tR = zr - this.budget;
+    const thetaS = 1 / (1 + Math.exp(-(zs - this.budget)));
+    const keep: number[] = [];
+    let best = 0;
+    view.visualIndex.forEach((g, j) => {
+      if (s.logR[j] > tR || this.sap[g] > thetaS) keep.push(g);
+      if (s.logR[j] > s.logR[best]) best = j;
+    });
+    if (keep.length === 0) keep.push(view.visualIndex[best]);
+    this.decisions.push({ layer: view.layer, tR, thetaS, alive: view.visualRows.length, kept: keep.length });
+    return Int32Array.from(keep);
+  }
+}

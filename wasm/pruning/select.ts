@@ -1,0 +1,48 @@
+// Small selection helpers the policies share: top-k by score, a uniform sub-grid of the visual-token
+// grid, a seeded random subset. Pure functions over typed arrays; the policies decide what to feed them.
+
+/** The `k` entries of `ids` with the highest `score` (ties: lower index first), ascending by id. */
+export function topK(ids: Int32Array, score: Float64Array | Float32Array, k: number): Int32Array {
+  const n = ids.length;
+  const take = Math.max(0, Math.min(n, Math.round(k)));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[b] - score[a] || a - b);
+  return Int32Array.from(order.slice(0, take).map((i) => ids[i])).sort();
+}
+
+/**
+ * `n` grid indices spread uniformly over a `grid` x `grid` token grid: rows x cols = n as close to square
+ * as possible, each point at the centre of its cell (floor((i + 0.5) * grid / rows)).
+ */
+export function uniformGrid(grid: number, n: number): Int32Array {
+  const want = Math.max(1, Math.min(grid * grid, Math.round(n)));
+  const rows = Math.max(1, Math.min(grid, Math.round(Math.sqrt(want))));
+  const cols = Math.max(1, Math.min(grid, Math.round(want / rows)));
+  const out = new Set<number>();
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      out.add(Math.floor(((r + 0.5) * grid) / rows) * grid + Math.floor(((c + 0.5) * grid) / cols));
+  return Int32Array.from(out).sort();
+}
+
+/** Mulberry32: a small seeded generator in [0, 1) (deterministic across runtimes). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `k` distinct entries of `ids` chosen uniformly at random by `rand`, ascending. */
+export function randomSubset(ids: Int32Array, k: number, rand: () => number): Int32Array {
+  const a = Array.from(ids);
+  const take = Math.max(0, Math.min(a.length, Math.round(k)));
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(rand() * (a.length - i));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return Int32Array.from(a.slice(0, take)).sort();
+}

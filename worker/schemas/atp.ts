@@ -1,0 +1,39 @@
+// The `atp` request extension (ARCHITECTURE.md "Serving contracts"): pruning method, budget, knobs and
+// deadline. Method names come from the engine's METHODS, so new pruning methods are accepted as they
+// land; knobs pass through to the engine's createPolicy, whose policy constructors check their values.
+import { z } from "zod";
+import { METHODS } from "../../wasm/index";
+import { MAX_DEADLINE_MS } from "../limits";
+
+/** |budget| beyond which ATP keeps all or one token anyway (its thresholds are log-scores of O(10)). */
+const MAX_BUDGET_SHIFT = 100;
+
+/** `atp` in a request body; every field optional. */
+export const atpRequest = z
+  .object({
+    /** Visual-token pruning method (wasm/pruning/policy.ts METHODS). */
+    method: z.enum(METHODS).default("none"),
+    /**
+     * ATP's budget knob beta (wasm/pruning/atp.ts): shifts both learned thresholds; > 0 keeps more
+     * visual tokens, < 0 fewer, 0 = as trained. Passed to the policy as knobs.budget.
+     */
+    budget: z.number().min(-MAX_BUDGET_SHIFT).max(MAX_BUDGET_SHIFT).optional(),
+    /**
+     * Method knobs, as wasm/pruning/<method>.ts names them (fastv: k, ratio; pdrop: layers, lambda;
+     * random: counts, seed; grid: layer, tokens). Shape-checked here, values by the policy.
+     */
+    knobs: z.record(z.string().max(32), z.union([z.number(), z.array(z.number()).max(256)])).optional(),
+    /** Stop generating (finish_reason "length") once this much wall time has passed since arrival. */
+    deadline_ms: z.number().int().min(0).max(MAX_DEADLINE_MS).optional(),
+  })
+  .strict()
+  .default({ method: "none" });
+
+export type AtpRequest = z.infer<typeof atpRequest>;
+
+/** Sampling fields shared by both generation routes (OpenAI names). */
+export const sampling = {
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).lte(1).optional(),
+  seed: z.number().int().optional(),
+};

@@ -1,0 +1,142 @@
+// One answer from the model: the prompt checked against the context, the pruning policy chosen, and the
+// engine's token stream wrapped with the request's deadline and cancellation (checked by the engine
+// before each decode step through `shouldStop`) and a yield to the event loop after every token, so SSE
+// chunks leave as tokens are made and a client's disconnect (an abort event) is seen in time.
+import {
+  createPolicy,
+  DEFAULT_MAX_TOKENS,
+  type DoneEvent,
+  type ImageInput,
+  type Model,
+  type PolicyKnobs,
+  type PruningPolicy,
+  type SamplingOptions,
+  type TokenEvent,
+} from "../../wasm/index";
+import { ApiError, badRequest } from "../errors";
+import { DEFAULT_DEADLINE_MS, MAX_QUEUED_REQUESTS } from "../limits";
+import type { AtpRequest } from "../schemas/atp";
+
+/** What one request asks of the model. */
+export interface Job {
+  image: ImageInput;
+  question: string;
+  maxTokens?: number;
+  sampling: SamplingOptions;
+  atp: AtpRequest;
+  /** performance.now() at arrival; the deadline counts from here. */
+  arrivedAt: number;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** Why the answer ended. */
+export type StopReason = "eos" | "max_tokens" | "context" | "deadline" | "cancelled";
+
+/** The finished answer. */
+export interface Outcome {
+  done: DoneEvent;
+  stoppedBy: StopReason;
+  deadlineMs: number;
+  /** Wall time from arrival to the end of generation. */
+  elapsedMs: number;
+}
+
+/** Requests holding or waiting for the model in this isolate. */
+let active = 0;
+
+/** How many answers are running or waiting for the model now. */
+export const activeAnswers = () => active;
+
+const now = () => performance.now();
+const nextTask = () =>
+  typeof scheduler !== "undefined" ? scheduler.wait(0) : new Promise((r) => setTimeout(r, 0));
+
+/**
+ * Checks the request against the model (context length, load) and returns the answer's token stream,
+ * whose return value is the Outcome. Throws ApiError before anything is generated.
+ */
+export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, Outcome> {
+  const question = model.tokenizer.encode(job.question);
+  const promptLength = model.tokenizer.promptIds(question).length;
+  const context = model.config.text.maxPositions;
+  if (promptLength >= context) {
+    throw badRequest(
+      `The prompt is ${promptLength} tokens with the image; this model's context is ${context}`,
+      "context_length_exceeded",
+      "messages",
+    );
+  }
+  const policy = policyFor(model, job.atp);
+  if (active >= MAX_QUEUED_REQUESTS) {
+    throw new ApiError(503, "The model is busy; retry shortly", "service_unavailable", "overloaded");
+  }
+  // The first token needs no position; each later one takes one.
+  const maxTokens = Math.min(job.maxTokens ?? DEFAULT_MAX_TOKENS, context - promptLength + 1);
+  return run(model, job, question, maxTokens, policy);
+}
+
+/** The request's pruning policy; 400 for a method this model cannot run or knobs the policy refuses. */
+function policyFor(model: Model, atp: AtpRequest): PruningPolicy {
+  if (atp.method === "atp" && !model.config.atp) {
+    throw badRequest(
+      "Method 'atp' needs a model trained with ATP modules; this one has none",
+      "method_unavailable",
+      "atp.method",
+    );
+  }
+  const knobs = { ...atp.knobs, ...(atp.budget === undefined ? {} : { budget: atp.budget }) } as PolicyKnobs;
+  try {
+    return createPolicy(atp.method, knobs);
+  } catch (err) {
+    throw badRequest(`Invalid atp options: ${(err as Error).message}`, "invalid_atp_options", "atp");
+  }
+}
+
+async function* run(
+  model: Model,
+  job: Job,
+  question: number[],
+  maxTokens: number,
+  policy: PruningPolicy,
+): AsyncGenerator<TokenEvent, Outcome> {
+  const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
+  let lastTokenMs = 0;
+  let pastDeadline = false;
+  // Stop before a step that would end past the deadline (steps take about as long as the last one).
+  const shouldStop = () => {
+    if (job.signal.aborted) return true;
+    pastDeadline = now() - job.arrivedAt + lastTokenMs >= deadlineMs;
+    return pastDeadline;
+  };
+  active++;
+  try {
+    const events = model.generate(job.image, question, {
+      ...job.sampling,
+      maxTokens,
+      policy,
+      shouldStop,
+    });
+    for await (const ev of events) {
+      if (ev.type === "done") {
+        const s = ev.stats;
+        const stoppedBy: StopReason = job.signal.aborted
+          ? "cancelled"
+          : s.finishReason === "stop"
+            ? "eos"
+            : pastDeadline
+              ? "deadline"
+              : s.generatedTokens >= maxTokens
+                ? "max_tokens"
+                : "context";
+        return { done: ev, stoppedBy, deadlineMs, elapsedMs: now() - job.arrivedAt };
+      }
+      lastTokenMs = ev.ms;
+      yield ev;
+      await nextTask();
+    }
+    throw new Error("the engine ended without a done event");
+  } finally {
+    active--;
+  }
+}

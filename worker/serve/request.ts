@@ -1,0 +1,111 @@
+// The steps every generation route shares once its body is valid: the model id checked, the image
+// decoded, the model fetched from the store, the client's disconnect wired to a cancel signal, and the
+// answer started (which checks the prompt against the context). Errors are ApiErrors with their status.
+import type { Context } from "hono";
+import type { SamplingOptions } from "../../wasm/index";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { decodeImage } from "../image/decode";
+import type { AtpRequest } from "../schemas/atp";
+import { modelStore } from "../store";
+import { startAnswer, type Outcome, type StopReason } from "./answer";
+
+/** What a route hands over. */
+export interface AnswerInput {
+  imageBytes: Uint8Array;
+  /** Request field of the image, for errors. */
+  imageParam: string;
+  question: string;
+  maxTokens?: number;
+  sampling: SamplingOptions;
+  atp: AtpRequest;
+}
+
+/** 404 for a model id this Worker does not serve (OpenAI's model_not_found). */
+export function checkModelId(requested: string | null | undefined, served: string): void {
+  if (requested && requested !== served) {
+    throw new ApiError(
+      404,
+      `The model '${requested}' does not exist; this endpoint serves '${served}'`,
+      "invalid_request_error",
+      "model_not_found",
+      "model",
+    );
+  }
+}
+
+/** Starts an answer; `cancel` aborts when the client disconnects (request.signal) or when told to. */
+export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
+  const image = await decodeImage(input.imageBytes, input.imageParam);
+  const model = await detach(c, modelStore.get(c.env.WEIGHTS)); // a shared load outlives its request
+  const cancel = new AbortController();
+  const signal = c.req.raw.signal;
+  if (signal.aborted) cancel.abort();
+  else signal.addEventListener("abort", () => cancel.abort(), { once: true });
+  const answer = startAnswer(model, {
+    image,
+    question: input.question,
+    maxTokens: input.maxTokens,
+    sampling: input.sampling,
+    atp: input.atp,
+    arrivedAt: c.get("arrivedAt"),
+    signal: cancel.signal,
+  });
+  return { answer, cancel };
+}
+
+/**
+ * Keeps `work` running after the client leaves. When a client disconnects, workerd drops the request's
+ * pending continuations; a generation dropped that way would hold the model's lock for good and hang
+ * every later request. Registered with waitUntil, it runs on, sees the cancel signal at its next step
+ * and releases the model.
+ */
+export function detach<T>(c: Context<AppEnv>, work: Promise<T>): Promise<T> {
+  try {
+    c.executionCtx.waitUntil(work.catch(() => undefined)); // the caller handles the rejection
+  } catch {
+    // no execution context (app.fetch called without one): nothing cancels the request either
+  }
+  return work;
+}
+
+/** Runs an answer to its end (non-streaming routes), detached from the request (see `detach`). */
+export function drain(c: Context<AppEnv>, answer: AsyncGenerator<unknown, Outcome>): Promise<Outcome> {
+  const run = async () => {
+    for (;;) {
+      const r = await answer.next();
+      if (r.done) return r.value;
+    }
+  };
+  return detach(c, run());
+}
+
+/** A finished request as logged (one JSON line each; the tests read `recentOutcomes`). */
+export interface OutcomeRecord {
+  route: string;
+  stoppedBy: StopReason;
+  tokens: number;
+  ttftMs: number;
+  decodeMsPerToken: number;
+  requestMs: number;
+}
+
+/** The last few outcomes of this isolate, newest last. */
+export const recentOutcomes: OutcomeRecord[] = [];
+const RECENT_OUTCOMES = 32;
+
+/** Logs a finished request. */
+export function logOutcome(route: string, o: Outcome): void {
+  const t = o.done.stats.timings;
+  const rec: OutcomeRecord = {
+    route,
+    stoppedBy: o.stoppedBy,
+    tokens: o.done.stats.generatedTokens,
+    ttftMs: t.ttftMs,
+    decodeMsPerToken: t.decodeMsPerToken,
+    requestMs: o.elapsedMs,
+  };
+  recentOutcomes.push(rec);
+  if (recentOutcomes.length > RECENT_OUTCOMES) recentOutcomes.shift();
+  console.log(JSON.stringify({ event: "answer", ...rec }));
+}

@@ -1,0 +1,45 @@
+// The `atp` object of responses: what pruning did (visual tokens alive entering each LLM layer), the
+// deadline and why the answer ended, and the engine's timings (milliseconds), in snake_case.
+import type { AtpRequest } from "../schemas/atp";
+import type { Outcome } from "./answer";
+
+/** The `atp` response extension. */
+export function atpStats(atp: AtpRequest, o: Outcome) {
+  const s = o.done.stats;
+  const t = s.timings;
+  return {
+    method: s.method,
+    budget: atp.budget ?? null,
+    knobs: atp.knobs ?? null,
+    deadline_ms: o.deadlineMs,
+    deadline_hit: o.stoppedBy === "deadline" || o.elapsedMs > o.deadlineMs,
+    stopped_by: o.stoppedBy,
+    visual_tokens: {
+      per_layer: s.visualTokens.perLayer,
+      total: s.visualTokens.total,
+      mean_fraction: s.visualTokens.meanFraction,
+    },
+    llm_prefill_macs: s.llmPrefillMacs,
+    timings: {
+      preprocess_ms: t.preprocessMs,
+      vision_ms: t.visionMs,
+      projector_ms: t.projectorMs,
+      prefill_ms: t.prefillMs,
+      llm_layers_ms: t.llmLayersMs,
+      ttft_ms: t.ttftMs,
+      decode_ms_per_token: t.decodeMsPerToken,
+      engine_ms: t.totalMs,
+      request_ms: o.elapsedMs,
+    },
+  };
+}
+
+/** OpenAI `usage`. */
+export function usage(o: Outcome) {
+  const s = o.done.stats;
+  return {
+    prompt_tokens: s.promptTokens,
+    completion_tokens: s.generatedTokens,
+    total_tokens: s.promptTokens + s.generatedTokens,
+  };
+}
