@@ -24,6 +24,10 @@ class Split:
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.images = np.memmap(prefix + ".images.u8", dtype=np.uint8, mode="r").reshape(-1, 96, 96, 3)
+        # Patch labels for the vision tower's auxiliary loss (tools/shapesvqa/patches.ts), when present.
+        pp = prefix + ".patches.u8"
+        self.patches = (np.memmap(pp, dtype=np.uint8, mode="r").reshape(len(self.images), -1)
+                        if os.path.exists(pp) else None)
         self.questions: List[dict] = []
         with open(prefix + ".jsonl") as f:
             for line in f:
@@ -80,8 +84,11 @@ def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, pre
         valid[i, : len(s)] = True
         labels[i, st: len(s) - 1] = torch.tensor(s[st + 1:])
     pos = prefix_len + torch.arange(T)[None].expand(B, T)
-    return {"pixels_u8": split.pixels_u8(image_ids), "img_index": torch.tensor(img_index), "ids": ids,
-            "labels": labels, "valid": valid, "pos": pos}
+    batch = {"pixels_u8": split.pixels_u8(image_ids), "img_index": torch.tensor(img_index), "ids": ids,
+             "labels": labels, "valid": valid, "pos": pos}
+    if split.patches is not None:  # (N, 144) int64 patch classes
+        batch["patch_labels"] = torch.from_numpy(split.patches[np.asarray(image_ids)].astype(np.int64))
+    return batch
 
 
 class TrainStream:

@@ -20,7 +20,8 @@ def prefix_len(model: LlavaForConditionalGeneration) -> int:
     return 1 + model.config.image_seq_length  # <bos> + visual tokens
 
 
-def run_prefix(model: LlavaForConditionalGeneration, pixel_values: torch.Tensor, drop_image: bool = False):
+def run_prefix(model: LlavaForConditionalGeneration, pixel_values: torch.Tensor, drop_image: bool = False,
+               out=None):
     """pixel_values (N, 3, H, W) -> per-layer [(k, v)] each (N, nkv, P, hd), P = 145 (P = 1, <bos> only,
     with drop_image: the control with every visual token removed from the sequence)."""
     c = model.config
@@ -28,7 +29,7 @@ def run_prefix(model: LlavaForConditionalGeneration, pixel_values: torch.Tensor,
     bos = torch.full((N, 1), c.bos_token_id, dtype=torch.long, device=pixel_values.device)
     x = model.language_model.model.embed_tokens(bos)  # (N, 1, C)
     if not drop_image:
-        feats = model.image_features(pixel_values)  # (N, 144, C)
+        feats = model.image_features(pixel_values, out)  # (N, 144, C); `out` collects intermediates
         x = torch.cat([x, feats.to(x.dtype)], dim=1)  # (N, P, C)
     P = x.shape[1]
     pos = torch.arange(P, device=x.device)[None].expand(N, P)

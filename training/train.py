@@ -46,6 +46,8 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from this checkpoint's weights (new optimizer/schedule)")
+    ap.add_argument("--aux-weight", type=float, default=1.0,
+                    help="weight of the vision tower's auxiliary patch-label loss (0 disables; training only)")
     ap.add_argument("--curriculum", default="300:2,700:4",
                     help="STEP:MAX_OBJECTS,...: before STEP only images with <= MAX_OBJECTS objects")
     return ap.parse_args()
@@ -58,17 +60,32 @@ def lr_at(step, total, a):
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def make_optimizer(model, a):
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    other = [p for n, p in model.named_parameters() if p.dim() < 2]
+class PatchHead(torch.nn.Module):
+    """Training-only probe on the vision encoder output: the colour x shape class of the object under each
+    patch (labels from the generator, tools/shapesvqa/patches.ts). It gives the from-scratch ViT a dense
+    signal, so the LLM soon has object features to attend to; it is not part of the exported model."""
+
+    def __init__(self, width: int, classes: int):
+        super().__init__()
+        self.proj = torch.nn.Linear(width, classes)
+
+    def forward(self, feats):  # (N, 144, Cv) -> (N, 144, classes)
+        return self.proj(feats)
+
+
+def make_optimizer(model, a, extra=()):
+    named = list(model.named_parameters()) + [(f"aux.{n}", p) for m in extra for n, p in m.named_parameters()]
+    decay = [p for n, p in named if p.dim() >= 2]
+    other = [p for n, p in named if p.dim() < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                               {"params": other, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
 
 
-def save(path, model, opt, step, total, stream, a, elapsed):
+def save(path, model, opt, step, total, stream, a, elapsed, aux=None):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total_steps": total,
-                "data": stream.state(), "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed},
+                "data": stream.state(), "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed,
+                "aux_head": aux.state_dict() if aux is not None else None},
                tmp)
     os.replace(tmp, path)
 
@@ -97,11 +114,16 @@ def main():
         from model import LlavaConfig
         cfg = LlavaConfig.from_dict(ck["config"])
     model = LlavaForConditionalGeneration(cfg).to(dev)
-    opt = make_optimizer(model, a)
+    with open(os.path.join(a.data, "config.json")) as f:
+        n_classes = json.load(f).get("num_patch_classes", 0)
+    aux = PatchHead(cfg.vision_config.hidden_size, n_classes).to(dev) if a.aux_weight > 0 and n_classes else None
+    opt = make_optimizer(model, a, [aux] if aux is not None else [])
     step, total, elapsed0 = 0, a.steps, 0.0
     stream = TrainStream(a.data, a.seed, a.images, ck["data"] if ck else None)
     if ck is not None:
         model.load_state_dict(ck["model"])
+        if aux is not None and ck.get("aux_head"):
+            aux.load_state_dict(ck["aux_head"])
         opt.load_state_dict(ck["optimizer"])
         step, total, elapsed0 = ck["step"], ck["total_steps"], ck.get("elapsed", 0.0)
         print(f"resumed at step {step}/{total} data {stream.state()}", flush=True)
@@ -122,6 +144,7 @@ def main():
     log = open(os.path.join(run_dir, "metrics.jsonl"), "a")
     t_start, t_ckpt = time.time(), time.time()
     t_win, n_q_win, loss_win, n_win = time.time(), 0, 0.0, 0
+    aux_win = 0.0
     model.train()
     while total == 0 or step < total:
         max_obj = next((m for s_end, m in curriculum if step < s_end), 0)
@@ -131,18 +154,27 @@ def main():
         lr = lr_at(step, total or 10 ** 9, a)
         for g in opt.param_groups:
             g["lr"] = lr
+        inter = {}
         with torch.autocast(dev, dtype=torch.bfloat16):
-            past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]))
+            past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]), out=inter)
             logits, _ = run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b["labels"].reshape(-1),
-                               ignore_index=-100)
+        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b["labels"].reshape(-1),
+                             ignore_index=-100)
+        loss = ce
+        if aux is not None and "patch_labels" in b:
+            with torch.autocast(dev, dtype=torch.bfloat16):
+                patch_logits = aux(inter["vision.encoder_out"])  # (N, 144, classes)
+            aux_loss = F.cross_entropy(patch_logits.float().reshape(-1, patch_logits.shape[-1]),
+                                       b["patch_labels"].reshape(-1))
+            loss = loss + a.aux_weight * aux_loss
+            aux_win += aux_loss.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
         n_q_win += b["ids"].shape[0]
-        loss_win += loss.item()
+        loss_win += ce.item()
         n_win += 1
         if step == 10:
             t_plan = time.time()
@@ -152,13 +184,15 @@ def main():
             print(f"planned total steps {total} ({per_step:.2f} s/step)", flush=True)
         if step % 10 == 0:
             dt = time.time() - t_win
-            print(f"step {step}/{total} loss {loss_win / n_win:.4f} lr {lr:.2e} gnorm {gnorm:.2f} "
+            print(f"step {step}/{total} loss {loss_win / n_win:.4f} aux {aux_win / n_win:.4f} lr {lr:.2e} "
+                  f"gnorm {gnorm:.2f} "
                   f"{n_q_win / dt:.1f} q/s {a.images * n_win / dt:.1f} img/s data {stream.state()}", flush=True)
             log.write(json.dumps({"step": step, "time": round(elapsed0 + time.time() - t_start, 1),
                                   "loss": round(loss_win / n_win, 5), "lr": lr, "q_per_s": round(n_q_win / dt, 2),
                                   "files": len(ready_train_files(a.data))}) + "\n")
             log.flush()
             t_win, n_q_win, loss_win, n_win = time.time(), 0, 0.0, 0
+            aux_win = 0.0
         last = total and step >= total
         if step % a.eval_every == 0 or last:
             t0 = time.time()
@@ -168,7 +202,7 @@ def main():
             log.flush()
             t_win = time.time()
         if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
-            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start)
+            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start, aux)
             t_ckpt = time.time()
     print("done", flush=True)
 

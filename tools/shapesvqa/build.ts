@@ -1,9 +1,11 @@
 // Writes a ShapesVQA split in the trainer's format (data.md): PREFIX.images.u8 (raw uint8 RGB
-// [num_images, 96, 96, 3]), PREFIX.jsonl (one question per line) and PREFIX.meta.json (counts, written
+// [num_images, 96, 96, 3]), PREFIX.patches.u8 (uint8 [num_images, 144] patch labels, patches.ts),
+// PREFIX.jsonl (one question per line) and PREFIX.meta.json (counts, written
 // last, so its presence marks a complete split). Streams in chunks with synchronous writes.
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { generateSplit, type SplitSpec } from "./dataset";
+import { NUM_PATCHES, patchLabels } from "./patches";
 import { IMAGE_BYTES, renderScene } from "./render";
 import { IMAGE_SIZE } from "./scene";
 import { Encoder } from "./tokenizer";
@@ -35,8 +37,10 @@ export interface SplitMeta extends SplitSpec {
 export function buildSplit(spec: SplitSpec, prefix: string, enc: Encoder = new Encoder()): SplitMeta {
   mkdirSync(dirname(prefix), { recursive: true });
   const imgFd = openSync(`${prefix}.images.u8`, "w");
+  const pFd = openSync(`${prefix}.patches.u8`, "w");
   const qFd = openSync(`${prefix}.jsonl`, "w");
   const pixels = new Uint8Array(CHUNK_IMAGES * IMAGE_BYTES);
+  const patches = new Uint8Array(CHUNK_IMAGES * NUM_PATCHES);
   const families = Object.fromEntries(FAMILIES.map((f) => [f, 0])) as Record<Family, number>;
   let lines: string[] = [];
   let inChunk = 0;
@@ -44,6 +48,7 @@ export function buildSplit(spec: SplitSpec, prefix: string, enc: Encoder = new E
   let questions = 0;
   const flush = () => {
     writeSync(imgFd, pixels, 0, inChunk * IMAGE_BYTES);
+    writeSync(pFd, patches, 0, inChunk * NUM_PATCHES);
     writeSync(qFd, lines.join(""));
     lines = [];
     inChunk = 0;
@@ -51,6 +56,7 @@ export function buildSplit(spec: SplitSpec, prefix: string, enc: Encoder = new E
   try {
     for (const img of generateSplit(spec)) {
       renderScene(img.scene, pixels, inChunk * IMAGE_BYTES);
+      patchLabels(img.scene, patches, inChunk * NUM_PATCHES);
       for (const qa of img.qas) {
         const rec: QuestionRecord = {
           image: img.index,
@@ -71,6 +77,7 @@ export function buildSplit(spec: SplitSpec, prefix: string, enc: Encoder = new E
     flush();
   } finally {
     closeSync(imgFd);
+    closeSync(pFd);
     closeSync(qFd);
   }
   const meta: SplitMeta = {

@@ -24,6 +24,9 @@ export const COLOURS: readonly ColourDef[] = [
 /** Shape names and plurals (the count family uses the plural). Rasterised in render.ts. */
 export const SHAPES = ["circle", "square", "triangle", "diamond", "cross", "star"] as const;
 export type ShapeName = (typeof SHAPES)[number];
+/** Patch-label classes of the training-only auxiliary loss (patches.ts): 0 = background, then
+ * 1 + colour * |SHAPES| + shape. */
+export const NUM_PATCH_CLASSES = 1 + COLOURS.length * SHAPES.length;
 export const SHAPE_PLURALS: Readonly<Record<ShapeName, string>> = {
   circle: "circles",
   square: "squares",
