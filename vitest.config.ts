@@ -34,6 +34,10 @@ export default defineConfig({
         assetsInclude: BINARY_FIXTURES,
         test: { name: "workerd", include: [...shared, "test/worker/**/*.test.ts"] },
       },
+      {
+        // chromium (playwright-core) against `wrangler dev`: the dashboard page (test/browser/)
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node" },
+      },
     ],
   },
 });

@@ -46,6 +46,9 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from this checkpoint's weights (new optimizer/schedule)")
+    ap.add_argument("--embed-std", type=float, default=1.0,
+                    help="init std of the token embeddings: unit scale like the normalised visual tokens, so a "
+                         "question word is not drowned by the first layer's image read-out (0.02 stalled)")
     ap.add_argument("--aux-weight", type=float, default=1.0,
                     help="weight of the vision tower's auxiliary patch-label loss (0 disables; training only)")
     ap.add_argument("--curriculum", default="300:2,700:4",
@@ -130,6 +133,8 @@ def main():
     elif a.init:
         model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
         print(f"initialised from {a.init}", flush=True)
+    else:
+        torch.nn.init.normal_(model.language_model.model.embed_tokens.weight, mean=0.0, std=a.embed_std)
     curriculum = [tuple(map(int, x.split(":"))) for x in a.curriculum.split(",") if x]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"atp-tiny: {n_params / 1e6:.3f}M params, vocab {cfg.text_config.vocab_size}, device {dev}, "

@@ -1,5 +1,6 @@
 // The Worker's bindings, declared once (wrangler.toml is the source of the binding names), and the Hono
 // environment every route group and middleware is typed with.
+import type { MetricsStore } from "./metrics/store";
 
 export interface Env {
   /** R2 bucket holding the weight shards (`weights/` uploaded as is). */
@@ -8,6 +9,8 @@ export interface Env {
   MODEL_ID: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;
+  /** The metrics store (worker/metrics/store.ts): one SQLite-backed Durable Object. */
+  METRICS: DurableObjectNamespace<MetricsStore>;
 }
 
 /** Per-request values set by middleware. */

@@ -38,7 +38,10 @@ export interface Timings {
   projectorMs: number;
   /** LLM prefill: all layers and the first logits. */
   prefillMs: number;
+  /** Each LLM layer in prefill, its pruning step (policy calls, compaction) included. */
   llmLayersMs: number[];
+  /** The pruning part of each llmLayersMs entry (the policy's overhead; attention capture excluded). */
+  pruneMsPerLayer: number[];
   /** From the call to the first token chosen. */
   ttftMs: number;
   /** Mean time of a decode step (one token after the first, stop token included); 0 if none. */
@@ -57,6 +60,8 @@ export interface GenerateStats {
   visualTokens: {
     /** Visual tokens alive entering each LLM layer. */
     perLayer: number[];
+    /** Grid indices (row-major over the image's token grid) of the visual tokens entering each layer. */
+    indexPerLayer: number[][];
     /** Visual tokens before pruning (image_seq_length). */
     total: number;
     /** mean(perLayer) / total: the paper's way of counting (all layers, unpruned ones included). */

@@ -113,6 +113,7 @@ export class Model {
         projectorMs: t3 - t2,
         prefillMs: t4 - t3,
         llmLayersMs,
+        pruneMsPerLayer: pre.pruneMsPerLayer,
         ttftMs: ttft,
         decodeMsPerToken: decodeSteps > 0 ? decodeMs / decodeSteps : 0,
         totalMs: ttft + decodeMs,
@@ -129,6 +130,7 @@ export class Model {
           timings,
           visualTokens: {
             perLayer: pre.visualPerLayer,
+            indexPerLayer: pre.visualIndexPerLayer,
             total,
             meanFraction: pre.visualPerLayer.reduce((a, b) => a + b, 0) / pre.visualPerLayer.length / total,
           },

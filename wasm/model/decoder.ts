@@ -8,6 +8,7 @@
 // decoding continues from the unpruned prompt length.
 import type { Ptr } from "../kernels";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
+import { now } from "../engine/generate";
 import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/policy";
 
 /** Per-request decoder state: each layer's KV-cache length and the next position id. */
@@ -21,6 +22,10 @@ export interface PrefillResult {
   state: DecoderState;
   /** Visual tokens alive entering each layer. */
   visualPerLayer: number[];
+  /** Grid indices (row-major, ascending) of the visual tokens alive entering each layer. */
+  visualIndexPerLayer: number[][];
+  /** Milliseconds spent per layer on pruning: the policy's calls, its view and the compaction. */
+  pruneMsPerLayer: number[];
   /** Multiply-accumulates of the LLM prefill (Linear layers, attention, and lm_head on the last row). */
   macs: number;
 }
@@ -143,13 +148,18 @@ export function prefill(
   const lastImageRow = ids.lastIndexOf(e.cfg.imageTokenId);
   const state: DecoderState = { cacheLen: new Int32Array(t.layers), nextPos: T };
   const visualPerLayer: number[] = [];
+  const visualIndexPerLayer: number[][] = [];
+  const pruneMsPerLayer: number[] = [];
   let macs = 0;
   for (let l = 0; l < t.layers; l++) {
     const rows = positions.length;
     i32View(e, e.b.pos, rows).set(positions);
+    const tp = now();
     const view = layerView(e, l, positions, grid, lastImageRow);
     visualPerLayer.push(view.visualRows.length);
+    visualIndexPerLayer.push(Array.from(view.visualIndex));
     const capture = policy.captureRows(view);
+    const pruneMs = now() - tp;
     const probs: CapturedAttention | null = decoderLayer(
       e,
       l,
@@ -160,15 +170,17 @@ export function prefill(
     state.cacheLen[l] = rows;
     macs += rows * layerLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * D;
     trace(e, `llm.hidden.${l}`, e.b.x, [rows, D]);
-    onLayer(l);
+    const ta = now();
     const keep = l + 1 < t.layers ? policy.afterLayer(view, probs) : null;
     if (keep) [positions, grid] = compact(e, view, keep, positions, grid);
+    pruneMsPerLayer.push(pruneMs + now() - ta);
+    onLayer(l); // the layer's time includes its pruning
   }
   const rows = positions.length;
   if (e.trace) traceLogits(e, rows);
   head(e, rows - 1);
   macs += D * t.vocabSize;
-  return { state, visualPerLayer, macs };
+  return { state, visualPerLayer, visualIndexPerLayer, pruneMsPerLayer, macs };
 }
 
 /** One generated token through every layer at position state.nextPos; logits in b.logits. */

@@ -1,11 +1,16 @@
 // The steps every generation route shares once its body is valid: the model id checked, the image
 // decoded, the model fetched from the store, the client's disconnect wired to a cancel signal, and the
-// answer started (which checks the prompt against the context). Errors are ApiErrors with their status.
+// answer started (which checks the prompt against the context), observed for the metrics (token times,
+// then a record written after the response: worker/metrics/). Errors are ApiErrors with their status.
 import type { Context } from "hono";
+import { setMetric } from "hono/timing";
 import type { SamplingOptions } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { decodeImage } from "../image/decode";
+import { finishMetrics, observe } from "../metrics/observe";
+import type { RequestMarks } from "../metrics/record";
+import { thumbnail } from "../metrics/thumbnail";
 import type { AtpRequest } from "../schemas/atp";
 import { modelStore } from "../store";
 import { startAnswer, type Outcome, type StopReason } from "./answer";
@@ -36,8 +41,15 @@ export function checkModelId(requested: string | null | undefined, served: strin
 
 /** Starts an answer; `cancel` aborts when the client disconnects (request.signal) or when told to. */
 export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
+  const arrivedAt = c.get("arrivedAt");
+  const arrivedEpochMs = Date.now() - (performance.now() - arrivedAt);
   const image = await decodeImage(input.imageBytes, input.imageParam);
+  const imageDecodedAt = performance.now();
+  const cold = modelStore.state !== "ready";
   const model = await detach(c, modelStore.get(c.env.WEIGHTS)); // a shared load outlives its request
+  const modelReadyAt = performance.now();
+  setMetric(c, "image", imageDecodedAt - arrivedAt, "Image decode");
+  setMetric(c, "model", modelReadyAt - imageDecodedAt, cold ? "Model load (cold)" : "Model wait (warm)");
   const cancel = new AbortController();
   const signal = c.req.raw.signal;
   if (signal.aborted) cancel.abort();
@@ -48,10 +60,26 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     maxTokens: input.maxTokens,
     sampling: input.sampling,
     atp: input.atp,
-    arrivedAt: c.get("arrivedAt"),
+    arrivedAt,
     signal: cancel.signal,
   });
-  return { answer, cancel };
+  const marks: RequestMarks = {
+    route: c.req.path,
+    model: c.env.MODEL_ID,
+    budget: input.atp.budget ?? null,
+    cold,
+    arrivedEpochMs,
+    arrivedAt,
+    imageDecodedAt,
+    modelReadyAt,
+    tokenAt: [],
+    thumb: null,
+  };
+  const observed = observe(answer, marks, (o) => {
+    marks.thumb = thumbnail(image);
+    finishMetrics(c, o, marks);
+  });
+  return { answer: observed, cancel };
 }
 
 /**

@@ -1,0 +1,161 @@
+// The dashboard page's script: reads the API key (?key= or the form, kept for the tab's session), polls
+// /v1/metrics with it as a bearer token, fills the summary cards, the charts (charts.js), the pruning map
+// (map.js) and the table of recent requests. `window.__dashboard` exposes what was drawn, for the
+// browser test (test/browser/) and for anyone curious in the console.
+import { createCharts, methodColor } from "./charts.js";
+import { drawMap } from "./map.js";
+
+const params = new URLSearchParams(location.search);
+const REFRESH_MS = Math.max(1000, Number(params.get("refresh") ?? 5000));
+const KEY_SLOT = "atp-edge.key";
+/** Rows of the recent-requests table. */
+const TABLE_ROWS = 15;
+if (params.has("key")) sessionStorage.setItem(KEY_SLOT, params.get("key"));
+
+const $ = (id) => document.getElementById(id);
+const state = (window.__dashboard = { ready: false, loads: 0, report: null, map: null, charts: null });
+const { charts, update } = createCharts();
+state.charts = charts;
+let selected = null; // request id on the map; null follows the newest pruned request
+let timer = 0;
+
+async function api(path) {
+  const key = sessionStorage.getItem(KEY_SLOT);
+  const res = await fetch(path, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+  if (res.status === 401) {
+    $("auth").hidden = false;
+    throw new Error("API key needed");
+  }
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+const fmt = (v, d = 1) => (v == null ? "–" : Number(v).toFixed(d));
+
+function card(label, value, sub = "") {
+  return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div><div class="sub">${sub}</div></div>`;
+}
+
+function renderCards(r) {
+  const cold = r.requests.filter((q) => q.cold).length;
+  const pct = (p) => `p95 ${fmt(p.p95)} · p99 ${fmt(p.p99)}`;
+  const fractions = r.requests.flatMap((q) => q.visual_per_layer.map((v) => v / q.visual_total));
+  const kept = fractions.length ? fractions.reduce((a, b) => a + b, 0) / fractions.length : null;
+  $("cards").innerHTML = [
+    card(
+      "requests",
+      r.count,
+      r.truncated
+        ? "newest 5000 read"
+        : Object.entries(r.methods)
+            .map(([m, n]) => `${m} ${n}`)
+            .join(" · "),
+    ),
+    card("TTFT p50 ms", fmt(r.ttft_ms.p50), pct(r.ttft_ms)),
+    card("ITL p50 ms", fmt(r.itl_ms.p50, 2), pct(r.itl_ms)),
+    card("tokens / s", r.itl_ms.mean ? fmt(1000 / r.itl_ms.mean, 0) : "–", "decode, from mean ITL"),
+    card("tokens measured", r.itl_ms.count, "inter-token gaps"),
+    card("cold starts", cold, "model loaded by the request"),
+    card(
+      "visual tokens kept",
+      kept == null ? "–" : `${fmt(100 * kept, 0)}%`,
+      "mean over layers and requests",
+    ),
+  ].join("");
+}
+
+function renderTable(requests) {
+  const rows = requests.slice(0, TABLE_ROWS).map((q) => {
+    const itl = q.itl_ms.slice().sort((a, b) => a - b);
+    const kept = q.visual_per_layer.length ? `${q.visual_per_layer.at(-1)}/${q.visual_total}` : "–";
+    const tag = `<span class="tag" style="background:${methodColor(q.method)}">${q.method}</span>`;
+    return `<tr data-id="${q.id}" class="${q.id === state.map?.id ? "selected" : ""}">
+      <td>${q.id}</td><td>${new Date(q.ts).toLocaleTimeString()}</td><td>${tag}</td><td>${q.budget ?? "–"}</td>
+      <td class="${q.cold ? "cold" : ""}">${q.cold ? "cold" : "warm"}</td><td>${fmt(q.ttft_ms)}</td>
+      <td>${fmt(itl[Math.floor((itl.length - 1) / 2)], 2)}</td><td>${q.itl_ms.length + 1}</td><td>${kept}</td>
+      <td>${q.stopped_by}</td></tr>`;
+  });
+  $("requests").tBodies[0].innerHTML = rows.join("");
+}
+
+function renderMapChoices(requests) {
+  const withThumb = requests.filter((q) => q.has_thumb).slice(0, 50);
+  $("map-request").innerHTML = withThumb
+    .map(
+      (q) =>
+        `<option value="${q.id}">#${q.id} ${q.method}${q.budget != null ? ` β=${q.budget}` : ""}</option>`,
+    )
+    .join("");
+  const pruned = withThumb.find((q) => q.method !== "none") ?? withThumb[0];
+  const id = selected ?? pruned?.id ?? null;
+  if (id != null) $("map-request").value = String(id);
+  return id;
+}
+
+async function showMap(id) {
+  if (id == null) return;
+  const detail = await api(`/v1/metrics/requests/${id}`);
+  state.map = drawMap($("map"), detail, methodColor(detail.method));
+  $("map-title").textContent =
+    `request #${detail.id} · ${detail.method} · ${detail.grid}×${detail.grid} tokens`;
+  for (const tr of $("requests").tBodies[0].rows)
+    tr.classList.toggle("selected", tr.dataset.id === String(id));
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  const t0 = performance.now();
+  try {
+    const q = new URLSearchParams({ window: $("window").value });
+    if ($("method").value) q.set("method", $("method").value);
+    const report = await api(`/v1/metrics?${q}`);
+    state.report = report;
+    renderCards(report);
+    update(report);
+    renderTable(report.requests);
+    await showMap(renderMapChoices(report.requests));
+    state.loads++;
+    state.loadMs = performance.now() - t0;
+    state.ready = true;
+    $("status").className = "status";
+    $("status").textContent =
+      `${report.count} requests · updated ${new Date().toLocaleTimeString()} · ${fmt(state.loadMs, 0)} ms`;
+  } catch (err) {
+    $("status").className = "status error";
+    $("status").textContent = String(err.message ?? err);
+  }
+  timer = setTimeout(refresh, REFRESH_MS);
+}
+
+async function fillMethods() {
+  try {
+    const models = await api("/v1/models");
+    for (const m of models.data[0]?.atp?.methods ?? []) $("method").add(new Option(m, m));
+  } catch {
+    // the filter keeps "all"
+  }
+}
+
+$("auth").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem(KEY_SLOT, $("key").value);
+  $("auth").hidden = true;
+  fillMethods();
+  refresh();
+});
+$("window").addEventListener("change", refresh);
+$("method").addEventListener("change", refresh);
+$("map-request").addEventListener("change", (ev) => {
+  selected = Number(ev.target.value);
+  showMap(selected);
+});
+$("requests").addEventListener("click", (ev) => {
+  const tr = ev.target.closest("tr[data-id]");
+  if (!tr) return;
+  selected = Number(tr.dataset.id);
+  $("map-request").value = tr.dataset.id;
+  showMap(selected);
+});
+
+fillMethods();
+refresh();

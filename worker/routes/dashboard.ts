@@ -1,0 +1,44 @@
+// GET /dashboard: the latency dashboard page and its files, served from the Worker itself (text modules
+// bundled by wrangler, no CDN): the page shell, its script modules and styles (worker/dashboard/) and
+// uPlot 1.6.32. The page holds no data; it reads /v1/metrics with the API key the user gives it, so it
+// is served without the key.
+import { Hono } from "hono";
+import uplotJs from "uplot/dist/uPlot.iife.min.js";
+import uplotCss from "uplot/dist/uPlot.min.css";
+import chartsJs from "../dashboard/charts.js";
+import dashboardCss from "../dashboard/dashboard.css";
+import dashboardJs from "../dashboard/dashboard.js";
+import page from "../dashboard/index.html";
+import mapJs from "../dashboard/map.js";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+
+/** Files under /dashboard/: body, content type, and whether it is a pinned third-party build. */
+const FILES: Record<string, [string, string, boolean]> = {
+  "dashboard.js": [dashboardJs, JS, false],
+  "charts.js": [chartsJs, JS, false],
+  "map.js": [mapJs, JS, false],
+  "dashboard.css": [dashboardCss, CSS, false],
+  "uPlot.iife.min.js": [uplotJs, JS, true],
+  "uPlot.min.css": [uplotCss, CSS, true],
+};
+
+export const dashboard = new Hono<AppEnv>();
+
+dashboard.get("/dashboard", (c) => {
+  c.header("Cache-Control", "no-cache");
+  return c.html(page);
+});
+
+dashboard.get("/dashboard/:file", (c) => {
+  const name = c.req.param("file");
+  const file = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
+  if (!file) throw new ApiError(404, "Not found", "invalid_request_error", "not_found");
+  const [body, type, pinned] = file;
+  // the page's own files change with deploys; uPlot's build is pinned by version
+  c.header("Cache-Control", pinned ? "public, max-age=86400" : "no-cache");
+  return c.body(body, 200, { "Content-Type": type });
+});
