@@ -47,14 +47,5 @@ export class Arena {
   }
 }
 
-/** Deterministic PRNG (mulberry32) for reproducible random inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32) for reproducible random inputs: the engine's own. */
+export { seeded as rng } from "../../wasm/pruning/select";

@@ -86,15 +86,23 @@ export type GenerateEvent = TokenEvent | DoneEvent;
 /** Milliseconds from a monotonic clock (performance.now exists in Node and workerd). */
 export const now = (): number => performance.now();
 
-/** Serialises requests on one model: its activation buffers and KV caches serve one at a time. */
+/**
+ * Serialises requests on one model: its activation buffers and KV caches serve one at a time.
+ * Waiters poll on their own timers instead of awaiting a promise that the holder resolves: workerd
+ * forbids settling a promise from another request's context (the waiter then hangs), and a request's
+ * own timer always fires in its own context.
+ */
 export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => (release = r));
-    const prev = this.tail;
-    this.tail = prev.then(() => next);
-    await prev;
-    return release;
+  private held = false;
+  /** Resolves with the release function once the lock is free; polls every `pollMs`. */
+  async acquire(pollMs = 1): Promise<() => void> {
+    while (this.held) await new Promise<void>((r) => setTimeout(r, pollMs));
+    this.held = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held = false;
+    };
   }
 }

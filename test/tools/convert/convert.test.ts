@@ -6,6 +6,7 @@ import { parseConfig } from "../../../wasm/model/config";
 import { tensorSpecs } from "../../../wasm/model/names";
 import { dequantizeQ8 } from "../../../wasm/quant";
 import { rng } from "../../helpers/kernels";
+import { writeSafetensors } from "../../wasm/helpers/tiny";
 
 /** A tiny but complete LLaVA config: every code path of the name table, small tensors. */
 const CONFIG = {
@@ -41,26 +42,6 @@ const CONFIG = {
     rope_theta: 10000,
   },
 };
-
-/** Writes a safetensors file (F32) from name -> [shape, data]. */
-function writeSafetensors(tensors: Map<string, { shape: number[]; data: Float32Array }>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let p = 8 + json.length;
-  for (const t of tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer), p);
-    p += t.data.byteLength;
-  }
-  return out;
-}
 
 function checkpoint(): Map<string, { shape: number[]; data: Float32Array }> {
   const r = rng(7);
