@@ -131,7 +131,10 @@ def main():
         step, total, elapsed0 = ck["step"], ck["total_steps"], ck.get("elapsed", 0.0)
         print(f"resumed at step {step}/{total} data {stream.state()}", flush=True)
     elif a.init:
-        model.load_state_dict(torch.load(a.init, map_location="cpu")["model"])
+        init = torch.load(a.init, map_location="cpu")
+        model.load_state_dict(init["model"])
+        if aux is not None and init.get("aux_head"):
+            aux.load_state_dict(init["aux_head"])
         print(f"initialised from {a.init}", flush=True)
     else:
         torch.nn.init.normal_(model.language_model.model.embed_tokens.weight, mean=0.0, std=a.embed_std)
