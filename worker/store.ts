@@ -18,6 +18,9 @@ export class R2Source implements ByteSource {
   }
 }
 
+/** Yields to the event loop on this request's own timer. */
+const pause = () => new Promise<void>((r) => setTimeout(r, 2));
+
 /** What the store is doing, for /health. */
 export type StoreState = "empty" | "loading" | "ready";
 
@@ -25,6 +28,8 @@ export type StoreState = "empty" | "loading" | "ready";
 export class ModelStore {
   private pending: Promise<Model> | undefined;
   private ready = false;
+  /** The error of the last failed load, for the requests that were waiting on it. */
+  private failure: { of: Promise<Model>; error: ApiError } | undefined;
   /** Loads started (successful or not): the tests check that concurrent first requests start one. */
   loads = 0;
 
@@ -35,35 +40,44 @@ export class ModelStore {
   }
 
   /** The model, loading it from `bucket` if needed. Throws ApiError 503 when the weights cannot load. */
-  get(bucket: R2Bucket): Promise<Model> {
-    if (!this.pending) {
-      this.loads++;
-      const loading = this.open(bucket).then(
-        (model) => {
-          this.ready = true;
-          return model;
-        },
-        (err: unknown) => {
-          if (this.pending === loading) this.pending = undefined; // the next request retries
-          const why = err instanceof Error ? err.message : String(err);
-          console.error(`model load failed: ${why}`);
-          throw new ApiError(
-            503,
-            `Model weights are unavailable: ${why}`,
-            "service_unavailable",
-            "weights_unavailable",
-          );
-        },
-      );
-      this.pending = loading;
+  async get(bucket: R2Bucket): Promise<Model> {
+    if (this.pending) {
+      // Another request started the load. Wait on this request's own timers rather than on a promise
+      // that the loading request settles: workerd hangs a waiter resolved from another request context.
+      const shared = this.pending;
+      while (!this.ready && this.pending === shared && this.failure?.of !== shared) await pause();
+      if (this.failure?.of === shared) throw this.failure.error;
+      if (this.ready) return this.pending!;
     }
-    return this.pending;
+    this.loads++;
+    const loading = this.open(bucket).then(
+      (model) => {
+        this.ready = true;
+        return model;
+      },
+      (err: unknown) => {
+        if (this.pending === loading) this.pending = undefined; // the next request retries
+        const why = err instanceof Error ? err.message : String(err);
+        console.error(`model load failed: ${why}`);
+        const error = new ApiError(
+          503,
+          `Model weights are unavailable: ${why}`,
+          "service_unavailable",
+          "weights_unavailable",
+        );
+        this.failure = { of: loading, error };
+        throw error;
+      },
+    );
+    this.pending = loading;
+    return loading;
   }
 
   /** Forgets the model (tests; a new manifest is picked up by a fresh isolate otherwise). */
   reset(): void {
     this.pending = undefined;
     this.ready = false;
+    this.failure = undefined;
     this.loads = 0;
   }
 }

@@ -40,6 +40,7 @@ function main(): void {
 
   const out = resolve(values.out!);
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}-`));
+  chmodSync(tmp, 0o755); // mkdtemp makes it private; the result is an ordinary folder
   try {
     for (const [name, bytes] of files) writeFileSync(join(tmp, name), bytes);
     // Keep files in --out that the converter does not own (README.md, the model card).
