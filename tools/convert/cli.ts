@@ -3,6 +3,7 @@
 // --out atomically: everything is converted in memory and written to a temporary folder first, so a failed
 // conversion leaves the previous weights untouched.
 import {
+  chmodSync,
   mkdtempSync,
   readFileSync,
   renameSync,
