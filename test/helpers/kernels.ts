@@ -48,4 +48,4 @@ export class Arena {
 }
 
 /** Deterministic PRNG (mulberry32) for reproducible random inputs: the engine's own. */
-export { seeded as rng } from "../../wasm/pruning/select";
+export { seeded as rng } from "../../wasm/engine/random";

@@ -1,8 +1,13 @@
 // The onnxruntime-web peer of the model benchmark (Node only: workerd cannot compile ORT's Wasm):
 // training/export.py's model.onnx (pixel_values, input_ids -> logits of every position, fp32, unpruned)
 // on the wasm backend with one thread: the vision encoder, projector and LLM prefill in one graph.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
+import { loadModel } from "../../wasm/loader";
+import { MemorySource } from "../../wasm/source";
+import { kernelModule } from "../eval/node";
+import { CAPTION_PROMPT, formatFigures, MEMORY_TARGET_BYTES, type ModelFigures } from "./model-core";
+import { referencePixels, type ModelBenchReport } from "./model-io";
 
 /** Median ms of `runs` sessions runs on the prompt, or null (with the reason) when the ONNX file is absent. */
 export async function timeOrtPrefill(
@@ -31,4 +36,56 @@ export async function timeOrtPrefill(
   }
   await session.release();
   return { ms: times.sort((a, b) => a - b)[Math.floor(runs / 2)], version: ort.env.versions.web ?? "?" };
+}
+
+/** What both entry points (Node, workerd) measured, and where the peer and the report go. */
+export interface ReportInput {
+  runtime: string;
+  /** How the ORT line names where ORT ran. */
+  ortWhere: string;
+  weightsDir: string;
+  files: Map<string, Uint8Array>;
+  image: { data: Uint8Array };
+  figures: ModelFigures[];
+  onnx: string;
+  runs: number;
+  json?: string;
+}
+
+/**
+ * Times onnxruntime-web on the same caption prompt, prints the engine's figures and the ratios, writes the
+ * JSON report when asked, and returns it.
+ */
+export async function reportAgainstOrt(r: ReportInput): Promise<ModelBenchReport> {
+  const model = await loadModel(new MemorySource(r.files), { kernels: kernelModule("relaxed") });
+  const ids = model.tokenizer.promptIds(CAPTION_PROMPT);
+  const c = model.config;
+  const peer = await timeOrtPrefill(
+    r.onnx,
+    referencePixels(r.image.data, c.imageMean, c.imageStd),
+    ids,
+    r.runs,
+  );
+  const report: ModelBenchReport = {
+    runtime: r.runtime,
+    weights: r.weightsDir,
+    figures: r.figures,
+    ort: peer,
+    prefill_vs_ort:
+      "ms" in peer
+        ? Object.fromEntries(r.figures.map((f) => [f.build, peer.ms / f.vision_and_prefill_ms]))
+        : null,
+    peak_memory_bytes: Math.max(...r.figures.map((f) => f.peak_memory_bytes)),
+    peak_memory_target_bytes: MEMORY_TARGET_BYTES,
+  };
+  console.log(formatFigures(r.runtime, r.figures));
+  if ("ms" in peer) {
+    console.log(
+      `onnxruntime-web ${peer.version} fp32 ${r.ortWhere}, vision + prefill: ${peer.ms.toFixed(1)} ms`,
+    );
+    for (const [b, x] of Object.entries(report.prefill_vs_ort!))
+      console.log(`  prefill_vs_ort (${b}): ${x.toFixed(2)}x`);
+  } else console.log(`onnxruntime-web skipped: ${peer.skipped}`);
+  if (r.json) writeFileSync(r.json, JSON.stringify(report, null, 2) + "\n");
+  return report;
 }

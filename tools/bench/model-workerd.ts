@@ -3,16 +3,12 @@
 // The model benchmark inside workerd (tools/bench/model-worker.ts, started with wrangler's unstable_dev
 // on tools/bench/model.wrangler.toml; the weights travel in the request body, as they would come from
 // R2), then onnxruntime-web here in Node on the same prompt (workerd cannot compile ORT's Wasm).
-import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
-import { kernelModule } from "../eval/node";
-import { loadModel } from "../../wasm/loader";
-import { MemorySource } from "../../wasm/source";
-import { CAPTION_PROMPT, formatFigures, MEMORY_TARGET_BYTES, type ModelFigures } from "./model-core";
-import { benchImage, readWeightFiles, referencePixels, type ModelBenchReport } from "./model-io";
-import { timeOrtPrefill } from "./model-ort";
+import type { ModelFigures } from "./model-core";
+import { benchImage, readWeightFiles } from "./model-io";
+import { reportAgainstOrt } from "./model-ort";
 
 const { values } = parseArgs({
   options: {
@@ -60,36 +56,17 @@ async function main(): Promise<void> {
   } finally {
     await worker.stop();
   }
-  const model = await loadModel(new MemorySource(files), { kernels: kernelModule("relaxed") });
-  const ids = model.tokenizer.promptIds(CAPTION_PROMPT);
-  const c = model.config;
-  const ort = await timeOrtPrefill(
-    values.onnx!,
-    referencePixels(image.data, c.imageMean, c.imageStd),
-    ids,
-    Number(values.runs),
-  );
-  const report: ModelBenchReport = {
+  await reportAgainstOrt({
     runtime: "workerd (local)",
-    weights: values.weights!,
+    ortWhere: `(in Node ${process.version})`,
+    weightsDir: values.weights!,
+    files,
+    image,
     figures,
-    ort,
-    prefill_vs_ort:
-      "ms" in ort
-        ? Object.fromEntries(figures.map((f) => [f.build, ort.ms / f.vision_and_prefill_ms]))
-        : null,
-    peak_memory_bytes: Math.max(...figures.map((f) => f.peak_memory_bytes)),
-    peak_memory_target_bytes: MEMORY_TARGET_BYTES,
-  };
-  console.log(formatFigures("workerd (local)", figures));
-  if ("ms" in ort) {
-    console.log(
-      `onnxruntime-web ${ort.version} fp32 (in Node ${process.version}), vision + prefill: ${ort.ms.toFixed(1)} ms`,
-    );
-    for (const [b, r] of Object.entries(report.prefill_vs_ort!))
-      console.log(`  prefill_vs_ort (${b}): ${r.toFixed(2)}x`);
-  } else console.log(`onnxruntime-web skipped: ${ort.skipped}`);
-  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
+    onnx: values.onnx!,
+    runs: Number(values.runs),
+    json: values.json,
+  });
 }
 
 main().catch((err: Error) => {

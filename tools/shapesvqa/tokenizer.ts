@@ -4,15 +4,19 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { SPECIAL_TOKENS, UNK_ID, VOCAB } from "./vocab";
 
-/** tokenizer.json contents, loadable by the Rust `tokenizers` library and by @huggingface/tokenizers. */
-export function tokenizerJson(): Record<string, unknown> {
+/** A WordLevel tokenizer.json over `tokens` (specials first, ids in order), as this project writes them. */
+export function wordLevelTokenizerJson(
+  tokens: readonly string[],
+  specials: readonly string[],
+  unk: string,
+): Record<string, unknown> {
   const vocab: Record<string, number> = {};
-  VOCAB.forEach((t, i) => (vocab[t] = i));
+  tokens.forEach((t, i) => (vocab[t] = i));
   return {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
+    added_tokens: specials.map((content, id) => ({
       id,
       content,
       single_word: false,
@@ -25,8 +29,13 @@ export function tokenizerJson(): Record<string, unknown> {
     pre_tokenizer: { type: "Whitespace" },
     post_processor: null,
     decoder: null,
-    model: { type: "WordLevel", vocab, unk_token: SPECIAL_TOKENS[UNK_ID] },
+    model: { type: "WordLevel", vocab, unk_token: unk },
   };
+}
+
+/** tokenizer.json contents, loadable by the Rust `tokenizers` library and by @huggingface/tokenizers. */
+export function tokenizerJson(): Record<string, unknown> {
+  return wordLevelTokenizerJson(VOCAB, SPECIAL_TOKENS, SPECIAL_TOKENS[UNK_ID]);
 }
 
 /** tokenizer_config.json contents (special-token roles; needed by @huggingface/tokenizers for WordLevel). */

@@ -1,5 +1,6 @@
 // Token choice from the last logits: greedy (argmax kernel, ties to the lowest id) or temperature +
 // nucleus (top-p) sampling from a seeded PRNG, so a request with a seed is reproducible everywhere.
+import { seeded } from "./random";
 
 /** Sampling options of one request. */
 export interface SamplingOptions {
@@ -9,18 +10,6 @@ export interface SamplingOptions {
   topP?: number;
   /** PRNG seed (default 0). */
   seed?: number;
-}
-
-/** mulberry32: tiny, fast, good enough for sampling; same sequence in every runtime. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Picks tokens for one request. */
@@ -34,7 +23,7 @@ export class Sampler {
     this.topP = opts.topP ?? 1;
     if (!(this.temperature >= 0)) throw new Error("temperature must be >= 0");
     if (!(this.topP > 0 && this.topP <= 1)) throw new Error("top_p must be in (0, 1]");
-    this.random = mulberry32(opts.seed ?? 0);
+    this.random = seeded(opts.seed ?? 0);
   }
 
   get greedy(): boolean {

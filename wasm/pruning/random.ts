@@ -2,7 +2,8 @@
 // per-layer counts given (in the evaluation: the counts ATP chose for the same instance, so the two
 // differ only in which tokens survive). Never captures attention.
 import type { LayerView, PruningPolicy } from "./policy";
-import { randomSubset, seeded } from "./select";
+import { seeded } from "../engine/random";
+import { randomSubset } from "./select";
 
 /** Knobs of `random`. */
 export interface RandomOptions {

@@ -24,18 +24,6 @@ export function uniformGrid(grid: number, n: number): Int32Array {
   return Int32Array.from(out).sort();
 }
 
-/** Mulberry32: a small seeded generator in [0, 1) (deterministic across runtimes). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `k` distinct entries of `ids` chosen uniformly at random by `rand`, ascending. */
 export function randomSubset(ids: Int32Array, k: number, rand: () => number): Int32Array {
   const a = Array.from(ids);

@@ -4,6 +4,7 @@
 // the kernels' tails: patch features 48 (not a multiple of 32), GQA (4 query heads over 2 KV heads),
 // a 4 x 4 visual grid (16 tokens) that the pruning tests can thin out.
 import { convert } from "../../../tools/convert/convert";
+import { wordLevelTokenizerJson } from "../../../tools/shapesvqa/tokenizer";
 import { parseConfig } from "../../../wasm/model/config";
 import { tensorSpecs } from "../../../wasm/model/names";
 import { rng } from "../../helpers/kernels";
@@ -63,29 +64,9 @@ export const TINY_CONFIG = {
   },
 };
 
-/** tokenizer.json of the tiny vocabulary (WordLevel, as tools/shapesvqa/tokenizer.ts writes it). */
+/** tokenizer.json of the tiny vocabulary (WordLevel, written as tools/shapesvqa/tokenizer.ts writes it). */
 export function tinyTokenizerJson(): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
-  [...SPECIALS, ...WORDS].forEach((t, i) => (vocab[t] = i));
-  return {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIALS.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
-    normalizer: { type: "Lowercase" },
-    pre_tokenizer: { type: "Whitespace" },
-    post_processor: null,
-    decoder: null,
-    model: { type: "WordLevel", vocab, unk_token: "<unk>" },
-  };
+  return wordLevelTokenizerJson([...SPECIALS, ...WORDS], SPECIALS, "<unk>");
 }
 
 type Checkpoint = Map<string, { shape: number[]; data: Float32Array }>;
