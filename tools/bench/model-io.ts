@@ -26,9 +26,10 @@ export function benchImage(dataDir: string) {
 
 /** pixel_values [3, 96, 96] as training/model.py computes them (mean = std = 0.5 for atp-tiny). */
 export function referencePixels(rgb: Uint8Array, mean: number[], std: number[]): Float32Array {
-  const px = new Float32Array(3 * 96 * 96);
+  const n = rgb.length / 3; // pixels of the model-sized image (HWC) -> CHW
+  const px = new Float32Array(3 * n);
   for (let c = 0; c < 3; c++)
-    for (let i = 0; i < 96 * 96; i++) px[c * 9216 + i] = (rgb[i * 3 + c] / 255 - mean[c]) / std[c];
+    for (let i = 0; i < n; i++) px[c * n + i] = (rgb[i * 3 + c] / 255 - mean[c]) / std[c];
   return px;
 }
 
