@@ -7,7 +7,11 @@ writer, round-trip checked), with `atp.{k}.mlp.fc1.{weight,bias}`, `atp.{k}.mlp.
 and `"atp": {...}` (training/atp.py ATPConfig) in config.json -- the converter picks both up through
 wasm/model/names.ts. Also test/fixtures/atp-tiny/atp.json: for a few test questions, the visual tokens each
 module keeps (hard decisions, f32, budget 0) and its thresholds, for the engine's parity test.
-Options: --fixtures (also export.py's golden fixtures), --onnx.
+Before writing, the budget beta at which the modules keep --keep (default 0.25) of the visual tokens on
+average over LLM layers on 100 val images is found by bisection and folded into each module's fc2 bias
+(z - beta), so the shipped thresholds hit the target as the engine runs them at budget 0: stage 2's
+budget loss holds the mean only to within a few points (training/README.md). config.json records it
+(`atp_calibration`). Options: --fixtures (also export.py's golden fixtures), --onnx, --keep 0 (as trained).
 """
 
 import argparse
@@ -25,11 +29,13 @@ from prefix import prefix_len
 from train_atp import batch_tensors
 
 
-def atp_fixture(model, atp, data_dir, n_images=3):
-    """Per question: ids, per-module kept grid indices and thresholds (f32, straight-through = hard)."""
+def atp_fixture(model, atp, data_dir, fixture_dir):
+    """Per question of the golden fixtures' images (index.json, training/fixtures.py): ids, per-module kept
+    grid indices and thresholds (f32, straight-through = hard). `fixture_image` i = img{i}.pixels.u8."""
     split = Split(os.path.join(data_dir, "test"))
     c = model.config
-    ims = split.image_ids[:n_images]
+    with open(os.path.join(fixture_dir, "index.json")) as f:
+        ims = [e["test_image"] for e in json.load(f)["images"]]
     b = batch_tensors(make_batch(split, ims, c.sep_token_id, c.pad_token_id, prefix_len(model)), 145)
     with torch.no_grad():
         _, kept, info = atp_forward(model, atp, model.pixels_from_u8(b["pixels_u8"]), b["img_index"], b["ids"],
@@ -44,9 +50,42 @@ def atp_fixture(model, atp, data_dir, n_images=3):
             alive = alive * inf["hard"][r]
             mods.append({"t_r": inf["t_r"][r].item(), "theta_s": inf["theta_s"][r].item(),
                          "kept": torch.nonzero(alive).flatten().tolist()})
-        out.append({"test_index": qi, "image": q["image"], "family": q["family"], "q_ids": q["q_ids"],
+        out.append({"test_index": qi, "fixture_image": ims.index(q["image"]), "family": q["family"], "q_ids": q["q_ids"],
                     "modules": mods, "kept_per_layer": [round(v * c.image_seq_length) for v in kept[r].tolist()]})
     return out
+
+
+@torch.no_grad()
+def kept_fraction(model, atp, split, ims, beta, chunk=25):
+    """Mean over questions and LLM layers of the visual tokens alive (hard decisions, f32) at budget beta."""
+    c = model.config
+    total, n = 0.0, 0
+    for s in range(0, len(ims), chunk):
+        b = batch_tensors(make_batch(split, ims[s: s + chunk], c.sep_token_id, c.pad_token_id, prefix_len(model)),
+                          prefix_len(model))
+        _, kept, _ = atp_forward(model, atp, model.pixels_from_u8(b["pixels_u8"]), b["img_index"], b["ids"],
+                                 b["valid"], b["pos"], b["n_instr"], beta)
+        total += kept.mean(1).sum().item()
+        n += kept.shape[0]
+    return total / n
+
+
+def calibrate_budget(model, atp, data_dir, keep, n_images=100, steps=12):
+    """The budget beta (training/atp.py: t_r = z_r - beta, theta_s = sigmoid(z_s - beta)) at which the mean
+    kept fraction on the first `n_images` val images is closest to `keep` (monotone: bisection)."""
+    split = Split(os.path.join(data_dir, "val"))
+    ims = split.image_ids[:n_images]
+    lo, hi = -8.0, 8.0
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if kept_fraction(model, atp, split, ims, mid) > keep:
+            hi = mid
+        else:
+            lo = mid
+    f_lo, f_hi = kept_fraction(model, atp, split, ims, lo), kept_fraction(model, atp, split, ims, hi)
+    before = kept_fraction(model, atp, split, ims, 0.0)
+    beta, after = (lo, f_lo) if abs(f_lo - keep) <= abs(f_hi - keep) else (hi, f_hi)
+    return beta, before, after
 
 
 def main():
@@ -57,6 +96,9 @@ def main():
     ap.add_argument("--fixture-dir", default=os.path.join(ROOT, "test", "fixtures", "atp-tiny"))
     ap.add_argument("--fixtures", action="store_true", help="also export.py's golden fixtures")
     ap.add_argument("--onnx", action="store_true")
+    ap.add_argument("--keep", type=float, default=0.25,
+                    help="fold the budget that reaches this mean kept fraction on val into the MLPs' output "
+                         "bias (0 = export the thresholds as trained)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     ck = torch.load(a.ckpt, map_location="cpu")
@@ -65,10 +107,21 @@ def main():
     atp = ATP(atp_cfg, int(round(math.sqrt(model.config.image_seq_length))))
     atp.load_export_state(ck["atp"])
     atp.eval()
+    calibration = None
+    if a.keep > 0:
+        beta, before, after = calibrate_budget(model, atp, a.data, a.keep)
+        with torch.no_grad():
+            for m in atp.modules_:
+                m.mlp.fc2.bias -= beta  # z - beta: budget 0 now behaves as budget beta did
+        calibration = {"keep": a.keep, "budget": round(beta, 5), "val_keep_trained": round(before, 4),
+                       "val_keep_calibrated": round(after, 4)}
+        print(f"ATP thresholds shifted by budget {beta:.4f}: val kept {before:.4f} -> {after:.4f}")
     os.makedirs(a.out, exist_ok=True)
     cfg = model.config.to_dict()
     cfg.update({"torch_dtype": "float32", "_name_or_path": "atp-tiny", "training_step": model.ckpt_step,
                 "atp": atp_cfg.to_dict()})
+    if calibration:
+        cfg["atp_calibration"] = calibration
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     sd = dict(model.state_dict())
@@ -90,7 +143,7 @@ def main():
         write_fixtures(model, a.data, a.fixture_dir)
     os.makedirs(a.fixture_dir, exist_ok=True)
     with open(os.path.join(a.fixture_dir, "atp.json"), "w") as f:
-        json.dump({"config": atp_cfg.to_dict(), "questions": atp_fixture(model, atp, a.data)}, f, indent=1)
+        json.dump({"config": atp_cfg.to_dict(), "questions": atp_fixture(model, atp, a.data, a.fixture_dir)}, f, indent=1)
     print(f"wrote {os.path.join(a.fixture_dir, 'atp.json')}")
 
 

@@ -1,6 +1,6 @@
 """Stage 2: train the ATP modules (training/atp.py) with the LLM fine-tuned jointly (PAPER.md step 8).
 
-  cd training && nohup /usr/bin/python3 train_atp.py --init runs/atp-tiny-1/ckpt.pt --run atp-stage2 \
+  cd training && nohup /usr/bin/python3 train_atp.py --init runs/atp-tiny-7/ckpt.pt --run atp-stage2 \
       --minutes 25 > runs/atp-stage2/log.txt 2>&1 &
   cd training && /usr/bin/python3 train_atp.py --run atp-stage2 --resume     # continue from its ckpt.pt
 
@@ -44,7 +44,9 @@ def parse_args(argv=None):
     ap.add_argument("--steps", type=int, default=0, help="0 = derive from --minutes")
     ap.add_argument("--minutes", type=float, default=25.0)
     ap.add_argument("--lambda-depth", type=float, default=0.05)
-    ap.add_argument("--lambda-target", type=float, default=4.0)
+    ap.add_argument("--lambda-target", type=float, default=100.0,
+                    help="weight of |mean kept - target|; it reaches only the ATP MLPs (4 and 30 let CE push the "
+                         "kept share up from 0.31 to 0.37-0.52 within 100 steps)")
     ap.add_argument("--soft", action="store_true", help="soft masks in the forward (default straight-through)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-per-family", type=int, default=40)
@@ -91,7 +93,7 @@ def evaluate_tf(model, atp, split, qids, dev, images_per_batch=16):
         chunk = ims[s: s + images_per_batch]
         sub = type("Sub", (), {})()  # a Split view holding only the chosen questions
         sub.by_image = {im: by_image[im] for im in chunk}
-        sub.questions, sub.pixels_u8 = split.questions, split.pixels_u8
+        sub.questions, sub.pixels_u8, sub.patches = split.questions, split.pixels_u8, None
         b = make_batch(sub, chunk, c.sep_token_id, c.pad_token_id, P)
         b = batch_tensors({k: v.to(dev) for k, v in b.items()}, P)
         logits, kept, _ = run_batch(model, atp, b, dev)
@@ -172,7 +174,10 @@ def main(argv=None):
         loss = ce + a.lambda_depth * depth + a.lambda_target * target
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(atp.parameters()), 1.0)
+        # clipped apart: the budget terms reach only the ATP MLPs (scores are detached) and can be large;
+        # one joint clip would let them scale the LLM's CE gradient away
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()), 1.0)
+        torch.nn.utils.clip_grad_norm_(list(atp.parameters()), 1.0)
         opt.step()
         step += 1
         win["ce"] += ce.item()

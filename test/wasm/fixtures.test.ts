@@ -5,9 +5,20 @@
 //  - f32 path: weights from out/atp-tiny/model.safetensors kept in f32 (training/export.py writes it),
 //    every fixture tensor within budget, logits within F32_LOGITS_BUDGET.
 //  - int8 path: the converted weights/ (q8) give the reference's greedy answer on every fixture question.
+//  - ATP (when training/export_atp.py wrote atp.json): the engine's `atp` policy keeps the tokens the
+//    reference's hard decisions keep, per module: exactly up to ties at the threshold on the f32 path,
+//    and within ATP_INT8_MIN_JACCARD on the int8 weights.
 // Each part is skipped, saying why, while its inputs do not exist yet.
 import { describe, expect, it } from "vitest";
-import { loadModel, MemorySource, type LayerView, type PruningPolicy } from "../../wasm/index";
+import {
+  loadModel,
+  MemorySource,
+  type CapturedAttention,
+  type LayerView,
+  type Model,
+  type PruningPolicy,
+} from "../../wasm/index";
+import { AtpPolicy } from "../../wasm/pruning/atp";
 import { BUILDS } from "../helpers/kernels";
 import { baseName, dataUrlBytes, f32Of, f32WeightFiles } from "./helpers/files";
 
@@ -20,6 +31,14 @@ const F32_LOGITS_BUDGET = 1e-3;
 const F32_ACTIVATION_BUDGET = 1e-4;
 /** Head-averaged attention probabilities (values in [0, 1]), absolute. */
 const F32_PROBS_BUDGET = 1e-5;
+/** f32 ATP: |threshold difference| (t_r is a log-score) and the share of tokens allowed to flip. */
+const ATP_F32_THRESHOLD_BUDGET = 1e-3;
+const ATP_F32_MIN_JACCARD = 0.98;
+/**
+ * int8 ATP: 7-bit activations move the attention scores by ~1%, so tokens whose log-score sits within
+ * that of the threshold may flip; the kept sets must still agree on the whole.
+ */
+const ATP_INT8_MIN_JACCARD = 0.85;
 
 const FIX = import.meta.glob("../fixtures/atp-tiny/*.{f32,u8}", {
   query: "?inline",
@@ -46,6 +65,10 @@ const CKPT_JSON = import.meta.glob("../../out/atp-tiny/{config,tokenizer}.json",
   import: "default",
   eager: true,
 }) as Record<string, string>;
+
+const ATP_FIXTURE = Object.values(
+  import.meta.glob("../fixtures/atp-tiny/atp.json", { import: "default", eager: true }),
+)[0] as AtpFixture | undefined;
 
 type Lazy = Record<string, () => Promise<string>>;
 /**
@@ -75,6 +98,15 @@ interface FixtureIndex {
     input_ids: number[];
     greedy_ids: number[];
     tensors: Record<string, TensorRef>;
+  }[];
+}
+
+interface AtpFixture {
+  questions: {
+    fixture_image: number;
+    family: string;
+    q_ids: number[];
+    modules: { t_r: number; theta_s: number; kept: number[] }[];
   }[];
 }
 
@@ -115,6 +147,43 @@ class CaptureLayer1 implements PruningPolicy {
     if (a) this.probs = a.probs;
     return null;
   }
+}
+
+/** The `atp` policy, recording the grid indices alive after each module. */
+class RecordingAtp extends AtpPolicy {
+  kept: number[][] = [];
+  override afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
+    const keep = super.afterLayer(view, attention);
+    if (keep) this.kept.push([...keep].sort((a, b) => a - b));
+    return keep;
+  }
+}
+
+const jaccard = (a: number[], b: number[]) => {
+  const sa = new Set(a);
+  const inter = b.filter((x) => sa.has(x)).length;
+  return inter / (a.length + b.length - inter);
+};
+
+/** Runs every ATP fixture question; returns the worst Jaccard and threshold gap over modules. */
+async function atpAgreement(model: Model) {
+  let minJaccard = 1;
+  let maxThresholdGap = 0;
+  const detail: string[] = [];
+  for (const [j, q] of ATP_FIXTURE!.questions.entries()) {
+    const policy = new RecordingAtp();
+    await model.run(imageOf(q.fixture_image), q.q_ids, { maxTokens: 1, policy });
+    expect(policy.kept.length, `q${j} modules`).toBe(q.modules.length);
+    for (const [k, want] of q.modules.entries()) {
+      const jac = jaccard(policy.kept[k], want.kept);
+      const d = policy.decisions[k];
+      const gap = Math.max(Math.abs(d.tR - want.t_r), Math.abs(d.thetaS - want.theta_s));
+      minJaccard = Math.min(minJaccard, jac);
+      maxThresholdGap = Math.max(maxThresholdGap, gap);
+      detail.push(`q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)}`);
+    }
+  }
+  return { minJaccard, maxThresholdGap, detail: detail.join(", ") };
 }
 
 const imageOf = (i: number) => ({ data: fixture(`img${i}.pixels.u8`), width: 96, height: 96 });
@@ -173,6 +242,30 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
           const done = await model.run(imageOf(q.image), questionIds(q.input_ids, nv), { maxTokens: 24 });
           expect([...done.ids, model.config.eosId], `q${j} (${q.family})`).toEqual(q.greedy_ids);
         }
+      },
+    );
+
+    it.skipIf(!ATP_FIXTURE || !Object.keys(CKPT).length || Object.keys(CKPT_JSON).length < 2 || IN_WORKERD)(
+      `ATP keeps the reference's tokens on the f32 path (${build.name})`,
+      async () => {
+        const st = [...(await loadAll(CKPT)).values()][0];
+        const json = byName(CKPT_JSON, (v) => new TextEncoder().encode(v));
+        const files = f32WeightFiles(st, json.get("config.json")!, json.get("tokenizer.json")!);
+        const model = await loadModel(new MemorySource(files), { kernels: build.module, precision: "f32" });
+        const r = await atpAgreement(model);
+        expect(r.maxThresholdGap, r.detail).toBeLessThan(ATP_F32_THRESHOLD_BUDGET);
+        expect(r.minJaccard, r.detail).toBeGreaterThanOrEqual(ATP_F32_MIN_JACCARD);
+      },
+    );
+
+    it.skipIf(!ATP_FIXTURE || !WEIGHT_JSON["../../weights/manifest.json"])(
+      `ATP on the int8 weights keeps nearly the reference's tokens (${build.name})`,
+      async () => {
+        const files = await loadAll(WEIGHT_BINS);
+        for (const [k, v] of byName(WEIGHT_JSON, (s) => new TextEncoder().encode(s))) files.set(k, v);
+        const model = await loadModel(new MemorySource(files), { kernels: build.module });
+        const r = await atpAgreement(model);
+        expect(r.minJaccard, r.detail).toBeGreaterThanOrEqual(ATP_INT8_MIN_JACCARD);
       },
     );
   }

@@ -1,8 +1,17 @@
 // POST /v1/chat/completions end to end through the Worker in workerd, weights from Miniflare's R2: answers
 // equal the engine's on the same pixels (PNG, JPEG, a photo), the OpenAI response and SSE framing, usage,
 // the `atp` extension (method, deadline, per-layer visual tokens) and max_tokens.
-import { beforeAll, describe, expect, it } from "vitest";
-import { createPolicy, METHODS, type MethodName, type PolicyKnobs } from "../../wasm/index";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
+import {
+  createPolicy,
+  loadModel,
+  MemorySource,
+  METHODS,
+  type MethodName,
+  type PolicyKnobs,
+} from "../../wasm/index";
+import { TINY_ATP_CONFIG, tinyModelFiles } from "../wasm/helpers/tiny";
 import {
   call,
   chatBody,
@@ -161,5 +170,36 @@ describe("POST /v1/chat/completions", () => {
       max_tokens: 4,
     });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("POST /v1/chat/completions on a model with ATP modules", () => {
+  const files = tinyModelFiles("q8", 1, TINY_ATP_CONFIG);
+  beforeAll(() => seedWeights(files));
+  afterAll(() => seedWeights());
+
+  it("prunes with `atp` when the request names no method, as the engine does, and honours the budget", async () => {
+    const model = await loadModel(new MemorySource(files), { kernels: relaxedModule });
+    const image = fixturePixels("shapes.png");
+    const kept: number[] = [];
+    for (const atp of [undefined, { budget: -2 }, { method: "none" }]) {
+      const res = await call(
+        "/v1/chat/completions",
+        chatBody(IMAGES["shapes.png"], QUESTION, { max_tokens: 4, ...(atp ? { atp } : {}) }),
+      );
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Completion;
+      const method = atp?.method ?? "atp";
+      const ref = await model.run(image, QUESTION, {
+        maxTokens: 4,
+        policy: createPolicy(method as MethodName, { budget: atp?.budget }),
+      });
+      expect(body.atp.method).toBe(method);
+      expect(body.atp.visual_tokens.per_layer).toEqual(ref.stats.visualTokens.perLayer);
+      expect(body.choices[0].message.content).toBe(ref.text);
+      kept.push(body.atp.visual_tokens.per_layer.reduce((a, b) => a + b, 0));
+    }
+    expect(kept[0]).toBeLessThan(kept[2]); // atp pruned
+    expect(kept[1]).toBeLessThanOrEqual(kept[0]); // a lower budget keeps no more
   });
 });

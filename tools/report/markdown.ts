@@ -22,7 +22,7 @@ function knobText(r: EvalReport): string {
 
 function row(r: EvalReport, none: EvalReport): string {
   const acc = FAMILIES.map((f) => pct(r.accuracy[f]));
-  return `| ${r.method} | ${knobText(r)} | ${pct(r.visual_tokens.mean_fraction)}% | ${acc.join(" | ")} | **${pct(r.accuracy.mean)}** | ${(r.llm_prefill_macs / 1e6).toFixed(1)} (${(none.llm_prefill_macs / r.llm_prefill_macs).toFixed(2)}x) | ${r.timings_ms.llm_prefill.toFixed(2)} (${(none.timings_ms.llm_prefill / r.timings_ms.llm_prefill).toFixed(2)}x) |`;
+  return `| ${r.method} | ${knobText(r)} | ${pct(r.visual_tokens.mean_fraction)}% | ${acc.join(" | ")} | **${pct(r.accuracy.mean)}** | ${r.caption_f1 === null ? "-" : r.caption_f1.toFixed(3)} | ${(r.llm_prefill_macs / 1e6).toFixed(1)} (${(none.llm_prefill_macs / r.llm_prefill_macs).toFixed(2)}x) | ${r.timings_ms.llm_prefill.toFixed(2)} (${(none.timings_ms.llm_prefill / r.timings_ms.llm_prefill).toFixed(2)}x) |`;
 }
 
 function perLayerTable(
@@ -49,8 +49,8 @@ export function renderMarkdown(
   runs: (EvalReport & { target_keep?: number })[],
   layers: number,
 ): string {
-  const header = `| method | knob | visual tokens kept | ${FAMILIES.join(" | ")} | mean | LLM prefill MMAC (vs none) | prefill ms (vs none) |`;
-  const sep = `|${" --- |".repeat(FAMILIES.length + 6)}`;
+  const header = `| method | knob | visual tokens kept | ${FAMILIES.join(" | ")} | mean | caption F1 | LLM prefill MMAC (vs none) | prefill ms (vs none) |`;
+  const sep = `|${" --- |".repeat(FAMILIES.length + 7)}`;
   const targets = [...new Set(runs.map((r) => r.target_keep))];
   const lines = [
     "# Visual-token pruning on ShapesVQA: ATP against FastV, PyramidDrop, random and grid",
@@ -60,7 +60,7 @@ export function renderMarkdown(
       "of the fraction of the 144 visual tokens alive entering the layer (the paper's counting: unpruned " +
       "layers included). Each method reaches a target fraction with its own knob (`--keep`, " +
       "tools/eval/calibrate.ts; ATP's budget is calibrated on `val`); `random` keeps the per-layer counts ATP " +
-      "chose for the same question. Accuracy is exact match per family. MACs count the LLM prefill; ms is " +
+      "chose for the same question. Accuracy is exact match per family (caption too; its object-F1 beside). MACs count the LLM prefill; ms is " +
       "measured on this machine (shared CPU: compare the ratios).",
     "",
     "## Unpruned and ATP as trained",

@@ -11,8 +11,11 @@ const MAX_BUDGET_SHIFT = 100;
 /** `atp` in a request body; every field optional. */
 export const atpRequest = z
   .object({
-    /** Visual-token pruning method (wasm/pruning/policy.ts METHODS). */
-    method: z.enum(METHODS).default("none"),
+    /**
+     * Visual-token pruning method (wasm/pruning/policy.ts METHODS); unset: `atp` when the model has ATP
+     * modules, else `none`.
+     */
+    method: z.enum(METHODS).optional(),
     /**
      * ATP's budget knob beta (wasm/pruning/atp.ts): shifts both learned thresholds; > 0 keeps more
      * visual tokens, < 0 fewer, 0 = as trained. Passed to the policy as knobs.budget.
@@ -27,7 +30,7 @@ export const atpRequest = z
     deadline_ms: z.number().int().min(0).max(MAX_DEADLINE_MS).optional(),
   })
   .strict()
-  .default({ method: "none" });
+  .default({});
 
 export type AtpRequest = z.infer<typeof atpRequest>;
 

@@ -78,7 +78,8 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
 
 /** The request's pruning policy; 400 for a method this model cannot run or knobs the policy refuses. */
 function policyFor(model: Model, atp: AtpRequest): PruningPolicy {
-  if (atp.method === "atp" && !model.config.atp) {
+  const method = atp.method ?? (model.config.atp ? "atp" : "none");
+  if (method === "atp" && !model.config.atp) {
     throw badRequest(
       "Method 'atp' needs a model trained with ATP modules; this one has none",
       "method_unavailable",
@@ -87,7 +88,7 @@ function policyFor(model: Model, atp: AtpRequest): PruningPolicy {
   }
   const knobs = { ...atp.knobs, ...(atp.budget === undefined ? {} : { budget: atp.budget }) } as PolicyKnobs;
   try {
-    return createPolicy(atp.method, knobs);
+    return createPolicy(method, knobs);
   } catch (err) {
     throw badRequest(`Invalid atp options: ${(err as Error).message}`, "invalid_atp_options", "atp");
   }

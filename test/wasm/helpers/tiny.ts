@@ -64,6 +64,20 @@ export const TINY_CONFIG = {
   },
 };
 
+/** TINY_CONFIG with two ATP modules (after LLM layers 0 and 1), as training/atp.py ATPConfig. */
+export const TINY_ATP_CONFIG = {
+  ...TINY_CONFIG,
+  atp: {
+    layers: [0, 1],
+    tau: 20,
+    tau_r: 4,
+    sap_lambda: 3,
+    grid_strides: [4, 2],
+    mlp_hidden: 8,
+    num_features: 9,
+    target_keep: 0.25,
+  },
+};
 /** tokenizer.json of the tiny vocabulary (WordLevel, written as tools/shapesvqa/tokenizer.ts writes it). */
 export function tinyTokenizerJson(): Record<string, unknown> {
   return wordLevelTokenizerJson([...SPECIALS, ...WORDS], SPECIALS, "<unk>");

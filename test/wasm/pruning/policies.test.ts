@@ -10,24 +10,11 @@ import { AtpPolicy } from "../../../wasm/pruning/atp";
 import { knobsForKeep, pdropCounts } from "../../../wasm/pruning/keep";
 import { BUILDS } from "../../helpers/kernels";
 import { Reference } from "../reference";
-import { randomImage, TINY_CONFIG, tinyModelFiles } from "../helpers/tiny";
+import { randomImage, TINY_ATP_CONFIG as ATP_CONFIG, TINY_CONFIG, tinyModelFiles } from "../helpers/tiny";
 
 /** f32 engine vs f64 reference on logits, as test/wasm/engine.test.ts F32_BUDGET (same model size). */
 const F32_BUDGET = 1e-4;
 
-const ATP_CONFIG = {
-  ...TINY_CONFIG,
-  atp: {
-    layers: [0, 1],
-    tau: 20,
-    tau_r: 4,
-    sap_lambda: 3,
-    grid_strides: [4, 2],
-    mlp_hidden: 8,
-    num_features: 9,
-    target_keep: 0.25,
-  },
-};
 const FILES = tinyModelFiles("q8", 1, ATP_CONFIG);
 const REF = new Reference(FILES);
 const IMAGE = randomImage(16, 16);
