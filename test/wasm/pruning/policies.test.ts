@@ -10,7 +10,7 @@ import { AtpPolicy } from "../../../wasm/pruning/atp";
 import { knobsForKeep, pdropCounts } from "../../../wasm/pruning/keep";
 import { BUILDS } from "../../helpers/kernels";
 import { Reference } from "../reference";
-import { randomImage, TINY_ATP_CONFIG as ATP_CONFIG, TINY_CONFIG, tinyModelFiles } from "../helpers/tiny";
+import { randomImage, TINY_ATP_CONFIG as ATP_CONFIG, tinyModelFiles } from "../helpers/tiny";
 
 /** f32 engine vs f64 reference on logits, as test/wasm/engine.test.ts F32_BUDGET (same model size). */
 const F32_BUDGET = 1e-4;
