@@ -145,6 +145,21 @@ function absErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return diff;
 }
 
+/** The model in f32 from the uncommitted f32 checkpoint (out/atp-tiny). */
+async function f32Model(kernels: WebAssembly.Module): Promise<Model> {
+  const st = [...(await loadAll(CKPT)).values()][0];
+  const json = byName(CKPT_JSON, (v) => new TextEncoder().encode(v));
+  const files = f32WeightFiles(st, json.get("config.json")!, json.get("tokenizer.json")!);
+  return loadModel(new MemorySource(files), { kernels, precision: "f32" });
+}
+
+/** The shipped model: weights/ (q8). */
+async function int8Model(kernels: WebAssembly.Module): Promise<Model> {
+  const files = await loadAll(WEIGHT_BINS);
+  for (const [k, v] of byName(WEIGHT_JSON, (s) => new TextEncoder().encode(s))) files.set(k, v);
+  return loadModel(new MemorySource(files), { kernels });
+}
+
 /** Captures every row's attention at layer 1 (for the head-mean fixture); never prunes. */
 class CaptureLayer1 implements PruningPolicy {
   readonly name = "capture";
@@ -209,10 +224,7 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
     it.skipIf(!Object.keys(CKPT).length || Object.keys(CKPT_JSON).length < 2 || IN_WORKERD)(
       `f32 path matches PyTorch f32 (${build.name})`,
       async () => {
-        const st = [...(await loadAll(CKPT)).values()][0];
-        const json = byName(CKPT_JSON, (v) => new TextEncoder().encode(v));
-        const files = f32WeightFiles(st, json.get("config.json")!, json.get("tokenizer.json")!);
-        const model = await loadModel(new MemorySource(files), { kernels: build.module, precision: "f32" });
+        const model = await f32Model(build.module);
         const nv = model.config.imageSeqLength;
         for (const [j, q] of index.questions.entries()) {
           const traced = new Map<string, Float32Array>();
@@ -249,9 +261,7 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
     it.skipIf(!WEIGHT_JSON["../../weights/manifest.json"])(
       `int8 path: logits near the reference's, its greedy answer wherever the reference is not a near-tie (${build.name})`,
       async () => {
-        const files = await loadAll(WEIGHT_BINS);
-        for (const [k, v] of byName(WEIGHT_JSON, (s) => new TextEncoder().encode(s))) files.set(k, v);
-        const model = await loadModel(new MemorySource(files), { kernels: build.module });
+        const model = await int8Model(build.module);
         const nv = model.config.imageSeqLength;
         for (const [j, q] of index.questions.entries()) {
           let first: Float32Array | undefined;
@@ -281,10 +291,7 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
     it.skipIf(!ATP_FIXTURE || !Object.keys(CKPT).length || Object.keys(CKPT_JSON).length < 2 || IN_WORKERD)(
       `ATP keeps the reference's tokens on the f32 path (${build.name})`,
       async () => {
-        const st = [...(await loadAll(CKPT)).values()][0];
-        const json = byName(CKPT_JSON, (v) => new TextEncoder().encode(v));
-        const files = f32WeightFiles(st, json.get("config.json")!, json.get("tokenizer.json")!);
-        const model = await loadModel(new MemorySource(files), { kernels: build.module, precision: "f32" });
+        const model = await f32Model(build.module);
         const r = await atpAgreement(model);
         expect(r.maxThresholdGap, r.detail).toBeLessThan(ATP_F32_THRESHOLD_BUDGET);
         expect(r.minJaccard, r.detail).toBeGreaterThanOrEqual(ATP_F32_MIN_JACCARD);
@@ -294,9 +301,7 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
     it.skipIf(!ATP_FIXTURE || !WEIGHT_JSON["../../weights/manifest.json"])(
       `ATP on the int8 weights keeps nearly the reference's tokens (${build.name})`,
       async () => {
-        const files = await loadAll(WEIGHT_BINS);
-        for (const [k, v] of byName(WEIGHT_JSON, (s) => new TextEncoder().encode(s))) files.set(k, v);
-        const model = await loadModel(new MemorySource(files), { kernels: build.module });
+        const model = await int8Model(build.module);
         const r = await atpAgreement(model);
         expect(r.jaccard, r.detail).toBeGreaterThanOrEqual(ATP_INT8_JACCARD);
         expect(r.minJaccard, r.detail).toBeGreaterThanOrEqual(ATP_INT8_MIN_JACCARD);
