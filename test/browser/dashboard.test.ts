@@ -1,5 +1,5 @@
 // The dashboard in a real browser: `wrangler dev` on local R2 seeded with a model (the tiny random one
-// by default), requests with method none and pruned ones (grid, fastv: no trained modules needed), then
+// with ATP modules by default), requests with method none and pruned ones (atp, grid, fastv, pdrop), then
 // Debian's chromium (driven by playwright-core, headless, offline flags; PLATFORM.md "Browser tests")
 // opens /dashboard with the API key and we check that the charts are drawn from the data (uPlot's data
 // lengths equal the request count, series colours present on the canvases) and that the pruning map
@@ -15,7 +15,7 @@ import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../tools/seed/dev";
 import { seedLocalR2 } from "../../tools/seed/seed";
-import { tinyModelFiles } from "../wasm/helpers/tiny";
+import { TINY_ATP_CONFIG, tinyModelFiles } from "../wasm/helpers/tiny";
 
 const CHROMIUM = "/usr/bin/chromium";
 const KEY = "sk-dashboard-test";
@@ -24,9 +24,10 @@ const IMAGES = ["shapes.png", "shapes.jpg", "photo.jpg"].map((f) => {
   const type = f.endsWith(".png") ? "image/png" : "image/jpeg";
   return `data:${type};base64,${readFileSync(`test/fixtures/images/${f}`).toString("base64")}`;
 });
-/** The pruning settings sent in turn for a model of `n` visual tokens: none and training-free methods. */
+/** The pruning settings sent in turn for a model of `n` visual tokens: none, ATP, training-free methods. */
 const settings = (n: number) => [
   { method: "none" },
+  { method: "atp" },
   { method: "grid", knobs: { layer: 0, tokens: Math.round(n / 4) } },
   { method: "fastv", knobs: { k: 1, ratio: 0.6 } },
   { method: "pdrop" },
@@ -81,7 +82,7 @@ beforeAll(async () => {
   if (!weights) {
     weights = join(root, "weights");
     mkdirSync(weights);
-    for (const [k, v] of tinyModelFiles("q8")) writeFileSync(join(weights, k), v);
+    for (const [k, v] of tinyModelFiles("q8", 1, TINY_ATP_CONFIG)) writeFileSync(join(weights, k), v);
   }
   const config = JSON.parse(readFileSync(join(weights, "config.json"), "utf8")) as {
     image_seq_length: number;
