@@ -36,7 +36,7 @@ def atp_fixture(model, atp, data_dir, fixture_dir):
     c = model.config
     with open(os.path.join(fixture_dir, "index.json")) as f:
         ims = [e["test_image"] for e in json.load(f)["images"]]
-    b = batch_tensors(make_batch(split, ims, c.sep_token_id, c.pad_token_id, prefix_len(model)), 145)
+    b = batch_tensors(make_batch(split, ims, c.sep_token_id, c.pad_token_id, prefix_len(model)))
     with torch.no_grad():
         _, kept, info = atp_forward(model, atp, model.pixels_from_u8(b["pixels_u8"]), b["img_index"], b["ids"],
                                     b["valid"], b["pos"], b["n_instr"])
@@ -50,19 +50,16 @@ def atp_fixture(model, atp, data_dir, fixture_dir):
             alive = alive * inf["hard"][r]
             mods.append({"t_r": inf["t_r"][r].item(), "theta_s": inf["theta_s"][r].item(),
                          "kept": torch.nonzero(alive).flatten().tolist()})
-        out.append({"test_index": qi, "fixture_image": ims.index(q["image"]), "family": q["family"], "q_ids": q["q_ids"],
-                    "modules": mods, "kept_per_layer": [round(v * c.image_seq_length) for v in kept[r].tolist()]})
+        out.append({"test_index": qi, "fixture_image": ims.index(q["image"]), "family": q["family"],
+                    "q_ids": q["q_ids"], "modules": mods, "kept_per_layer": [round(v * c.image_seq_length) for v in kept[r].tolist()]})
     return out
 
 
 @torch.no_grad()
-def kept_fraction(model, atp, split, ims, beta, chunk=25):
+def kept_fraction(model, atp, batches, beta):
     """Mean over questions and LLM layers of the visual tokens alive (hard decisions, f32) at budget beta."""
-    c = model.config
     total, n = 0.0, 0
-    for s in range(0, len(ims), chunk):
-        b = batch_tensors(make_batch(split, ims[s: s + chunk], c.sep_token_id, c.pad_token_id, prefix_len(model)),
-                          prefix_len(model))
+    for b in batches:
         _, kept, _ = atp_forward(model, atp, model.pixels_from_u8(b["pixels_u8"]), b["img_index"], b["ids"],
                                  b["valid"], b["pos"], b["n_instr"], beta)
         total += kept.mean(1).sum().item()
@@ -70,22 +67,32 @@ def kept_fraction(model, atp, split, ims, beta, chunk=25):
     return total / n
 
 
-def calibrate_budget(model, atp, data_dir, keep, n_images=100, steps=12):
+def calibrate_budget(model, atp, data_dir, keep, n_images=100, steps=12, chunk=25):
     """The budget beta (training/atp.py: t_r = z_r - beta, theta_s = sigmoid(z_s - beta)) at which the mean
-    kept fraction on the first `n_images` val images is closest to `keep` (monotone: bisection)."""
+    kept fraction on the first `n_images` val images is closest to `keep` (monotone: bisection).
+    Returns (beta, fraction at budget 0, fraction at beta)."""
     split = Split(os.path.join(data_dir, "val"))
     ims = split.image_ids[:n_images]
+    c = model.config
+    P = prefix_len(model)
+    batches = [batch_tensors(make_batch(split, ims[s: s + chunk], c.sep_token_id, c.pad_token_id, P))
+               for s in range(0, len(ims), chunk)]
+    frac = {}  # beta -> kept fraction, each budget evaluated once
+
+    def at(beta):
+        if beta not in frac:
+            frac[beta] = kept_fraction(model, atp, batches, beta)
+        return frac[beta]
+
     lo, hi = -8.0, 8.0
     for _ in range(steps):
         mid = (lo + hi) / 2
-        if kept_fraction(model, atp, split, ims, mid) > keep:
+        if at(mid) > keep:
             hi = mid
         else:
             lo = mid
-    f_lo, f_hi = kept_fraction(model, atp, split, ims, lo), kept_fraction(model, atp, split, ims, hi)
-    before = kept_fraction(model, atp, split, ims, 0.0)
-    beta, after = (lo, f_lo) if abs(f_lo - keep) <= abs(f_hi - keep) else (hi, f_hi)
-    return beta, before, after
+    beta = lo if abs(at(lo) - keep) <= abs(at(hi) - keep) else hi
+    return beta, at(0.0), at(beta)
 
 
 def main():
@@ -143,7 +150,8 @@ def main():
         write_fixtures(model, a.data, a.fixture_dir)
     os.makedirs(a.fixture_dir, exist_ok=True)
     with open(os.path.join(a.fixture_dir, "atp.json"), "w") as f:
-        json.dump({"config": atp_cfg.to_dict(), "questions": atp_fixture(model, atp, a.data, a.fixture_dir)}, f, indent=1)
+        questions = atp_fixture(model, atp, a.data, a.fixture_dir)
+        json.dump({"config": atp_cfg.to_dict(), "questions": questions}, f, indent=1)
     print(f"wrote {os.path.join(a.fixture_dir, 'atp.json')}")
 
 

@@ -64,7 +64,7 @@ def lr_scale(step, total, warmup):
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def batch_tensors(b, P):
+def batch_tensors(b):
     """make_batch output -> + n_instr (question + <sep>): labels start at the <sep> position."""
     first_label = (b["labels"] != -100).float().argmax(1)  # (B,) index of <sep> in the suffix
     b["n_instr"] = first_label + 1
@@ -95,7 +95,7 @@ def evaluate_tf(model, atp, split, qids, dev, images_per_batch=16):
         sub.by_image = {im: by_image[im] for im in chunk}
         sub.questions, sub.pixels_u8, sub.patches = split.questions, split.pixels_u8, None
         b = make_batch(sub, chunk, c.sep_token_id, c.pad_token_id, P)
-        b = batch_tensors({k: v.to(dev) for k, v in b.items()}, P)
+        b = batch_tensors({k: v.to(dev) for k, v in b.items()})
         logits, kept, _ = run_batch(model, atp, b, dev)
         lab = b["labels"]
         ok = ((logits.argmax(-1) == lab) | (lab == -100)).all(1)  # (B,)
@@ -164,7 +164,7 @@ def main(argv=None):
     while total == 0 or step < total:
         split, ims = stream.next_images()
         b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
-        b = batch_tensors({k: v.to(dev) for k, v in b.items()}, P)
+        b = batch_tensors({k: v.to(dev) for k, v in b.items()})
         sc = lr_scale(step, total or 10 ** 9, a.warmup)
         for g in opt.param_groups:
             g["lr"] = g["lr0"] * sc
