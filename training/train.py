@@ -44,6 +44,8 @@ def parse_args():
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--first-file", type=int, default=1,
+                    help="start the train stream at data/train-K (e.g. a newer file with more questions per image)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from this checkpoint's weights (new optimizer/schedule)")
     ap.add_argument("--embed-std", type=float, default=1.0,
@@ -122,7 +124,8 @@ def main():
     aux = PatchHead(cfg.vision_config.hidden_size, n_classes).to(dev) if a.aux_weight > 0 and n_classes else None
     opt = make_optimizer(model, a, [aux] if aux is not None else [])
     step, total, elapsed0 = 0, a.steps, 0.0
-    stream = TrainStream(a.data, a.seed, a.images, ck["data"] if ck else None)
+    start = {"chunk": a.first_file - 1, "file": None, "pos": 0}
+    stream = TrainStream(a.data, a.seed, a.images, ck["data"] if ck else start)
     if ck is not None:
         model.load_state_dict(ck["model"])
         if aux is not None and ck.get("aux_head"):

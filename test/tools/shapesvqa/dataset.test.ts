@@ -4,6 +4,7 @@ import {
   EVAL_QUESTIONS,
   familyQuotas,
   generateSplit,
+  MAX_QUESTIONS_PER_IMAGE,
   QUESTIONS_PER_IMAGE,
   SPLIT_DOMAIN,
   splitSpec,
@@ -72,11 +73,32 @@ describe("generateSplit", () => {
     for (const h of train) expect(testSet.has(h)).toBe(false);
   });
 
-  it("rejects train specs without a seed or count, and seeds on val/test", () => {
+  it("rejects train specs without a seed or count, seeds on val/test and bad --per-image", () => {
     expect(() => splitSpec("train", undefined, 10)).toThrow();
     expect(() => splitSpec("train", 0, 10)).toThrow();
     expect(() => splitSpec("train", 1)).toThrow();
     expect(() => splitSpec("val", 3)).toThrow();
+    expect(() => splitSpec("test", undefined, undefined, 16)).toThrow(/fixed for test/);
+    for (const k of [0, 2.5, MAX_QUESTIONS_PER_IMAGE + 1])
+      expect(() => splitSpec("train", 1, 10, k)).toThrow(/per-image/);
+  });
+
+  it("train with --per-image 16: more questions per image, none repeated, one caption, same scenes", () => {
+    const imgs = [...generateSplit(splitSpec("train", 1, 3200, 16))];
+    const qas = imgs.flatMap((i) => i.qas);
+    expect(qas).toHaveLength(3200);
+    expect(qas.length / imgs.length).toBeGreaterThan(14); // small scenes run out of distinct questions
+    for (const img of imgs) {
+      expect(img.qas.length).toBeLessThanOrEqual(16);
+      expect(new Set(img.qas.map((a) => a.question)).size).toBe(img.qas.length);
+      expect(img.qas.filter((a) => a.family === "caption").length).toBeLessThanOrEqual(1);
+    }
+    for (const f of FAMILIES) expect(qas.some((a) => a.family === f)).toBe(true);
+    const exist = qas.filter((a) => a.family === "exist");
+    expect(Math.abs(exist.filter((a) => a.answer === "yes").length / exist.length - 0.5)).toBeLessThan(0.01);
+    // The scene of image i depends only on (split, seed, i), so the same images as with 4 per image.
+    const four = imageHashes(splitSpec("train", 1, 400));
+    expect(imageHashes(splitSpec("train", 1, 16 * 100, 16)).slice(0, 50)).toEqual(four.slice(0, 50));
   });
 });
 

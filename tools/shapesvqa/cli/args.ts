@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { splitSpec, type SplitName, type SplitSpec } from "../dataset";
 
-/** Parses `(--split val|test | --split train --seed S --count N | --seed S --count N) --out PATH`. */
+/** Parses `(--split val|test | [--split train] --seed S --count N [--per-image K]) --out PATH`. */
 export function parseSplitArgs(argv: string[], defaultOut?: string): { spec: SplitSpec; out: string } {
   const { values } = parseArgs({
     args: argv,
@@ -10,6 +10,7 @@ export function parseSplitArgs(argv: string[], defaultOut?: string): { spec: Spl
       split: { type: "string" },
       seed: { type: "string" },
       count: { type: "string" },
+      "per-image": { type: "string" },
       out: { type: "string" },
     },
   });
@@ -19,5 +20,5 @@ export function parseSplitArgs(argv: string[], defaultOut?: string): { spec: Spl
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const out = values.out ?? defaultOut;
   if (!out) throw new Error("--out is required");
-  return { spec: splitSpec(split, num(values.seed), num(values.count)), out };
+  return { spec: splitSpec(split, num(values.seed), num(values.count), num(values["per-image"])), out };
 }
