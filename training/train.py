@@ -53,6 +53,8 @@ def parse_args():
                          "question word is not drowned by the first layer's image read-out (0.02 stalled)")
     ap.add_argument("--aux-weight", type=float, default=1.0,
                     help="weight of the vision tower's auxiliary patch-label loss (0 disables; training only)")
+    ap.add_argument("--aux-average", choices=["patches", "objects"], default="objects",
+                    help="how the patch-label loss averages (patch_loss); runs up to atp-tiny-8 used `patches`")
     ap.add_argument("--curriculum", default="300:2,700:4",
                     help="STEP:MAX_OBJECTS,...: before STEP only images with <= MAX_OBJECTS objects")
     return ap.parse_args()
@@ -86,6 +88,17 @@ def make_optimizer(model, a, extra=()):
                               {"params": other, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95))
 
 
+def patch_loss(logits, labels, average: str):
+    """Cross-entropy of the patch labels. `patches`: mean over all 144 patches, where the ~87% background
+    patches (learnt at once) leave each object patch 1/144 of the signal; `objects`: mean over background
+    patches + mean over object patches, so object patches (whose shape the ViT must learn) weigh half."""
+    per = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
+    if average == "patches":
+        return per.mean()
+    obj = labels.reshape(-1) > 0
+    return per[~obj].mean() + (per[obj].mean() if obj.any() else 0.0)
+
+
 def save(path, model, opt, step, total, stream, a, elapsed, aux=None):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total_steps": total,
@@ -113,7 +126,7 @@ def main():
     ck = torch.load(ckpt_path, map_location="cpu") if a.resume else None
     if ck is not None:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it
         for k in ["images", "lr", "min_lr_frac", "warmup", "weight_decay", "seed", "curriculum", "eval_every",
-                  "eval_per_family"]:
+                  "eval_per_family", "aux_average"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
         from model import LlavaConfig
@@ -175,8 +188,7 @@ def main():
         if aux is not None and "patch_labels" in b:
             with torch.autocast(dev, dtype=torch.bfloat16):
                 patch_logits = aux(inter["vision.encoder_out"])  # (N, 144, classes)
-            aux_loss = F.cross_entropy(patch_logits.float().reshape(-1, patch_logits.shape[-1]),
-                                       b["patch_labels"].reshape(-1))
+            aux_loss = patch_loss(patch_logits, b["patch_labels"], a.aux_average)
             loss = loss + a.aux_weight * aux_loss
             aux_win += aux_loss.item()
         opt.zero_grad(set_to_none=True)

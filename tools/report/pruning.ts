@@ -87,7 +87,14 @@ async function main(): Promise<void> {
         .concat(m === "atp" ? [atp0] : [])
         .map((r) => ({ x: r.visual_tokens.mean_fraction, y: r.accuracy.mean })),
     }));
-    const svg = chartSvg(series, none.accuracy.mean, `ShapesVQA ${values.split} (${none.count} questions)`);
+    const svg = chartSvg(series, {
+      title: `ShapesVQA ${values.split} (${none.count} questions)`,
+      xLabel: "mean visual tokens kept over LLM layers",
+      yLabel: "mean accuracy (%)",
+      xTick: (x) => `${(100 * x).toFixed(0)}%`,
+      xMax: 1,
+      reference: { y: none.accuracy.mean, label: "none (all tokens)" },
+    });
     svgToPng(svg, values.png!);
     console.error(`wrote ${values.png}`);
   }

@@ -1,0 +1,59 @@
+// Training curves from `training/train.py`'s runs/<run>/metrics.jsonl (a line per 10 steps with the loss,
+// a line per evaluation with `val` accuracy per family): runs chained by --init laid end to end on one
+// time axis, val accuracy smoothed over neighbouring evaluations (each sees 50 questions per family).
+
+/** One evaluation line of metrics.jsonl; `val` holds accuracy per family, `mean`, `caption_f1`, `n`. */
+export interface EvalPoint {
+  step: number;
+  /** Seconds of training in this run (train.py counts across --resume). */
+  time: number;
+  val: Record<string, number>;
+}
+
+/** A run's evaluations and how long it trained. */
+export interface RunCurve {
+  name: string;
+  evals: EvalPoint[];
+  seconds: number;
+  steps: number;
+}
+
+/** Parses metrics.jsonl text. Throws on a line that is not JSON, naming the run and line. */
+export function parseMetrics(name: string, text: string): RunCurve {
+  const evals: EvalPoint[] = [];
+  let seconds = 0;
+  let steps = 0;
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let rec: { step: number; time: number; val?: Record<string, number> };
+    try {
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      throw new Error(`${name}/metrics.jsonl line ${i + 1} is not JSON`);
+    }
+    seconds = Math.max(seconds, rec.time);
+    steps = Math.max(steps, rec.step);
+    if (rec.val) evals.push({ step: rec.step, time: rec.time, val: rec.val });
+  });
+  return { name, evals, seconds, steps };
+}
+
+/** The evaluations of runs trained one after the other, with `time` counted from the first run's start. */
+export function chain(runs: RunCurve[]): (EvalPoint & { run: string })[] {
+  const out: (EvalPoint & { run: string })[] = [];
+  let offset = 0;
+  for (const r of runs) {
+    for (const e of r.evals) out.push({ ...e, time: offset + e.time, run: r.name });
+    offset += r.seconds;
+  }
+  return out;
+}
+
+/** Centred moving average of `ys` over `window` points (shorter at the ends). */
+export function smooth(ys: number[], window: number): number[] {
+  const h = Math.floor(window / 2);
+  return ys.map((_, i) => {
+    const part = ys.slice(Math.max(0, i - h), i + h + 1);
+    return part.reduce((a, b) => a + b, 0) / part.length;
+  });
+}
