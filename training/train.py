@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -55,6 +56,9 @@ def parse_args():
                     help="weight of the vision tower's auxiliary patch-label loss (0 disables; training only)")
     ap.add_argument("--aux-average", choices=["patches", "objects"], default="objects",
                     help="how the patch-label loss averages (patch_loss); runs up to atp-tiny-8 used `patches`")
+    ap.add_argument("--aux-images", type=int, default=0,
+                    help="extra images per step for the patch-label loss alone (vision tower only: ~1/14 of an "
+                         "image's full cost), from a second stream over the same files")
     ap.add_argument("--curriculum", default="300:2,700:4",
                     help="STEP:MAX_OBJECTS,...: before STEP only images with <= MAX_OBJECTS objects")
     return ap.parse_args()
@@ -99,11 +103,12 @@ def patch_loss(logits, labels, average: str):
     return per[~obj].mean() + (per[obj].mean() if obj.any() else 0.0)
 
 
-def save(path, model, opt, step, total, stream, a, elapsed, aux=None):
+def save(path, model, opt, step, total, stream, a, elapsed, aux=None, aux_stream=None):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total_steps": total,
                 "data": stream.state(), "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed,
-                "aux_head": aux.state_dict() if aux is not None else None},
+                "aux_head": aux.state_dict() if aux is not None else None,
+                "aux_data": aux_stream.state() if aux_stream is not None else None},
                tmp)
     os.replace(tmp, path)
 
@@ -126,7 +131,7 @@ def main():
     ck = torch.load(ckpt_path, map_location="cpu") if a.resume else None
     if ck is not None:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it
         for k in ["images", "lr", "min_lr_frac", "warmup", "weight_decay", "seed", "curriculum", "eval_every",
-                  "eval_per_family", "aux_average"]:
+                  "eval_per_family", "aux_average", "aux_images"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
         from model import LlavaConfig
@@ -139,6 +144,9 @@ def main():
     step, total, elapsed0 = 0, a.steps, 0.0
     start = {"chunk": a.first_file - 1, "file": None, "pos": 0}
     stream = TrainStream(a.data, a.seed, a.images, ck["data"] if ck else start)
+    aux_stream = None
+    if aux is not None and a.aux_images > 0:
+        aux_stream = TrainStream(a.data, a.seed + 7919, a.aux_images, ck.get("aux_data") if ck else start)
     if ck is not None:
         model.load_state_dict(ck["model"])
         if aux is not None and ck.get("aux_head"):
@@ -188,7 +196,16 @@ def main():
         if aux is not None and "patch_labels" in b:
             with torch.autocast(dev, dtype=torch.bfloat16):
                 patch_logits = aux(inter["vision.encoder_out"])  # (N, 144, classes)
-            aux_loss = patch_loss(patch_logits, b["patch_labels"], a.aux_average)
+            labels = b["patch_labels"]
+            if aux_stream is not None:
+                xsplit, xims = aux_stream.next_images()
+                xinter = {}
+                with torch.autocast(dev, dtype=torch.bfloat16):
+                    model.image_features(model.pixels_from_u8(xsplit.pixels_u8(xims).to(dev)), out=xinter)
+                    patch_logits = torch.cat([patch_logits, aux(xinter["vision.encoder_out"])])
+                xlabels = torch.from_numpy(xsplit.patches[np.asarray(xims)].astype(np.int64)).to(dev)
+                labels = torch.cat([labels, xlabels])
+            aux_loss = patch_loss(patch_logits, labels, a.aux_average)
             loss = loss + a.aux_weight * aux_loss
             aux_win += aux_loss.item()
         opt.zero_grad(set_to_none=True)
@@ -225,7 +242,7 @@ def main():
             log.flush()
             t_win = time.time()
         if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
-            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start, aux)
+            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start, aux, aux_stream)
             t_ckpt = time.time()
     print("done", flush=True)
 

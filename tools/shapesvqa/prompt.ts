@@ -2,7 +2,7 @@
 //   <bos> <image>*144 {question tokens} <sep> {answer tokens} <eos>
 // The model is trained with next-token loss on the answer tokens and <eos> only.
 import { IMAGE_SIZE } from "./scene";
-import { BOS_ID, EOS_ID, IMAGE_ID, NUM_PATCH_CLASSES, PAD_ID, SEP_ID, UNK_ID, VOCAB } from "./vocab";
+import { BOS_ID, EOS_ID, IMAGE_ID, NUM_PATCH_CLASSES, PAD_ID, SEP_ID, SHAPES, UNK_ID, VOCAB } from "./vocab";
 
 /** ViT patch side in pixels; 96 / 8 = 12 patches per side. */
 export const PATCH_SIZE = 8;
@@ -47,6 +47,7 @@ export function promptConfig(): Record<string, unknown> {
     max_answer_tokens: MAX_ANSWER_TOKENS,
     max_sequence: MAX_SEQUENCE,
     num_patch_classes: NUM_PATCH_CLASSES,
+    num_patch_shapes: SHAPES.length, // patch class = 1 + colour * num_patch_shapes + shape (0: background)
     layout: "<bos> <image>*144 {question} <sep> {answer} <eos>; loss on answer and <eos>",
   };
 }
