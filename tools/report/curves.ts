@@ -18,8 +18,9 @@ export interface RunCurve {
   steps: number;
 }
 
-/** Parses metrics.jsonl text. Throws on a line that is not JSON, naming the run and line. */
-export function parseMetrics(name: string, text: string): RunCurve {
+/** Parses metrics.jsonl text, up to `lastStep` when given (the checkpoint the next run of a chain started
+ * from, where a run went on after it). Throws on a line that is not JSON, naming the run and line. */
+export function parseMetrics(name: string, text: string, lastStep = Infinity): RunCurve {
   const evals: EvalPoint[] = [];
   let seconds = 0;
   let steps = 0;
@@ -31,6 +32,7 @@ export function parseMetrics(name: string, text: string): RunCurve {
     } catch {
       throw new Error(`${name}/metrics.jsonl line ${i + 1} is not JSON`);
     }
+    if (rec.step > lastStep) return;
     seconds = Math.max(seconds, rec.time);
     steps = Math.max(steps, rec.step);
     if (rec.val) evals.push({ step: rec.step, time: rec.time, val: rec.val });

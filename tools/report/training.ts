@@ -1,8 +1,9 @@
-// npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8 [--dir training/runs]
+// npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8@857,... [--dir training/runs]
 //                            [--smooth 5] [--md docs/training.md] [--png docs/training.png]
 // The learning curves of a chain of stage-1 runs (each `--init` from the one before): val accuracy per
 // family against hours of training (docs/training.png, the 350-question evaluations smoothed), and the
-// full-val evaluation at the end of each run (docs/training.md).
+// full-val evaluation at the end of each run (docs/training.md). NAME@STEP cuts a run at the checkpoint the
+// next run was started from (`--init`) when the run trained on after it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -24,9 +25,10 @@ const { values } = parseArgs({
 
 function main(): void {
   if (!values.runs) throw new Error("--runs NAME,NAME,... is required (the chain, oldest first)");
-  const runs = values.runs.split(",").map((name) => {
+  const runs = values.runs.split(",").map((spec) => {
+    const [name, last] = spec.split("@"); // NAME@STEP: up to the checkpoint the next run started from
     const path = join(values.dir!, name, "metrics.jsonl");
-    return parseMetrics(name, readFileSync(path, "utf8"));
+    return parseMetrics(name, readFileSync(path, "utf8"), last === undefined ? Infinity : Number(last));
   });
   const points = chain(runs);
   if (points.length === 0) throw new Error("no evaluations in these runs");

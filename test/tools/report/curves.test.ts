@@ -20,6 +20,14 @@ describe("training curves", () => {
     });
   });
 
+  it("cuts a run at a step: later records ignored", () => {
+    const text = [10, 20, 30]
+      .map((step) => line({ step, time: step * 2, val: { mean: step, n: 7 } }))
+      .join("\n");
+    const r = parseMetrics("run-c", text, 20);
+    expect([r.steps, r.seconds, r.evals.map((e) => e.step)]).toEqual([20, 40, [10, 20]]);
+  });
+
   it("names the run and line of a broken record", () => {
     expect(() => parseMetrics("run-b", `${line({ step: 1, time: 1 })}\n{"step": 2,`)).toThrow(
       /run-b\/metrics.jsonl line 2/,
