@@ -55,8 +55,9 @@ def read_safetensors(path: str) -> dict:
     return out
 
 
-def load_model(ckpt_path: str) -> LlavaForConditionalGeneration:
-    ck = torch.load(ckpt_path, map_location="cpu")
+def load_model(ckpt_path: str, ck: dict = None) -> LlavaForConditionalGeneration:
+    """The model of a train.py / train_atp.py checkpoint (`ck`: the checkpoint already loaded from it)."""
+    ck = torch.load(ckpt_path, map_location="cpu") if ck is None else ck
     model = LlavaForConditionalGeneration(LlavaConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["model"])
     model.eval()

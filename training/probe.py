@@ -33,7 +33,7 @@ def main():
     ck = torch.load(a.ckpt, map_location="cpu")
     if not ck.get("aux_head"):
         sys.exit(f"{a.ckpt} has no patch-label head (trained with --aux-weight 0?)")
-    model = load_model(a.ckpt)
+    model = load_model(a.ckpt, ck)
     head_w = ck["aux_head"]["proj.weight"]
     head = PatchHead(head_w.shape[1], head_w.shape[0])
     head.load_state_dict(ck["aux_head"])
