@@ -94,10 +94,12 @@ def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, pre
 class TrainStream:
     """Endless stream of image batches over train-1..k as they appear. Chunk n reads train-(n+1) if READY
     lists it, else cycles over the listed files; each chunk is a seeded permutation of its images.
-    `state()` / the `state` argument make the position resumable."""
+    `state()` / the `state` argument make the position resumable. `stride` W: chunks n, n+W, n+2W...
+    (worker w of W in WorkerBatches)."""
 
-    def __init__(self, data_dir: str, seed: int, images_per_batch: int, state: Optional[dict] = None):
-        self.data_dir, self.seed, self.n = data_dir, seed, images_per_batch
+    def __init__(self, data_dir: str, seed: int, images_per_batch: int, state: Optional[dict] = None,
+                 stride: int = 1):
+        self.data_dir, self.seed, self.n, self.stride = data_dir, seed, images_per_batch, stride
         self.cache: Dict[str, Split] = {}
         st = state or {"chunk": 0, "file": None, "pos": 0}
         self.chunk, self.file, self.pos = st["chunk"], st["file"], st["pos"]
@@ -128,7 +130,7 @@ class TrainStream:
         ids = []
         while len(ids) < self.n:
             if self.pos >= len(perm):
-                self.chunk += 1
+                self.chunk += self.stride
                 self._start_chunk()
                 return self.next_images(max_objects)
             im = split.image_ids[perm[self.pos]]
@@ -136,3 +138,37 @@ class TrainStream:
             if max_objects <= 0 or split.n_objects(im) <= max_objects:
                 ids.append(im)
         return split, ids
+
+
+def add_aux(batch: dict, split: Split, image_ids: List[int]) -> dict:
+    """Extra images for the vision tower's patch-label loss alone: aux_pixels_u8 (M, 96, 96, 3) and
+    aux_patch_labels (M, 144) int64."""
+    batch["aux_pixels_u8"] = split.pixels_u8(image_ids)
+    batch["aux_patch_labels"] = torch.from_numpy(split.patches[np.asarray(image_ids)].astype(np.int64))
+    return batch
+
+
+class WorkerBatches(torch.utils.data.IterableDataset):
+    """Training batches built in DataLoader worker processes, for a GPU that one Python process cannot
+    feed (parsing a 960k-question file alone takes seconds). Worker w of W streams chunks first+w, first+w+W,
+    ... (TrainStream with stride W); its aux images are drawn at random from the file in hand (one parse per
+    file). Without curriculum; the order is not resumable to the batch (a resumed run draws a fresh one)."""
+
+    def __init__(self, data_dir: str, seed: int, images: int, aux_images: int, sep_id: int, pad_id: int,
+                 prefix_len: int, first_chunk: int = 0):
+        super().__init__()
+        self.args = (data_dir, seed, images, aux_images, sep_id, pad_id, prefix_len, first_chunk)
+
+    def __iter__(self):
+        data_dir, seed, images, aux_images, sep_id, pad_id, P, first = self.args
+        info = torch.utils.data.get_worker_info()
+        w, W = (info.id, info.num_workers) if info is not None else (0, 1)
+        start = {"chunk": first + w, "file": None, "pos": 0}
+        stream = TrainStream(data_dir, seed, images, start, stride=W)
+        rng = np.random.default_rng(seed + 7919 + w)
+        while True:
+            split, ims = stream.next_images()
+            b = make_batch(split, ims, sep_id, pad_id, P)
+            if aux_images > 0:
+                add_aux(b, split, rng.choice(split.image_ids, aux_images, replace=False).tolist())
+            yield b

@@ -222,7 +222,8 @@ class LlamaRMSNorm(nn.Module):
 
 def rope_cos_sin(position_ids, head_dim: int, theta: float):
     """position_ids (B, T) int -> cos, sin (B, T, hd); frequencies paired as rotate_half expects."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))  # (hd/2,)
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=position_ids.device)
+                               / head_dim))  # (hd/2,)
     freqs = position_ids.float()[..., None] * inv_freq  # (B, T, hd/2)
     emb = torch.cat([freqs, freqs], dim=-1)  # (B, T, hd)
     return emb.cos(), emb.sin()

@@ -16,11 +16,10 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data import Split, TrainStream, make_batch, ready_train_files, vocab_size
+from data import Split, TrainStream, WorkerBatches, add_aux, make_batch, ready_train_files, vocab_size
 from metrics import balanced_subset, evaluate, load_id_to_token, score
 from model import LlavaForConditionalGeneration, load_config
 from prefix import prefix_len, run_prefix, run_suffix
@@ -45,6 +44,9 @@ def parse_args():
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="build batches in this many DataLoader processes (GPU runs; no curriculum, and a "
+                         "resumed run draws a fresh data order); 0 = in this process, resumable to the batch")
     ap.add_argument("--first-file", type=int, default=1,
                     help="start the train stream at data/train-K (e.g. a newer file with more questions per image)")
     ap.add_argument("--resume", action="store_true")
@@ -104,9 +106,10 @@ def patch_loss(logits, labels, average: str):
 
 
 def save(path, model, opt, step, total, stream, a, elapsed, aux=None, aux_stream=None):
+    """Atomic checkpoint; `data` is None for a --workers run (not resumable to the batch)."""
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total_steps": total,
-                "data": stream.state(), "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed,
+                "data": stream.state() if stream is not None else None, "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed,
                 "aux_head": aux.state_dict() if aux is not None else None,
                 "aux_data": aux_stream.state() if aux_stream is not None else None},
                tmp)
@@ -143,17 +146,28 @@ def main():
     opt = make_optimizer(model, a, [aux] if aux is not None else [])
     step, total, elapsed0 = 0, a.steps, 0.0
     start = {"chunk": a.first_file - 1, "file": None, "pos": 0}
-    stream = TrainStream(a.data, a.seed, a.images, ck["data"] if ck else start)
-    aux_stream = None
-    if aux is not None and a.aux_images > 0:
-        aux_stream = TrainStream(a.data, a.seed + 7919, a.aux_images, ck.get("aux_data") if ck else start)
+    stream = aux_stream = loader = None
+    aux_images = a.aux_images if aux is not None else 0
+    if a.workers > 0:  # batches from worker processes; a resumed run re-seeds by its step
+        if a.curriculum:
+            sys.exit("--workers takes no --curriculum (pass --curriculum '')")
+        seed = a.seed + (ck["step"] if ck else 0)
+        loader = iter(torch.utils.data.DataLoader(
+            WorkerBatches(a.data, seed, a.images, aux_images, cfg.sep_token_id, cfg.pad_token_id,
+                          prefix_len(model), a.first_file - 1),
+            batch_size=None, num_workers=a.workers, pin_memory=dev == "cuda", prefetch_factor=4,
+            persistent_workers=True))
+    else:
+        stream = TrainStream(a.data, a.seed, a.images, (ck or {}).get("data") or start)
+        if aux_images > 0:
+            aux_stream = TrainStream(a.data, a.seed + 7919, aux_images, (ck or {}).get("aux_data") or start)
     if ck is not None:
         model.load_state_dict(ck["model"])
         if aux is not None and ck.get("aux_head"):
             aux.load_state_dict(ck["aux_head"])
         opt.load_state_dict(ck["optimizer"])
         step, total, elapsed0 = ck["step"], ck["total_steps"], ck.get("elapsed", 0.0)
-        print(f"resumed at step {step}/{total} data {stream.state()}", flush=True)
+        print(f"resumed at step {step}/{total} data {stream.state() if stream else 'workers'}", flush=True)
     elif a.init:
         init = torch.load(a.init, map_location="cpu")
         model.load_state_dict(init["model"])
@@ -179,10 +193,15 @@ def main():
     aux_win = 0.0
     model.train()
     while total == 0 or step < total:
-        max_obj = next((m for s_end, m in curriculum if step < s_end), 0)
-        split, ims = stream.next_images(max_obj)
-        b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
-        b = {k: v.to(dev) for k, v in b.items()}
+        if loader is not None:
+            b = next(loader)
+        else:
+            max_obj = next((m for s_end, m in curriculum if step < s_end), 0)
+            split, ims = stream.next_images(max_obj)
+            b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
+            if aux_stream is not None:
+                add_aux(b, *aux_stream.next_images())
+        b = {k: v.to(dev, non_blocking=True) for k, v in b.items()}
         lr = lr_at(step, total or 10 ** 9, a)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -197,14 +216,12 @@ def main():
             with torch.autocast(dev, dtype=torch.bfloat16):
                 patch_logits = aux(inter["vision.encoder_out"])  # (N, 144, classes)
             labels = b["patch_labels"]
-            if aux_stream is not None:
-                xsplit, xims = aux_stream.next_images()
+            if "aux_pixels_u8" in b:
                 xinter = {}
                 with torch.autocast(dev, dtype=torch.bfloat16):
-                    model.image_features(model.pixels_from_u8(xsplit.pixels_u8(xims).to(dev)), out=xinter)
+                    model.image_features(model.pixels_from_u8(b["aux_pixels_u8"]), out=xinter)
                     patch_logits = torch.cat([patch_logits, aux(xinter["vision.encoder_out"])])
-                xlabels = torch.from_numpy(xsplit.patches[np.asarray(xims)].astype(np.int64)).to(dev)
-                labels = torch.cat([labels, xlabels])
+                labels = torch.cat([labels, b["aux_patch_labels"]])
             aux_loss = patch_loss(patch_logits, labels, a.aux_average)
             loss = loss + a.aux_weight * aux_loss
             aux_win += aux_loss.item()
@@ -226,7 +243,8 @@ def main():
             dt = time.time() - t_win
             print(f"step {step}/{total} loss {loss_win / n_win:.4f} aux {aux_win / n_win:.4f} lr {lr:.2e} "
                   f"gnorm {gnorm:.2f} "
-                  f"{n_q_win / dt:.1f} q/s {a.images * n_win / dt:.1f} img/s data {stream.state()}", flush=True)
+                  f"{n_q_win / dt:.1f} q/s {a.images * n_win / dt:.1f} img/s "
+                  f"data {stream.state() if stream else 'workers'}", flush=True)
             log.write(json.dumps({"step": step, "time": round(elapsed0 + time.time() - t_start, 1),
                                   "loss": round(loss_win / n_win, 5), "lr": lr, "q_per_s": round(n_q_win / dt, 2),
                                   "files": len(ready_train_files(a.data))}) + "\n")
