@@ -44,13 +44,13 @@ const ATP_F32_MIN_JACCARD = 0.98;
 /**
  * int8 ATP: 7-bit activations move the attention scores a little, so tokens whose log-score sits near the
  * threshold may flip: the kept sets must agree on the whole (intersection / union over every module of
- * every question), and each module's set nearly: Jaccard >= ATP_INT8_MIN_JACCARD or at most
- * ATP_INT8_MAX_SWAPS tokens missing on either side (the last module keeps only 8-12 tokens, where two
- * swapped near-threshold tokens already give 9/13 = 0.69).
+ * every question), and each module's set nearly: Jaccard >= ATP_INT8_MIN_JACCARD, or at most
+ * ATP_INT8_MAX_FLIPS of the 144 visual tokens decided otherwise (the last module keeps only 8-14 tokens,
+ * where 4 flipped near-threshold tokens already give 9/14 = 0.64).
  */
 const ATP_INT8_JACCARD = 0.9;
 const ATP_INT8_MIN_JACCARD = 0.7;
-const ATP_INT8_MAX_SWAPS = 2;
+const ATP_INT8_MAX_FLIPS = 5;
 
 const FIX = import.meta.glob("../fixtures/atp-tiny/*.{f32,u8}", {
   query: "?inline",
@@ -196,7 +196,7 @@ const overlap = (a: number[], b: number[]) => {
 /** Runs every ATP fixture question; returns the worst Jaccard and threshold gap over modules. */
 async function atpAgreement(model: Model) {
   let minJaccard = 1;
-  let worstModule = 1; // min over modules of max(Jaccard, 1 when at most ATP_INT8_MAX_SWAPS swapped)
+  let worstModule = 1; // min over modules of max(Jaccard, 1 when at most ATP_INT8_MAX_FLIPS flipped)
   let maxThresholdGap = 0;
   let inter = 0;
   let union = 0;
@@ -213,8 +213,8 @@ async function atpAgreement(model: Model) {
       const d = policy.decisions[k];
       const gap = Math.max(Math.abs(d.tR - want.t_r), Math.abs(d.thetaS - want.theta_s));
       minJaccard = Math.min(minJaccard, jac);
-      const swaps = Math.max(policy.kept[k].length, want.kept.length) - i;
-      worstModule = Math.min(worstModule, swaps <= ATP_INT8_MAX_SWAPS ? 1 : jac);
+      const flips = u - i; // tokens kept by one side only
+      worstModule = Math.min(worstModule, flips <= ATP_INT8_MAX_FLIPS ? 1 : jac);
       maxThresholdGap = Math.max(maxThresholdGap, gap);
       detail.push(`q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)}`);
     }
