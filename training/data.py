@@ -157,18 +157,18 @@ class WorkerBatches(torch.utils.data.IterableDataset):
     def __init__(self, data_dir: str, seed: int, images: int, aux_images: int, sep_id: int, pad_id: int,
                  prefix_len: int, first_chunk: int = 0):
         super().__init__()
-        self.args = (data_dir, seed, images, aux_images, sep_id, pad_id, prefix_len, first_chunk)
+        self.data_dir, self.seed, self.images, self.aux_images = data_dir, seed, images, aux_images
+        self.sep_id, self.pad_id, self.prefix_len, self.first_chunk = sep_id, pad_id, prefix_len, first_chunk
 
     def __iter__(self):
-        data_dir, seed, images, aux_images, sep_id, pad_id, P, first = self.args
         info = torch.utils.data.get_worker_info()
         w, W = (info.id, info.num_workers) if info is not None else (0, 1)
-        start = {"chunk": first + w, "file": None, "pos": 0}
-        stream = TrainStream(data_dir, seed, images, start, stride=W)
-        rng = np.random.default_rng(seed + 7919 + w)
+        start = {"chunk": self.first_chunk + w, "file": None, "pos": 0}
+        stream = TrainStream(self.data_dir, self.seed, self.images, start, stride=W)
+        rng = np.random.default_rng(self.seed + 7919 + w)
         while True:
             split, ims = stream.next_images()
-            b = make_batch(split, ims, sep_id, pad_id, P)
-            if aux_images > 0:
-                add_aux(b, split, rng.choice(split.image_ids, aux_images, replace=False).tolist())
+            b = make_batch(split, ims, self.sep_id, self.pad_id, self.prefix_len)
+            if self.aux_images > 0:
+                add_aux(b, split, rng.choice(split.image_ids, self.aux_images, replace=False).tolist())
             yield b

@@ -60,7 +60,8 @@ def parse_args():
                     help="how the patch-label loss averages (patch_loss); runs up to atp-tiny-8 used `patches`")
     ap.add_argument("--aux-images", type=int, default=0,
                     help="extra images per step for the patch-label loss alone (vision tower only: ~1/14 of an "
-                         "image's full cost), from a second stream over the same files")
+                         "image's full cost), from a second stream over the same files (with --workers: drawn from the "
+                         "file in hand)")
     ap.add_argument("--curriculum", default="300:2,700:4",
                     help="STEP:MAX_OBJECTS,...: before STEP only images with <= MAX_OBJECTS objects")
     return ap.parse_args()
@@ -109,7 +110,8 @@ def save(path, model, opt, step, total, stream, a, elapsed, aux=None, aux_stream
     """Atomic checkpoint; `data` is None for a --workers run (not resumable to the batch)."""
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "total_steps": total,
-                "data": stream.state() if stream is not None else None, "config": model.config.to_dict(), "args": vars(a), "elapsed": elapsed,
+                "data": stream.state() if stream is not None else None, "config": model.config.to_dict(),
+                "args": vars(a), "elapsed": elapsed,
                 "aux_head": aux.state_dict() if aux is not None else None,
                 "aux_data": aux_stream.state() if aux_stream is not None else None},
                tmp)
