@@ -254,6 +254,10 @@ def main():
             t_win, n_q_win, loss_win, n_win = time.time(), 0, 0.0, 0
             aux_win = 0.0
         last = total and step >= total
+        # the checkpoint first: the last eval (all of val) can outlast a time limit
+        if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
+            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start, aux, aux_stream)
+            t_ckpt = time.time()
         if step % a.eval_every == 0 or last:
             t0 = time.time()
             s = score(evaluate(model, val, id2tok, val_ids if not last else None, device=dev))
@@ -261,9 +265,6 @@ def main():
             log.write(json.dumps({"step": step, "time": round(elapsed0 + time.time() - t_start, 1), "val": s}) + "\n")
             log.flush()
             t_win = time.time()
-        if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
-            save(ckpt_path, model, opt, step, total, stream, a, elapsed0 + time.time() - t_start, aux, aux_stream)
-            t_ckpt = time.time()
     print("done", flush=True)
 
 

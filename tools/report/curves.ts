@@ -1,12 +1,15 @@
-// Training curves from `training/train.py`'s runs/<run>/metrics.jsonl (a line per 10 steps with the loss,
-// a line per evaluation with `val` accuracy per family): runs chained by --init laid end to end on one
-// time axis, val accuracy smoothed over neighbouring evaluations (each sees 50 questions per family).
+// Training curves from `training/train.py`'s runs/<run>/metrics.jsonl (a line per 10 steps with the loss
+// and questions/s, a line per evaluation with `val` accuracy per family): runs chained by --init laid end
+// to end on one axis of questions seen (runs on different machines compare on it, not on time), val
+// accuracy smoothed over neighbouring evaluations (each sees 50 questions per family).
 
 /** One evaluation line of metrics.jsonl; `val` holds accuracy per family, `mean`, `caption_f1`, `n`. */
 export interface EvalPoint {
   step: number;
   /** Seconds of training in this run (train.py counts across --resume). */
   time: number;
+  /** Questions trained on in this run up to this evaluation (from the loss lines' questions/s). */
+  questions: number;
   val: Record<string, number>;
 }
 
@@ -16,6 +19,7 @@ export interface RunCurve {
   evals: EvalPoint[];
   seconds: number;
   steps: number;
+  questions: number;
 }
 
 /** Parses metrics.jsonl text, up to `lastStep` when given (the checkpoint the next run of a chain started
@@ -24,9 +28,11 @@ export function parseMetrics(name: string, text: string, lastStep = Infinity): R
   const evals: EvalPoint[] = [];
   let seconds = 0;
   let steps = 0;
+  let questions = 0;
+  let lastTime = 0;
   text.split("\n").forEach((line, i) => {
     if (!line.trim()) return;
-    let rec: { step: number; time: number; val?: Record<string, number> };
+    let rec: { step: number; time: number; q_per_s?: number; val?: Record<string, number> };
     try {
       rec = JSON.parse(line) as typeof rec;
     } catch {
@@ -35,18 +41,26 @@ export function parseMetrics(name: string, text: string, lastStep = Infinity): R
     if (rec.step > lastStep) return;
     seconds = Math.max(seconds, rec.time);
     steps = Math.max(steps, rec.step);
-    if (rec.val) evals.push({ step: rec.step, time: rec.time, val: rec.val });
+    if (rec.q_per_s !== undefined) {
+      // a loss line covers the window since the line before it (evaluations included: ~a few % over)
+      questions += rec.q_per_s * Math.max(0, rec.time - lastTime);
+      lastTime = rec.time;
+    }
+    if (rec.val) evals.push({ step: rec.step, time: rec.time, questions, val: rec.val });
   });
-  return { name, evals, seconds, steps };
+  return { name, evals, seconds, steps, questions };
 }
 
-/** The evaluations of runs trained one after the other, with `time` counted from the first run's start. */
+/** The evaluations of runs trained one after the other, with `time` and `questions` counted from the first
+ * run's start. */
 export function chain(runs: RunCurve[]): (EvalPoint & { run: string })[] {
   const out: (EvalPoint & { run: string })[] = [];
   let offset = 0;
+  let seen = 0;
   for (const r of runs) {
-    for (const e of r.evals) out.push({ ...e, time: offset + e.time, run: r.name });
+    for (const e of r.evals) out.push({ ...e, time: offset + e.time, questions: seen + e.questions, run: r.name });
     offset += r.seconds;
+    seen += r.questions;
   }
   return out;
 }

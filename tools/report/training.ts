@@ -1,7 +1,7 @@
 // npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8@857,... [--dir training/runs]
 //                            [--smooth 5] [--md docs/training.md] [--png docs/training.png]
 // The learning curves of a chain of stage-1 runs (each `--init` from the one before): val accuracy per
-// family against hours of training (docs/training.png, the 350-question evaluations smoothed), and the
+// family against questions seen (docs/training.png, the 350-question evaluations smoothed), and the
 // full-val evaluation at the end of each run (docs/training.md). NAME@STEP cuts a run at the checkpoint the
 // next run was started from (`--init`) when the run trained on after it.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -42,18 +42,22 @@ function main(): void {
     "",
     `Written by \`npm run report:training -- --runs ${values.runs}\` from \`${values.dir}/<run>/metrics.jsonl\`. `,
     `The runs form one chain (each \`--init\` from the one before); the chart plots val accuracy on ${small} `,
-    `questions (${Math.round(small / 7)} per family) every few hundred steps, moving average of ${values.smooth} evaluations.`,
+    `questions (${Math.round(small / 7)} per family) every few hundred steps, moving average of ${values.smooth} evaluations, `,
+    "against the training questions seen (hours depend on the machine each run used: training/README.md).",
     "",
     "![training curves](training.png)",
     "",
     `Full val (${full} questions) at the end of each run:`,
     "",
-    `| run | steps | hours (run / total) | ${FAMILIES.join(" | ")} |`,
-    `| --- | --- | --- | ${FAMILIES.map(() => "---").join(" | ")} |`,
+    `| run | steps | hours (run / total) | questions, M (run / total) | ${FAMILIES.join(" | ")} |`,
+    `| --- | --- | --- | --- | ${FAMILIES.map(() => "---").join(" | ")} |`,
   ];
   let total = 0;
+  let seen = 0;
+  const millions = (q: number) => (q / 1e6).toFixed(2);
   for (const r of runs) {
     total += r.seconds;
+    seen += r.questions;
     const end = r.evals.filter((e) => e.val.n === full).at(-1);
     const cells = FAMILIES.map((f) =>
       end?.val[f] === undefined
@@ -63,7 +67,8 @@ function main(): void {
           : (100 * end.val[f]).toFixed(1),
     );
     lines.push(
-      `| ${r.name} | ${r.steps} | ${hours(r.seconds).toFixed(2)} / ${hours(total).toFixed(2)} | ${cells.join(" | ")} |`,
+      `| ${r.name} | ${r.steps} | ${hours(r.seconds).toFixed(2)} / ${hours(total).toFixed(2)} | ` +
+        `${millions(r.questions)} / ${millions(seen)} | ${cells.join(" | ")} |`,
     );
   }
   writeFileSync(values.md!, lines.join("\n") + "\n");
@@ -76,11 +81,11 @@ function main(): void {
       points: smooth(
         subset.map((p) => p.val[f] ?? 0),
         w,
-      ).map((y, i) => ({ x: hours(subset[i].time), y })),
+      ).map((y, i) => ({ x: subset[i].questions / 1e6, y })),
     }));
     const svg = chartSvg(series, {
       title: "ShapesVQA val accuracy during stage-1 training",
-      xLabel: "hours of training (2 vCPU)",
+      xLabel: "training questions seen (millions)",
       yLabel: "val accuracy (%)",
       xTick: (x) => x.toFixed(1),
       dots: false,
