@@ -38,7 +38,8 @@ def parse_args(argv=None):
     ap.add_argument("--config", default=os.path.join(HERE, "config.json"), help="its `atp` block")
     ap.add_argument("--data", default=os.path.join(HERE, "..", "data"))
     ap.add_argument("--images", type=int, default=8, help="images per step (all their questions)")
-    ap.add_argument("--lr", type=float, default=3e-4, help="LLM/vision fine-tuning peak LR")
+    ap.add_argument("--lr", type=float, default=3e-4,
+                    help="LLM/vision fine-tuning peak LR; 0 keeps them as stage 1 left them (atp-stage2g)")
     ap.add_argument("--lr-atp", type=float, default=3e-3, help="threshold MLPs")
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--steps", type=int, default=0, help="0 = derive from --minutes")
