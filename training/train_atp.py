@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from atp import ATP, ATPConfig, atp_forward, budget_losses
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
-from prefix import prefix_len
+from prefix import prefix_len, run_prefix, run_suffix
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,6 +48,9 @@ def parse_args(argv=None):
     ap.add_argument("--lambda-target", type=float, default=100.0,
                     help="weight of |mean kept - target|; it reaches only the ATP MLPs (4 and 30 let CE push the "
                          "kept share up from 0.31 to 0.37-0.52 within 100 steps)")
+    ap.add_argument("--unpruned-every", type=int, default=0,
+                    help="every Nth step trains the LLM on the unpruned forward (CE only), so that fine-tuning "
+                         "under pruning keeps the unpruned model; 0 = never")
     ap.add_argument("--soft", action="store_true", help="soft masks in the forward (default straight-through)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-per-family", type=int, default=40)
@@ -169,10 +172,19 @@ def main(argv=None):
         sc = lr_scale(step, total or 10 ** 9, a.warmup)
         for g in opt.param_groups:
             g["lr"] = g["lr0"] * sc
-        logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
+        unpruned = a.unpruned_every > 0 and step % a.unpruned_every == a.unpruned_every - 1
+        if unpruned:
+            with torch.autocast(dev, dtype=torch.bfloat16):
+                past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]))
+                logits, _ = run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])
+            logits = logits.float()
+        else:
+            logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
-        depth, target = budget_losses(kept, atp_cfg.target_keep)
-        loss = ce + a.lambda_depth * depth + a.lambda_target * target
+        loss = ce
+        if not unpruned:
+            depth, target = budget_losses(kept, atp_cfg.target_keep)
+            loss = ce + a.lambda_depth * depth + a.lambda_target * target
         opt.zero_grad(set_to_none=True)
         loss.backward()
         # clipped apart: the budget terms reach only the ATP MLPs (scores are detached) and can be large;
@@ -181,19 +193,20 @@ def main(argv=None):
         torch.nn.utils.clip_grad_norm_(list(atp.parameters()), 1.0)
         opt.step()
         step += 1
-        win["ce"] += ce.item()
-        win["depth"] += depth.item()
-        win["target"] += target.item()
-        win["n"] += 1
-        kd = kept.detach().mean(0)
-        win["kept"] = kd if win["kept"] is None else win["kept"] + kd
+        if not unpruned:  # the window logs the pruned steps
+            win["ce"] += ce.item()
+            win["depth"] += depth.item()
+            win["target"] += target.item()
+            win["n"] += 1
+            kd = kept.detach().mean(0)
+            win["kept"] = kd if win["kept"] is None else win["kept"] + kd
         if step == 5:
             t_plan = time.time()
         if step == 15 and total == 0:
             per_step = (time.time() - t_plan) / 10
             total = max(step + 20, int(a.minutes * 60 / (per_step * 1.1)))
             print(f"planned total steps {total} ({per_step:.2f} s/step)", flush=True)
-        if step % 5 == 0:
+        if step % 5 == 0 and win["n"] > 0:
             n = win["n"]
             kl = (win["kept"] / n).tolist()
             rec = {"step": step, "time": round(elapsed0 + time.time() - t_start, 1), "ce": round(win["ce"] / n, 4),

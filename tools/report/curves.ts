@@ -58,7 +58,8 @@ export function chain(runs: RunCurve[]): (EvalPoint & { run: string })[] {
   let offset = 0;
   let seen = 0;
   for (const r of runs) {
-    for (const e of r.evals) out.push({ ...e, time: offset + e.time, questions: seen + e.questions, run: r.name });
+    for (const e of r.evals)
+      out.push({ ...e, time: offset + e.time, questions: seen + e.questions, run: r.name });
     offset += r.seconds;
     seen += r.questions;
   }

@@ -46,7 +46,9 @@ describe("training curves", () => {
     );
     const b = parseMetrics(
       "b",
-      line({ step: 5, time: 4, loss: 1, q_per_s: 100 }) + "\n" + line({ step: 10, time: 5, val: { mean: 0.2, n: 7 } }),
+      line({ step: 5, time: 4, loss: 1, q_per_s: 100 }) +
+        "\n" +
+        line({ step: 10, time: 5, val: { mean: 0.2, n: 7 } }),
     );
     expect(chain([a, b]).map((p) => [p.run, p.time, p.questions, p.val.mean])).toEqual([
       ["a", 50, 80, 0.1],
