@@ -21,19 +21,21 @@ LR=${5:-8e-4}
 SEED=${6:-11}
 DATA=$HERE/../data/gpu-$DATA_SEED
 BUILD=${DATA_BUILD:-npm run -s data:build --}
+FILES=${FILES:-6}
+PYTHON=${PYTHON:-python3}
 cd "$HERE"
 mkdir -p "$DATA" "runs/$RUN"
 cp ../data/config.json ../data/tokenizer.json ../data/tokenizer_config.json "$DATA/"
-if [[ ! -f $DATA/train-${FILES:-6}.meta.json ]]; then
+if [[ ! -f $DATA/train-$FILES.meta.json ]]; then
   pids=()
   $BUILD --split val --out "$DATA/val" & pids+=($!)
-  for k in $(seq 1 "${FILES:-6}"); do
+  for k in $(seq 1 "$FILES"); do
     $BUILD --split train --seed $((DATA_SEED + k)) --count "${COUNT:-640000}" --per-image 16 --out "$DATA/train-$k" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
 fi
-${PYTHON:-python3} train.py --run "$RUN" --data "$DATA" --init "$INIT" --first-file 1 --curriculum "" \
+"$PYTHON" train.py --run "$RUN" --data "$DATA" --init "$INIT" --first-file 1 --curriculum "" \
   --workers 8 --threads 4 --images 64 --aux-images 128 --lr "$LR" --warmup 200 --seed "$SEED" \
-  --minutes "$(${PYTHON:-python3} -c "print($SECONDS_PLANNED / 60)")" --eval-every 1000 --ckpt-minutes 1.5 \
+  --minutes "$("$PYTHON" -c "print($SECONDS_PLANNED / 60)")" --eval-every 1000 --ckpt-minutes 1.5 \
   2>&1 | tee "runs/$RUN/log.txt"

@@ -59,6 +59,13 @@ def run_suffix(model, past, img_index: torch.Tensor, ids: torch.Tensor, valid: t
     return logits, present
 
 
+def batch_logits(model, b: dict, out=None) -> torch.Tensor:
+    """Logits (B, T, V) of a data.make_batch batch (`pixels_u8`, `img_index`, `ids`, `valid`, `pos`), unpruned;
+    `out` collects the prefix's named intermediates."""
+    past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]), out=out)
+    return run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])[0]
+
+
 @torch.no_grad()
 def greedy_answers(model, pixel_values, img_index, q_ids: List[List[int]], max_new: int = 32,
                    drop_image: bool = False) -> List[List[int]]:

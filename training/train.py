@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from data import Split, TrainStream, WorkerBatches, add_aux, make_batch, ready_train_files, vocab_size
 from metrics import balanced_subset, evaluate, load_id_to_token, score
 from model import LlavaForConditionalGeneration, load_config
-from prefix import prefix_len, run_prefix, run_suffix
+from prefix import batch_logits, prefix_len
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -209,8 +209,7 @@ def main():
             g["lr"] = lr
         inter = {}
         with torch.autocast(dev, dtype=torch.bfloat16):
-            past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]), out=inter)
-            logits, _ = run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])
+            logits = batch_logits(model, b, out=inter)
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b["labels"].reshape(-1),
                              ignore_index=-100)
         loss = ce

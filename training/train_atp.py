@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from atp import ATP, ATPConfig, atp_forward, budget_losses
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
-from prefix import prefix_len, run_prefix, run_suffix
+from prefix import batch_logits, prefix_len
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -126,13 +126,18 @@ def save(path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed):
 
 def main(argv=None):
     a = parse_args(argv)
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    dev = "cuda" if torch.cuda.is_available() else "cpu"
     run_dir = os.path.join(HERE, "runs", a.run)
     os.makedirs(run_dir, exist_ok=True)
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
     ck = torch.load(ckpt_path if a.resume else a.init, map_location="cpu")
+    if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
+        for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "soft",
+                  "eval_every", "eval_per_family", "seed"]:
+            if k in ck["args"]:
+                setattr(a, k, ck["args"][k])
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
     cfg = LlavaConfig.from_dict(ck["config"])
     if a.resume:
         atp_cfg = ATPConfig.from_dict(ck["atp_config"])
@@ -175,9 +180,7 @@ def main(argv=None):
         unpruned = a.unpruned_every > 0 and step % a.unpruned_every == a.unpruned_every - 1
         if unpruned:
             with torch.autocast(dev, dtype=torch.bfloat16):
-                past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]))
-                logits, _ = run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])
-            logits = logits.float()
+                logits = batch_logits(model, b).float()
         else:
             logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
