@@ -65,12 +65,29 @@ def ready_train_files(data_dir: str) -> List[str]:
             if os.path.exists(os.path.join(data_dir, f"train-{k}.jsonl"))]
 
 
-def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, prefix_len: int) -> dict:
-    """Training batch: every question of the given images. Suffix = q + <sep> + a (a ends in <eos>), right-
-    padded; labels are the next token on answer positions only (-100 elsewhere)."""
+def parse_family_keep(spec: str) -> Dict[str, float]:
+    """"colour=0.2,shape=0.2" -> {"colour": 0.2, "shape": 0.2} (families not named keep every question)."""
+    keep = {}
+    for part in filter(None, spec.split(",")):
+        fam, _, p = part.partition("=")
+        if fam not in FAMILIES or not 0.0 < float(p) <= 1.0:
+            raise ValueError(f"--family-keep: '{part}' is not FAMILY=P with a family of {FAMILIES} and 0 < P <= 1")
+        keep[fam] = float(p)
+    return keep
+
+
+def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, prefix_len: int,
+               keep: Optional[Dict[str, float]] = None, rng: Optional[np.random.Generator] = None) -> dict:
+    """Training batch: every question of the given images (with `keep`, a question of family f only with
+    probability keep[f], drawn from `rng`; an image keeps at least its first question). Suffix = q + <sep> + a
+    (a ends in <eos>), right-padded; labels are the next token on answer positions only (-100 elsewhere)."""
     img_index, seqs, starts = [], [], []
     for j, im in enumerate(image_ids):
-        for qi in split.by_image[im]:
+        qis = split.by_image[im]
+        if keep:
+            draws = rng.random(len(qis))
+            qis = [qi for qi, u in zip(qis, draws) if u < keep.get(split.questions[qi]["family"], 1.0)] or qis[:1]
+        for qi in qis:
             q = split.questions[qi]
             img_index.append(j)
             seqs.append(q["q_ids"] + [sep_id] + q["a_ids"])
@@ -122,9 +139,9 @@ class TrainStream:
         self.file = wanted if wanted in files else files[self.chunk % len(files)]
         self.pos = 0
 
-    def next_images(self, max_objects: int = 0):
-        """The next `images_per_batch` images; with max_objects > 0 (curriculum) images with more objects
-        are skipped (consumed, not returned)."""
+    def next_images(self, max_objects: int = 0, min_objects: int = 0):
+        """The next `images_per_batch` images; images with more than max_objects (> 0: curriculum) or fewer
+        than min_objects objects are skipped (consumed, not returned)."""
         split = self._split(self.file)
         perm = np.random.default_rng(self.seed * 100003 + self.chunk).permutation(len(split.image_ids))
         ids = []
@@ -132,10 +149,11 @@ class TrainStream:
             if self.pos >= len(perm):
                 self.chunk += self.stride
                 self._start_chunk()
-                return self.next_images(max_objects)
+                return self.next_images(max_objects, min_objects)
             im = split.image_ids[perm[self.pos]]
             self.pos += 1
-            if max_objects <= 0 or split.n_objects(im) <= max_objects:
+            n = split.n_objects(im)
+            if (max_objects <= 0 or n <= max_objects) and n >= min_objects:
                 ids.append(im)
         return split, ids
 
@@ -155,10 +173,12 @@ class WorkerBatches(torch.utils.data.IterableDataset):
     file). Without curriculum; the order is not resumable to the batch (a resumed run draws a fresh one)."""
 
     def __init__(self, data_dir: str, seed: int, images: int, aux_images: int, sep_id: int, pad_id: int,
-                 prefix_len: int, first_chunk: int = 0):
+                 prefix_len: int, first_chunk: int = 0, keep: Optional[Dict[str, float]] = None,
+                 min_objects: int = 0):
         super().__init__()
         self.data_dir, self.seed, self.images, self.aux_images = data_dir, seed, images, aux_images
         self.sep_id, self.pad_id, self.prefix_len, self.first_chunk = sep_id, pad_id, prefix_len, first_chunk
+        self.keep, self.min_objects = keep, min_objects
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -167,8 +187,8 @@ class WorkerBatches(torch.utils.data.IterableDataset):
         stream = TrainStream(self.data_dir, self.seed, self.images, start, stride=W)
         rng = np.random.default_rng(self.seed + 7919 + w)
         while True:
-            split, ims = stream.next_images()
-            b = make_batch(split, ims, self.sep_id, self.pad_id, self.prefix_len)
+            split, ims = stream.next_images(min_objects=self.min_objects)
+            b = make_batch(split, ims, self.sep_id, self.pad_id, self.prefix_len, self.keep, rng)
             if self.aux_images > 0:
                 add_aux(b, split, rng.choice(split.image_ids, self.aux_images, replace=False).tolist())
             yield b

@@ -66,6 +66,16 @@ def batch_logits(model, b: dict, out=None) -> torch.Tensor:
     return run_suffix(model, past, b["img_index"], b["ids"], b["valid"], b["pos"])[0]
 
 
+def blind_logits(model, b: dict, rows: torch.Tensor) -> torch.Tensor:
+    """Logits (R, T, V) of a make_batch batch's questions `rows` asked without their image: `<bos> question
+    <sep> answer`, the no-image control's prompt (text-only examples, as in LLaVA-1.5's training mix)."""
+    past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"][:1]), drop_image=True)  # (1, nkv, 1, hd)
+    P = past[0][0].shape[2]
+    pos = b["pos"].index_select(0, rows) - prefix_len(model) + P
+    zeros = torch.zeros(len(rows), dtype=torch.long, device=rows.device)
+    return run_suffix(model, past, zeros, b["ids"].index_select(0, rows), b["valid"].index_select(0, rows), pos)[0]
+
+
 @torch.no_grad()
 def greedy_answers(model, pixel_values, img_index, q_ids: List[List[int]], max_new: int = 32,
                    drop_image: bool = False) -> List[List[int]]:

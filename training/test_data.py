@@ -4,7 +4,9 @@
 
 1. TrainStream with stride W visits chunks n, n+W, ... and reads the file each chunk names;
 2. WorkerBatches in 2 DataLoader workers: each worker streams its own file, every batch equals make_batch of
-   its images (found by their pixels), and the aux images carry their own patch labels.
+   its images (found by their pixels), and the aux images carry their own patch labels;
+3. a focused fine-tune's batches (--family-keep, --min-objects): only images with enough objects, the kept
+   families' questions all there, the thinned ones at about their rate, every image still asked something.
 """
 
 import os
@@ -13,7 +15,7 @@ import tempfile
 import numpy as np
 import torch
 
-from data import Split, TrainStream, WorkerBatches, make_batch
+from data import Split, TrainStream, WorkerBatches, make_batch, parse_family_keep
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 
@@ -68,6 +70,36 @@ def main():
         files.append(name)
     assert files == ["train-1", "train-2"] * 3, files  # DataLoader alternates workers; worker w has chunk w
     print("2. WorkerBatches: 6 batches == make_batch, aux labels match, files", files, ": ok")
+
+    keep = parse_family_keep("colour=0.25,caption=0.25")
+    s = TrainStream(d, seed=4, images_per_batch=200)
+    split, ims = s.next_images(min_objects=5)
+    assert all(split.n_objects(im) >= 5 for im in ims) and len(ims) == 200
+    b = make_batch(split, ims, 4, 0, 145, keep, np.random.default_rng(0))
+    asked = [split.questions[qi] for im in ims for qi in split.by_image[im]]
+    got = {}
+    for ids, j in zip(b["ids"].tolist(), b["img_index"].tolist()):
+        got.setdefault(j, []).append(ids)
+    assert sorted(got) == list(range(200)), "every image keeps at least one question"
+    n_all = {f: sum(q["family"] == f for q in asked) for f in ["colour", "caption", "relation", "count"]}
+    n_kept = {f: 0 for f in n_all}
+    for im in ims:
+        for qi in split.by_image[im]:
+            q = split.questions[qi]
+            seq = q["q_ids"] + [4] + q["a_ids"]
+            j = ims.index(im)
+            if q["family"] in n_kept and any(r[: len(seq)] == seq for r in got[j]):
+                n_kept[q["family"]] += 1
+    assert n_kept["relation"] == n_all["relation"] and n_kept["count"] == n_all["count"], (n_kept, n_all)
+    for f in ["colour", "caption"]:
+        assert 0.1 < n_kept[f] / n_all[f] < 0.45, (f, n_kept, n_all)
+    try:
+        parse_family_keep("colour=0")
+        raise AssertionError("keep 0 must be refused")
+    except ValueError:
+        pass
+    print("3. focused batches: >= 5 objects, relation/count all kept, colour/caption",
+          {f: f"{n_kept[f]}/{n_all[f]}" for f in ["colour", "caption"]}, ": ok")
 
 
 if __name__ == "__main__":

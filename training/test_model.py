@@ -4,13 +4,14 @@
 
 1. the shared-prefix forward (prefix.py, used for training and decoding) equals the full-prompt forward;
 2. greedy decoding with left padding and a KV cache equals step-by-step full-prompt argmax;
-3. parameter names are the Hugging Face LLaVA/CLIP/Llama names the converter expects.
+3. the no-image rows of training (prefix.blind_logits) equal the text-only forward of <bos> question;
+4. parameter names are the Hugging Face LLaVA/CLIP/Llama names the converter expects.
 """
 
 import torch
 
-from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig
-from prefix import greedy_answers, run_prefix, run_suffix
+from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, causal_bias
+from prefix import blind_logits, greedy_answers, run_prefix, run_suffix
 
 TOL = 1e-4  # f32, same maths reordered (concat of cached k/v, masked padding): only rounding differs
 
@@ -67,6 +68,30 @@ def test_left_padded_suffix_matches_full():
             assert d < TOL
 
 
+def test_blind_matches_text_only():
+    """Training's no-image rows, laid out as a make_batch batch (right-padded, positions from 145)."""
+    m = tiny_model()
+    qs = [[10, 11, 12, 4, 20, 2], [13, 4, 21, 22, 2], [14, 15, 4, 23, 2]]
+    T = max(map(len, qs))
+    ids = torch.zeros(3, T, dtype=torch.long)
+    valid = torch.zeros(3, T, dtype=torch.bool)
+    for i, q in enumerate(qs):
+        ids[i, : len(q)], valid[i, : len(q)] = torch.tensor(q), True
+    b = {"pixels_u8": torch.zeros(2, 96, 96, 3, dtype=torch.uint8), "ids": ids, "valid": valid,
+         "pos": 145 + torch.arange(T)[None].expand(3, T)}
+    rows = torch.tensor([2, 0])
+    lm = m.language_model
+    with torch.no_grad():
+        logits = blind_logits(m, b, rows)
+        for r, i in enumerate(rows.tolist()):
+            x = lm.model.embed_tokens(torch.tensor([[1] + qs[i]]))
+            L = x.shape[1]
+            ref = lm(x, torch.arange(L)[None], causal_bias(L))[0][0, 1:]
+            d = (logits[r, : len(qs[i])] - ref).abs().max().item()
+            print(f"blind vs text-only, question {i}: max |diff| {d:.2e}")
+            assert d < TOL
+
+
 def test_greedy_matches_full():
     m = tiny_model()
     px = torch.randn(2, 3, 96, 96)
@@ -106,4 +131,5 @@ if __name__ == "__main__":
     test_prefix_matches_full()
     test_left_padded_suffix_matches_full()
     test_greedy_matches_full()
+    test_blind_matches_text_only()
     print("ok")

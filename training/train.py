@@ -19,10 +19,13 @@ import time
 import torch
 import torch.nn.functional as F
 
-from data import Split, TrainStream, WorkerBatches, add_aux, make_batch, ready_train_files, vocab_size
+import numpy as np
+
+from data import (Split, TrainStream, WorkerBatches, add_aux, make_batch, parse_family_keep, ready_train_files,
+                  vocab_size)
 from metrics import balanced_subset, evaluate, load_id_to_token, score
 from model import LlavaForConditionalGeneration, load_config
-from prefix import batch_logits, prefix_len
+from prefix import batch_logits, blind_logits, prefix_len
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,6 +67,14 @@ def parse_args():
                          "file in hand)")
     ap.add_argument("--curriculum", default="300:2,700:4",
                     help="STEP:MAX_OBJECTS,...: before STEP only images with <= MAX_OBJECTS objects")
+    ap.add_argument("--family-keep", default="",
+                    help="FAMILY=P,...: keep a question of FAMILY with probability P (a fine-tune that spends its "
+                         "steps on the families still short of their targets); the rest keep every question")
+    ap.add_argument("--min-objects", type=int, default=0, help="only images with at least this many objects")
+    ap.add_argument("--blind-frac", type=float, default=0.0,
+                    help="this fraction of a step's questions is also asked without its image (<bos> question "
+                         "<sep>: text-only examples, as LLaVA-1.5 mixes text-only data), so that the no-image "
+                         "control answers from the question alone instead of an input it never saw")
     return ap.parse_args()
 
 
@@ -136,7 +147,7 @@ def main():
     ck = torch.load(ckpt_path, map_location="cpu") if a.resume else None
     if ck is not None:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it
         for k in ["images", "lr", "min_lr_frac", "warmup", "weight_decay", "seed", "curriculum", "eval_every",
-                  "eval_per_family", "aux_average", "aux_images"]:
+                  "eval_per_family", "aux_average", "aux_images", "family_keep", "min_objects", "blind_frac"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
         from model import LlavaConfig
@@ -147,6 +158,7 @@ def main():
     aux = PatchHead(cfg.vision_config.hidden_size, n_classes).to(dev) if a.aux_weight > 0 and n_classes else None
     opt = make_optimizer(model, a, [aux] if aux is not None else [])
     step, total, elapsed0 = 0, a.steps, 0.0
+    keep = parse_family_keep(a.family_keep)
     start = {"chunk": a.first_file - 1, "file": None, "pos": 0}
     stream = aux_stream = loader = None
     aux_images = a.aux_images if aux is not None else 0
@@ -156,7 +168,7 @@ def main():
         seed = a.seed + (ck["step"] if ck else 0)
         loader = iter(torch.utils.data.DataLoader(
             WorkerBatches(a.data, seed, a.images, aux_images, cfg.sep_token_id, cfg.pad_token_id,
-                          prefix_len(model), a.first_file - 1),
+                          prefix_len(model), a.first_file - 1, keep, a.min_objects),
             batch_size=None, num_workers=a.workers, pin_memory=dev == "cuda", prefetch_factor=4,
             persistent_workers=True))
     else:
@@ -199,8 +211,9 @@ def main():
             b = next(loader)
         else:
             max_obj = next((m for s_end, m in curriculum if step < s_end), 0)
-            split, ims = stream.next_images(max_obj)
-            b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P)
+            split, ims = stream.next_images(max_obj, a.min_objects)
+            b = make_batch(split, ims, cfg.sep_token_id, cfg.pad_token_id, P, keep,
+                           np.random.default_rng([a.seed, step]))
             if aux_stream is not None:
                 add_aux(b, *aux_stream.next_images())
         b = {k: v.to(dev, non_blocking=True) for k, v in b.items()}
@@ -208,9 +221,15 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         inter = {}
+        ans_labels = b["labels"]
         with torch.autocast(dev, dtype=torch.bfloat16):
             logits = batch_logits(model, b, out=inter)
-        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), b["labels"].reshape(-1),
+            if a.blind_frac > 0:
+                gen = torch.Generator().manual_seed(a.seed * 1000003 + step)
+                rows = torch.nonzero(torch.rand(len(ans_labels), generator=gen) < a.blind_frac).flatten().to(dev)
+                logits = torch.cat([logits, blind_logits(model, b, rows)])
+                ans_labels = torch.cat([ans_labels, ans_labels.index_select(0, rows)])
+        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), ans_labels.reshape(-1),
                              ignore_index=-100)
         loss = ce
         if aux is not None and "patch_labels" in b:

@@ -30,13 +30,23 @@ const W = 860;
 const H = 520;
 const M = { l: 70, r: 170, t: 40, b: 60 };
 
+/** The smallest tick step of 1, 2 or 5 x 10^k that splits `range` into at most `maxTicks` intervals. */
+export function niceStep(range: number, maxTicks = 10): number {
+  const raw = range / maxTicks;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw * (1 - 1e-9))!;
+}
+
 /** The chart as SVG text. */
 export function chartSvg(series: Series[], o: ChartOptions): string {
   const { title, reference } = o;
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).concat(reference ? [reference.y] : []);
   const x0 = 0;
-  const x1 = Math.min(o.xMax ?? Infinity, Math.max(...xs) * 1.1);
+  // x gridlines at round values (niceStep), the axis ending on one
+  const xStep = niceStep(Math.min(o.xMax ?? Infinity, Math.max(...xs) * 1.1) - x0);
+  const x1 =
+    x0 + Math.ceil((Math.min(o.xMax ?? Infinity, Math.max(...xs) * 1.1) - x0) / xStep - 1e-9) * xStep;
   // y gridlines every 5 or 10 points, the range padded by 2 points and snapped to them
   const yStep = Math.max(...ys) - Math.min(...ys) > 0.4 ? 0.1 : 0.05;
   const y0 = Math.max(0, Math.floor((Math.min(...ys) - 0.02) / yStep) * yStep);
@@ -48,8 +58,8 @@ export function chartSvg(series: Series[], o: ChartOptions): string {
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2 - 60}" y="24" font-size="16" text-anchor="middle">${title}</text>`,
   ];
-  for (let i = 0; i <= 10; i++) {
-    const x = x0 + ((x1 - x0) * i) / 10;
+  for (let i = 0; i <= Math.round((x1 - x0) / xStep); i++) {
+    const x = x0 + xStep * i;
     parts.push(
       `<line x1="${px(x)}" y1="${py(y0)}" x2="${px(x)}" y2="${py(y1)}" stroke="#eee"/>`,
       `<text x="${px(x)}" y="${H - M.b + 18}" text-anchor="middle">${o.xTick(x)}</text>`,
