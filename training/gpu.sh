@@ -8,7 +8,8 @@
 # it with `npx esbuild tools/shapesvqa/cli/build.ts --bundle --platform=node --outfile=build.cjs` and set
 # DATA_BUILD="node build.cjs"), then runs train.py from INIT_CKPT (its weights; a new optimizer and cosine
 # planned over SECONDS): 64 images (~1,000 questions) a step from 8 DataLoader workers, 128 more images for
-# the patch loss. Checkpoints every 1.5 minutes into runs/RUN/ckpt.pt.
+# the patch loss, 5% of the questions also asked without the image (--blind-frac, since atp-tiny-14).
+# Checkpoints every 1.5 minutes into runs/RUN/ckpt.pt.
 #   atp-tiny-12: training/gpu.sh runs/atp-tiny-11/ckpt.pt atp-tiny-12 450 20 8e-4 11
 #   atp-tiny-13: training/gpu.sh runs/atp-tiny-12/ckpt.pt atp-tiny-13 260 30 5e-4 12
 set -euo pipefail
@@ -36,6 +37,7 @@ if [[ ! -f $DATA/train-$FILES.meta.json ]]; then
   for p in "${pids[@]}"; do wait "$p"; done
 fi
 "$PYTHON" train.py --run "$RUN" --data "$DATA" --init "$INIT" --first-file 1 --curriculum "" \
-  --workers 8 --threads 4 --images 64 --aux-images 128 --lr "$LR" --warmup 200 --seed "$SEED" \
+  --workers 8 --threads 4 --images 64 --aux-images 128 --blind-frac 0.05 --lr "$LR" --warmup 200 \
+  --seed "$SEED" \
   --minutes "$("$PYTHON" -c "print($SECONDS_PLANNED / 60)")" --eval-every 1000 --ckpt-minutes 1.5 \
   2>&1 | tee "runs/$RUN/log.txt"
