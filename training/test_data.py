@@ -93,11 +93,12 @@ def main():
     assert n_kept["relation"] == n_all["relation"] and n_kept["count"] == n_all["count"], (n_kept, n_all)
     for f in ["colour", "caption"]:
         assert 0.1 < n_kept[f] / n_all[f] < 0.45, (f, n_kept, n_all)
-    try:
-        parse_family_keep("colour=0")
-        raise AssertionError("keep 0 must be refused")
-    except ValueError:
-        pass
+    for bad in ["colour=0", "colour", "colour=x", "colours=0.5", "shape=1.5"]:
+        try:
+            parse_family_keep(bad)
+            raise AssertionError(f"--family-keep {bad} must be refused")
+        except ValueError as e:
+            assert "FAMILY=P" in str(e), e
     print("3. focused batches: >= 5 objects, relation/count all kept, colour/caption",
           {f: f"{n_kept[f]}/{n_all[f]}" for f in ["colour", "caption"]}, ": ok")
 

@@ -16,10 +16,9 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-
-import numpy as np
 
 from data import (Split, TrainStream, WorkerBatches, add_aux, make_batch, parse_family_keep, ready_train_files,
                   vocab_size)
@@ -227,8 +226,9 @@ def main():
             if a.blind_frac > 0:
                 gen = torch.Generator().manual_seed(a.seed * 1000003 + step)
                 rows = torch.nonzero(torch.rand(len(ans_labels), generator=gen) < a.blind_frac).flatten().to(dev)
-                logits = torch.cat([logits, blind_logits(model, b, rows)])
-                ans_labels = torch.cat([ans_labels, ans_labels.index_select(0, rows)])
+                if len(rows) > 0:
+                    logits = torch.cat([logits, blind_logits(model, b, rows)])
+                    ans_labels = torch.cat([ans_labels, ans_labels.index_select(0, rows)])
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), ans_labels.reshape(-1),
                              ignore_index=-100)
         loss = ce
