@@ -83,11 +83,10 @@ def main():
     assert sorted(got) == list(range(200)), "every image keeps at least one question"
     n_all = {f: sum(q["family"] == f for q in asked) for f in ["colour", "caption", "relation", "count"]}
     n_kept = {f: 0 for f in n_all}
-    for im in ims:
+    for j, im in enumerate(ims):
         for qi in split.by_image[im]:
             q = split.questions[qi]
             seq = q["q_ids"] + [4] + q["a_ids"]
-            j = ims.index(im)
             if q["family"] in n_kept and any(r[: len(seq)] == seq for r in got[j]):
                 n_kept[q["family"]] += 1
     assert n_kept["relation"] == n_all["relation"] and n_kept["count"] == n_all["count"], (n_kept, n_all)

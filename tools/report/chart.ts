@@ -44,9 +44,9 @@ export function chartSvg(series: Series[], o: ChartOptions): string {
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).concat(reference ? [reference.y] : []);
   const x0 = 0;
   // x gridlines at round values (niceStep), the axis ending on one
-  const xStep = niceStep(Math.min(o.xMax ?? Infinity, Math.max(...xs) * 1.1) - x0);
-  const x1 =
-    x0 + Math.ceil((Math.min(o.xMax ?? Infinity, Math.max(...xs) * 1.1) - x0) / xStep - 1e-9) * xStep;
+  const xEnd = Math.min(o.xMax ?? Infinity, Math.max(...xs) * 1.1);
+  const xStep = niceStep(xEnd - x0);
+  const x1 = x0 + Math.ceil((xEnd - x0) / xStep - 1e-9) * xStep;
   // y gridlines every 5 or 10 points, the range padded by 2 points and snapped to them
   const yStep = Math.max(...ys) - Math.min(...ys) > 0.4 ? 0.1 : 0.05;
   const y0 = Math.max(0, Math.floor((Math.min(...ys) - 0.02) / yStep) * yStep);
