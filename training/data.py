@@ -70,12 +70,13 @@ def parse_family_keep(spec: str) -> Dict[str, float]:
     keep = {}
     for part in filter(None, spec.split(",")):
         fam, _, p = part.partition("=")
+        bad = ValueError(f"--family-keep: '{part}' is not FAMILY=P with a family of {FAMILIES} and 0 < P <= 1")
         try:
             prob = float(p)
         except ValueError:
-            prob = -1.0
+            raise bad from None
         if fam not in FAMILIES or not 0.0 < prob <= 1.0:
-            raise ValueError(f"--family-keep: '{part}' is not FAMILY=P with a family of {FAMILIES} and 0 < P <= 1")
+            raise bad
         keep[fam] = prob
     return keep
 
