@@ -10,6 +10,47 @@ export default tseslint.config(
     },
   },
   {
+    // The engine's front door (docs/architecture.md): the Worker reaches wasm/ only through wasm/index.ts,
+    // the tools through it or wasm/tools.ts; compiled kernels (wasm/build) are imported as modules.
+    files: ["worker/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/wasm/*", "**/wasm/*/**", "!**/wasm/index", "!**/wasm/build", "!**/wasm/build/*"],
+              message: "The Worker imports the engine only through wasm/index.ts.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["tools/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: [
+                "**/wasm/*",
+                "**/wasm/*/**",
+                "!**/wasm/index",
+                "!**/wasm/tools",
+                "!**/wasm/build",
+                "!**/wasm/build/*",
+              ],
+              message: "Tools import the engine only through wasm/index.ts or wasm/tools.ts.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // AssemblyScript: builtins (i32, f32, load<T>, v128...) are globals the TS checker does not know.
     files: ["assembly/**/*.ts"],
     rules: { "@typescript-eslint/no-unused-vars": "off", "prefer-const": "off" },

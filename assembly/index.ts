@@ -1,7 +1,5 @@
-// The kernel registry: the export list of the kernel module, nothing else.
-// Names follow <dtype>_<op>[_<tile>]__<isa> (STYLE.md). Every fast kernel has a __scalar reference
-// with the same signature. Built twice from this tree (asconfig.json): `relaxed` (SIMD + relaxed SIMD)
-// and `simd` (SIMD only); in the `simd` build the __relaxed exports are absent.
+// The kernel module's export list, written by tools/build/kernels.ts from the kernel table
+// (wasm/kernels.ts): edit the table, not this file. Built twice (asconfig.json): relaxed and simd.
 
 export { build_features, heap_base } from "./features";
 export { f32_add__scalar, f32_add__simd } from "./elementwise/add";
@@ -11,7 +9,8 @@ export { f32_softmax__scalar, f32_softmax__simd } from "./ops/softmax";
 export { f32_gelu__scalar, f32_gelu__simd } from "./ops/activation";
 export { f32_swiglu__scalar, f32_swiglu__simd } from "./ops/activation";
 export { f32_bias_add__scalar, f32_bias_add__simd } from "./ops/activation";
-export { f32_rope_table__scalar, f32_rope__scalar, f32_rope__simd } from "./ops/rope";
+export { f32_rope_table__scalar } from "./ops/rope";
+export { f32_rope__scalar, f32_rope__simd } from "./ops/rope";
 export { f32_argmax__scalar, f32_argmax__simd } from "./ops/select";
 export { f32_topk__scalar, f32_topk__simd } from "./ops/select";
 export { f32_attention__scalar } from "./attention/scalar";
@@ -23,4 +22,3 @@ export { q8_f32_gemv__scalar, q8_f32_gemv_1x4__simd, q8_f32_gemv_1x4__relaxed } 
 export { q4_f32_gemm__scalar, q4_f32_gemm_1x4__simd, q4_f32_gemm_2x4__relaxed } from "./gemm/q4_gemm";
 export { q4_f32_gemv__scalar, q4_f32_gemv_1x4__simd, q4_f32_gemv_1x4__relaxed } from "./gemm/q4_gemv";
 export { f32_gemm__scalar, f32_gemm_2x4__simd } from "./gemm/f32_gemm";
-export { peak_relaxed_dot, peak_relaxed_dot_split, peak_dot_i16x8, peak_f32x4_muladd } from "./gemm/peak";

@@ -1,29 +1,34 @@
-// The engine's public API (ARCHITECTURE.md): load a model from a byte source, then
-// `model.generate(image, prompt, options)`. The worker and the tools import from here only.
+// The engine's public API (docs/architecture.md): load a model from a byte source, then
+// `model.generate(image, prompt, options)`; the pruning methods by name. The Worker imports wasm/ only
+// through this file, the tools through it or wasm/tools.ts (enforced by eslint.config.js).
 export { loadModel, type LoadOptions } from "./loader";
 export { MemorySource, sha256Hex, type ByteSource } from "./source";
-export { Model, DEFAULT_MAX_TOKENS } from "./engine/model";
-export type {
-  DoneEvent,
-  GenerateEvent,
-  GenerateOptions,
-  GenerateStats,
-  Timings,
-  TokenEvent,
-} from "./engine/generate";
+export {
+  Model,
+  DEFAULT_MAX_TOKENS,
+  type DoneEvent,
+  type GenerateEvent,
+  type GenerateOptions,
+  type GenerateStats,
+  type Timings,
+  type TokenEvent,
+} from "./generate";
+export { instantiateKernels, type Kernels } from "./kernels";
 export type { SamplingOptions } from "./engine/sampler";
 export type { Precision } from "./engine/weights";
 export type { Tracer } from "./engine/context";
 export type { ImageInput } from "./model/preprocess";
-export type { ModelConfig } from "./model/config";
+export { headDim, type ModelConfig } from "./config";
+export type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "./pruning/policy";
 export {
   createPolicy,
+  defaultMethod,
+  isMethod,
+  KnobError,
+  methodSpec,
+  methodUnavailable,
   METHODS,
-  NoPruning,
-  type CapturedAttention,
-  type LayerView,
+  validatedKnobs,
   type MethodName,
-  type PolicyContext,
   type PolicyKnobs,
-  type PruningPolicy,
-} from "./pruning/policy";
+} from "./pruning/registry";

@@ -1,5 +1,10 @@
-// The kernel module as the engine sees it: instantiation from a compiled WebAssembly.Module (workerd
-// forbids compiling from bytes, so callers import the .wasm as a module) and the typed export list.
+// The kernel table: every kernel the module exports, one row each (dtype, op, tile, ISA, signature, the
+// AssemblyScript file that defines it). Everything else comes from it: `assembly/index.ts` (the export
+// list, written by tools/build/kernels.ts), the typed `KernelExports`, the engine's choice of variant
+// (`bestKernel`), the kernel test families (`kernelVariants`) and the benchmark's list. Adding a kernel
+// variant is one row here plus its code. Export names follow <dtype>_<op>[_<tile>]__<isa>
+// (docs/architecture.md); every op has a __scalar reference with the same signature.
+// Both builds (relaxed SIMD, plain SIMD) export every row; __relaxed rows trap in the plain-SIMD build.
 
 /** Feature bits reported by `build_features()`. */
 export const FEATURE_SIMD = 1;
@@ -7,69 +12,6 @@ export const FEATURE_RELAXED_SIMD = 2;
 
 /** Pointers are byte offsets into the kernel module's linear memory. */
 export type Ptr = number;
-
-/** Exports every build has; kernels are added here as assembly/index.ts registers them. */
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  build_features(): number;
-  heap_base(): Ptr;
-  f32_add__scalar(a: Ptr, b: Ptr, out: Ptr, n: number): void;
-  f32_add__simd(a: Ptr, b: Ptr, out: Ptr, n: number): void;
-  // assembly/ops/norm.ts: x, out [m, n]; w, b [n]
-  f32_rmsnorm__scalar: RmsNormKernel;
-  f32_rmsnorm__simd: RmsNormKernel;
-  f32_layernorm__scalar: LayerNormKernel;
-  f32_layernorm__simd: LayerNormKernel;
-  // assembly/ops/softmax.ts: rows of x [m, n] -> out (may alias)
-  f32_softmax__scalar(x: Ptr, out: Ptr, m: number, n: number): void;
-  f32_softmax__simd(x: Ptr, out: Ptr, m: number, n: number): void;
-  // assembly/ops/activation.ts
-  f32_gelu__scalar(x: Ptr, out: Ptr, n: number): void;
-  f32_gelu__simd(x: Ptr, out: Ptr, n: number): void;
-  f32_swiglu__scalar(gate: Ptr, up: Ptr, out: Ptr, n: number): void;
-  f32_swiglu__simd(gate: Ptr, up: Ptr, out: Ptr, n: number): void;
-  f32_bias_add__scalar(x: Ptr, b: Ptr, m: number, n: number): void;
-  f32_bias_add__simd(x: Ptr, b: Ptr, m: number, n: number): void;
-  // assembly/ops/rope.ts: table [maxPos, 2, headDim/2]; x [m, heads, headDim] row stride ld; pos i32 [m]
-  f32_rope_table__scalar(table: Ptr, maxPos: number, half: number, theta: number): void;
-  f32_rope__scalar: RopeKernel;
-  f32_rope__simd: RopeKernel;
-  // assembly/ops/select.ts: ties -> lowest index, NaN ignored; top-k returns the count written
-  f32_argmax__scalar(x: Ptr, n: number): number;
-  f32_argmax__simd(x: Ptr, n: number): number;
-  f32_topk__scalar: TopKKernel;
-  f32_topk__simd: TopKKernel;
-  // assembly/attention/: contract in assembly/attention/scalar.ts
-  f32_attention__scalar: AttentionKernel;
-  f32_attention__simd: AttentionKernel;
-  /** relaxed_madd variant: present in both builds, traps where `relaxedSimd` is false. */
-  f32_attention__relaxed: AttentionKernel;
-  // assembly/quant/, assembly/gemm/: layouts in wasm/quant.ts; __relaxed kernels trap in the simd build
-  q8_act_quantize__scalar: ActQuantizeKernel;
-  q8_act_quantize__simd: ActQuantizeKernel;
-  q8_weight_sums__scalar: WeightSumsKernel;
-  q8_weight_sums__simd: WeightSumsKernel;
-  q8_f32_gemm__scalar: QGemmKernel;
-  q8_f32_gemm_2x4__simd: QGemmKernel;
-  q8_f32_gemm_2x4__relaxed: QGemmKernel;
-  q8_f32_gemv__scalar: QGemvKernel;
-  q8_f32_gemv_1x4__simd: QGemvKernel;
-  q8_f32_gemv_1x4__relaxed: QGemvKernel;
-  q4_f32_gemm__scalar: QGemmKernel;
-  q4_f32_gemm_1x4__simd: QGemmKernel;
-  q4_f32_gemm_2x4__relaxed: QGemmKernel;
-  q4_f32_gemv__scalar: QGemvKernel;
-  q4_f32_gemv_1x4__simd: QGemvKernel;
-  q4_f32_gemv_1x4__relaxed: QGemvKernel;
-  f32_gemm__scalar: F32GemmKernel;
-  f32_gemm_2x4__simd: F32GemmKernel;
-  // assembly/gemm/peak.ts (benchmark only): 8 multiply-accumulates per iteration on L1-resident data
-  peak_relaxed_dot(iters: number, seed: number): number;
-  peak_relaxed_dot_split(iters: number, seed: number): number;
-  peak_dot_i16x8(iters: number, seed: number): number;
-  peak_f32x4_muladd(iters: number, seed: number): number;
-  [name: string]: unknown;
-}
 
 /** x f32 [m, k] -> xq u8 [m, actStride(k)] (7-bit, zero point 64, padding 64) and xs f32 [m] scales. */
 export type ActQuantizeKernel = (x: Ptr, xq: Ptr, xs: Ptr, m: number, k: number) => void;
@@ -149,6 +91,119 @@ export type AttentionKernel = (
   capOut: Ptr,
 ) => void;
 
+/** A kernel's signature, by the name a table row gives it. */
+export interface Signatures {
+  add: (a: Ptr, b: Ptr, out: Ptr, n: number) => void;
+  rmsnorm: RmsNormKernel;
+  layernorm: LayerNormKernel;
+  /** rows of x [m, n] -> out (may alias) */
+  softmax: (x: Ptr, out: Ptr, m: number, n: number) => void;
+  unary: (x: Ptr, out: Ptr, n: number) => void;
+  swiglu: (gate: Ptr, up: Ptr, out: Ptr, n: number) => void;
+  /** x [m, n] += b [n] */
+  biasAdd: (x: Ptr, b: Ptr, m: number, n: number) => void;
+  /** table [maxPos, 2, half]: cos then sin of pos * theta^(-i / half) */
+  ropeTable: (table: Ptr, maxPos: number, half: number, theta: number) => void;
+  rope: RopeKernel;
+  /** ties -> lowest index, NaN ignored */
+  argmax: (x: Ptr, n: number) => number;
+  topk: TopKKernel;
+  attention: AttentionKernel;
+  actQuantize: ActQuantizeKernel;
+  weightSums: WeightSumsKernel;
+  qgemm: QGemmKernel;
+  qgemv: QGemvKernel;
+  f32gemm: F32GemmKernel;
+}
+
+/** Instruction set of a variant, best last. */
+export const ISAS = ["scalar", "simd", "relaxed"] as const;
+export type Isa = (typeof ISAS)[number];
+
+/** One kernel: `file` is relative to assembly/ (without .ts). */
+export interface KernelRow {
+  readonly dtype: string;
+  readonly op: string;
+  readonly tile: string;
+  readonly isa: Isa;
+  readonly sig: keyof Signatures;
+  readonly file: string;
+}
+
+const row = <D extends string, O extends string, T extends string, I extends Isa, S extends keyof Signatures>(
+  dtype: D,
+  op: O,
+  tile: T,
+  isa: I,
+  sig: S,
+  file: string,
+) => ({ dtype, op, tile, isa, sig, file }) as const;
+
+/** Every kernel of the module. */
+export const KERNELS = [
+  row("f32", "add", "", "scalar", "add", "elementwise/add"),
+  row("f32", "add", "", "simd", "add", "elementwise/add"),
+  row("f32", "rmsnorm", "", "scalar", "rmsnorm", "ops/norm"),
+  row("f32", "rmsnorm", "", "simd", "rmsnorm", "ops/norm"),
+  row("f32", "layernorm", "", "scalar", "layernorm", "ops/norm"),
+  row("f32", "layernorm", "", "simd", "layernorm", "ops/norm"),
+  row("f32", "softmax", "", "scalar", "softmax", "ops/softmax"),
+  row("f32", "softmax", "", "simd", "softmax", "ops/softmax"),
+  row("f32", "gelu", "", "scalar", "unary", "ops/activation"),
+  row("f32", "gelu", "", "simd", "unary", "ops/activation"),
+  row("f32", "swiglu", "", "scalar", "swiglu", "ops/activation"),
+  row("f32", "swiglu", "", "simd", "swiglu", "ops/activation"),
+  row("f32", "bias_add", "", "scalar", "biasAdd", "ops/activation"),
+  row("f32", "bias_add", "", "simd", "biasAdd", "ops/activation"),
+  row("f32", "rope_table", "", "scalar", "ropeTable", "ops/rope"),
+  row("f32", "rope", "", "scalar", "rope", "ops/rope"),
+  row("f32", "rope", "", "simd", "rope", "ops/rope"),
+  row("f32", "argmax", "", "scalar", "argmax", "ops/select"),
+  row("f32", "argmax", "", "simd", "argmax", "ops/select"),
+  row("f32", "topk", "", "scalar", "topk", "ops/select"),
+  row("f32", "topk", "", "simd", "topk", "ops/select"),
+  row("f32", "attention", "", "scalar", "attention", "attention/scalar"),
+  row("f32", "attention", "", "simd", "attention", "attention/simd"),
+  row("f32", "attention", "", "relaxed", "attention", "attention/simd"),
+  row("q8", "act_quantize", "", "scalar", "actQuantize", "quant/act"),
+  row("q8", "act_quantize", "", "simd", "actQuantize", "quant/act"),
+  row("q8", "weight_sums", "", "scalar", "weightSums", "quant/wsum"),
+  row("q8", "weight_sums", "", "simd", "weightSums", "quant/wsum"),
+  row("q8_f32", "gemm", "", "scalar", "qgemm", "gemm/q8_gemm"),
+  row("q8_f32", "gemm", "2x4", "simd", "qgemm", "gemm/q8_gemm"),
+  row("q8_f32", "gemm", "2x4", "relaxed", "qgemm", "gemm/q8_gemm"),
+  row("q8_f32", "gemv", "", "scalar", "qgemv", "gemm/q8_gemv"),
+  row("q8_f32", "gemv", "1x4", "simd", "qgemv", "gemm/q8_gemv"),
+  row("q8_f32", "gemv", "1x4", "relaxed", "qgemv", "gemm/q8_gemv"),
+  row("q4_f32", "gemm", "", "scalar", "qgemm", "gemm/q4_gemm"),
+  row("q4_f32", "gemm", "1x4", "simd", "qgemm", "gemm/q4_gemm"),
+  row("q4_f32", "gemm", "2x4", "relaxed", "qgemm", "gemm/q4_gemm"),
+  row("q4_f32", "gemv", "", "scalar", "qgemv", "gemm/q4_gemv"),
+  row("q4_f32", "gemv", "1x4", "simd", "qgemv", "gemm/q4_gemv"),
+  row("q4_f32", "gemv", "1x4", "relaxed", "qgemv", "gemm/q4_gemv"),
+  row("f32", "gemm", "", "scalar", "f32gemm", "gemm/f32_gemm"),
+  row("f32", "gemm", "2x4", "simd", "f32gemm", "gemm/f32_gemm"),
+] as const;
+
+type Row = (typeof KERNELS)[number];
+/** The export name of a row: <dtype>_<op>[_<tile>]__<isa>. */
+export type KernelName<R extends KernelRow = Row> = `${R["dtype"]}_${R["op"]}${R["tile"] extends ""
+  ? ""
+  : `_${R["tile"]}`}__${R["isa"]}`;
+
+/** The export name of a row (as KernelName). */
+export function kernelName(r: KernelRow): string {
+  return `${r.dtype}_${r.op}${r.tile ? `_${r.tile}` : ""}__${r.isa}`;
+}
+
+/** The exports of the kernel module: the table's rows with their signatures, and the build's facts. */
+export type KernelExports = {
+  memory: WebAssembly.Memory;
+  build_features(): number;
+  /** First byte of linear memory no static data uses. */
+  heap_base(): Ptr;
+} & { [R in Row as KernelName<R>]: Signatures[R["sig"]] };
+
 /** An instantiated kernel module and what it was built with. */
 export interface Kernels {
   exports: KernelExports;
@@ -168,4 +223,33 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
     simd: (bits & FEATURE_SIMD) !== 0,
     relaxedSimd: (bits & FEATURE_RELAXED_SIMD) !== 0,
   };
+}
+
+/** Whether a row can run on `k` (a __relaxed row traps in the plain-SIMD build). */
+export function usable(k: Kernels, r: KernelRow): boolean {
+  return r.isa !== "relaxed" || k.relaxedSimd;
+}
+
+/** The rows of one op (dtype + op), scalar reference first, that can run on `k`. */
+export function kernelVariants(k: Kernels, dtype: string, op: string): KernelRow[] {
+  const rows = KERNELS.filter((r) => r.dtype === dtype && r.op === op && usable(k, r));
+  if (!rows.some((r) => r.isa === "scalar")) throw new Error(`kernels: ${dtype}_${op} has no __scalar row`);
+  return rows.sort((a, b) => ISAS.indexOf(a.isa) - ISAS.indexOf(b.isa));
+}
+
+/** A row's function in `k`'s exports. */
+export function kernelFn<S extends keyof Signatures>(k: Kernels, r: KernelRow & { sig: S }): Signatures[S] {
+  return (k.exports as unknown as Record<string, Signatures[S]>)[kernelName(r)];
+}
+
+/** The best variant `k` can run of one op (relaxed > simd > scalar), with its export name. */
+export function bestKernel<S extends keyof Signatures>(
+  k: Kernels,
+  dtype: string,
+  op: string,
+  sig: S,
+): { name: string; fn: Signatures[S] } {
+  const r = kernelVariants(k, dtype, op).at(-1)!;
+  if (r.sig !== sig) throw new Error(`kernels: ${kernelName(r)} has signature ${r.sig}, not ${sig}`);
+  return { name: kernelName(r), fn: kernelFn(k, r as KernelRow & { sig: S }) };
 }

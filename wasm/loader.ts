@@ -8,13 +8,13 @@
 // its memory is garbage.
 import { instantiateKernels } from "./kernels";
 import { MANIFEST_FORMAT, type Manifest } from "./manifest";
-import { parseConfig } from "./model/config";
+import { headDim, parseConfig } from "./config";
 import { sha256Hex, type ByteSource } from "./source";
 import { TextTokenizer } from "./tokenizer";
-import { ensureMemory, heapStart, Region, SizeCounter } from "./engine/arena";
+import { ensureMemory, heapStart, Region, SizeCounter } from "./arena";
 import { layoutBuffers } from "./engine/buffers";
-import { now } from "./engine/generate";
-import { Model } from "./engine/model";
+import { now } from "./engine/clock";
+import { Model } from "./generate";
 import { Ops } from "./engine/ops";
 import { locateTensors, Weights, weightsBytes, type Precision } from "./engine/weights";
 
@@ -90,7 +90,7 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
   const w = Weights.load(tensors, shards, weightsRegion, ops, precision);
   shards.length = 0; // the shard bytes are not kept
   const t = config.text;
-  ops.ropeTable(b.ropeTable, t.maxPositions, t.hidden / t.heads / 2, t.ropeTheta);
+  ops.ropeTable(b.ropeTable, t.maxPositions, headDim(t) / 2, t.ropeTheta);
   const engine = { cfg: config, ops, w, b, trace: null };
   return new Model(engine, tokenizer, precision, {
     modelId: manifest.model_id,

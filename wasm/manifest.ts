@@ -2,6 +2,8 @@
 // converter (tools/convert), read by the engine's loader. Shards are raw concatenations of tensor payloads;
 // every payload starts at a 64-byte aligned offset so it can be copied into linear memory as one block.
 
+import type { WeightDtype } from "./quant";
+
 /** Manifest format identifier; bump on any incompatible change. */
 export const MANIFEST_FORMAT = "atp-edge-weights/1";
 
@@ -9,7 +11,7 @@ export const MANIFEST_FORMAT = "atp-edge-weights/1";
 export const TENSOR_ALIGN = 64;
 
 /** Storage types: q8/q4 per wasm/quant.ts, f32 little-endian. */
-export type TensorDtype = "f32" | "q8" | "q4";
+export type TensorDtype = WeightDtype;
 
 /** Where one tensor lives inside its shard. For q8/q4, `scales` locates the f32 scales. */
 export interface TensorEntry {

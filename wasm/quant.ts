@@ -1,12 +1,16 @@
-// Platform-neutral quantizers for the project's weight formats (q8, q4) and a JS reference of the
-// kernels' activation quantizer, bit-exact with assembly/quant/act.ts. Used by the converter
-// (tools/) and by the tests. All arithmetic is f32 (Math.fround), rounding half to even as wasm's
+// The project's weight formats (q8, q4) in one place: their block layouts and byte sizes, quantizers,
+// dequantizers, and a JS reference of the kernels' activation quantizer, bit-exact with
+// assembly/quant/act.ts. Used by the converter (tools/convert), the engine's weight loader
+// (wasm/engine/weights.ts) and the tests. All arithmetic is f32 (Math.fround), rounding half to even as wasm's
 // f32.nearest. Layouts (the contract the engine and the kernels rely on):
 //   q8: data i8 [N, K] (row stride K), scales f32 [N]: s = max|W[n]| / 127 (1 if 0), q in [-127, 127]
 //   q4: blocks of 32 along K (K zero-padded to KB * 32), data u8 [N, KB * 16] with byte i of a block =
 //       (element i + 8) | (element i + 16, + 8) << 4 (ggml Q4_0), scales f32 [N, KB]: s = max / 7
 //   activations: u8 [M, KP], KP = ceil(K / 32) * 32, xq = clamp(nearest(x / s), -63, 63) + 64 with
 //       s = max|x[m]| / 63 (1 if 0); columns K..KP-1 hold 64 (quantized 0)
+
+/** How a tensor is stored: f32 little-endian, or one of the quantized formats of this file. */
+export type WeightDtype = "f32" | "q8" | "q4";
 
 /** Elements per q4 block along K. */
 export const Q4_BLOCK = 32;
@@ -70,8 +74,12 @@ export function quantizeQ8(w: ArrayLike<number>, n: number, k: number): Q8Weight
 }
 
 /** f32 [N, K] values of a q8 tensor: q * s in f32. */
-export function dequantizeQ8(q: Q8Weights, n: number, k: number): Float32Array {
-  const out = new Float32Array(n * k);
+export function dequantizeQ8(
+  q: Q8Weights,
+  n: number,
+  k: number,
+  out: Float32Array = new Float32Array(n * k),
+): Float32Array {
   for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) out[r * k + i] = q.data[r * k + i] * q.scales[r];
   return out;
 }
@@ -119,14 +127,52 @@ export function q4Code(q: Q4Weights, kb: number, r: number, i: number): number {
 }
 
 /** f32 [N, K] values of a q4 tensor: code * block scale in f32. */
-export function dequantizeQ4(q: Q4Weights, n: number, k: number): Float32Array {
+export function dequantizeQ4(
+  q: Q4Weights,
+  n: number,
+  k: number,
+  out: Float32Array = new Float32Array(n * k),
+): Float32Array {
   const kb = q4Blocks(k);
-  const out = new Float32Array(n * k);
   for (let r = 0; r < n; r++) {
     for (let i = 0; i < k; i++)
       out[r * k + i] = q4Code(q, kb, r, i) * q.scales[r * kb + Math.floor(i / Q4_BLOCK)];
   }
   return out;
+}
+
+/** A quantized weight format: its byte sizes for W [n, k] and its (de)quantizer. */
+export interface QuantFormat {
+  /** Payload and f32-scale bytes of W [n, k]. */
+  bytes(n: number, k: number): { data: number; scales: number };
+  quantize(
+    w: ArrayLike<number>,
+    n: number,
+    k: number,
+  ): { data: Int8Array | Uint8Array; scales: Float32Array };
+  /** f32 [n, k] of a stored tensor; `data` is its payload bytes, `out` may be a view of linear memory. */
+  dequantize(data: Uint8Array, scales: Float32Array, n: number, k: number, out?: Float32Array): Float32Array;
+}
+
+/** The quantized formats by dtype. */
+export const QUANT_FORMATS: Record<Exclude<WeightDtype, "f32">, QuantFormat> = {
+  q8: {
+    bytes: (n, k) => ({ data: n * k, scales: n * 4 }),
+    quantize: quantizeQ8,
+    dequantize: (data, scales, n, k, out) =>
+      dequantizeQ8({ data: new Int8Array(data.buffer, data.byteOffset, n * k), scales }, n, k, out),
+  },
+  q4: {
+    bytes: (n, k) => ({ data: n * q4Blocks(k) * Q4_BLOCK_BYTES, scales: n * q4Blocks(k) * 4 }),
+    quantize: quantizeQ4,
+    dequantize: (data, scales, n, k, out) => dequantizeQ4({ data, scales }, n, k, out),
+  },
+};
+
+/** Payload and scale bytes a tensor of `dtype` and `shape` ([n, k] when quantized) occupies. */
+export function tensorBytes(dtype: WeightDtype, shape: readonly number[]): { data: number; scales: number } {
+  if (dtype === "f32") return { data: shape.reduce((a, b) => a * b, 1) * 4, scales: 0 };
+  return QUANT_FORMATS[dtype].bytes(shape[0], shape[1]);
 }
 
 /** 7-bit activations: xq u8 [M, KP] (zero point 64) and per-row scales f32 [M]. */

@@ -2,7 +2,7 @@
 // atp-tiny (/tmp/data.md, tools/shapesvqa/prompt.ts): <bos> <image>*Nv {question} <sep>; the answer
 // follows and ends with <eos>. The special ids come from config.json (one model description).
 import { Tokenizer } from "@huggingface/tokenizers";
-import type { ModelConfig } from "./model/config";
+import type { ModelConfig } from "./config";
 
 interface TokenizerJson {
   added_tokens?: { id: number; content: string }[];

@@ -11,10 +11,10 @@
 // The padding contributes nothing: padded weights have nibble 8 and padded activations are 64.
 //  - __relaxed (2x4): the nibbles (0..15) are the 7-bit operand of i32x4.relaxed_dot_i8x16_i7x16_add_s
 //    and xq - 64 the signed one; sum (x - 64) * nibble - 8 * asum[m, b] gives dot exactly.
-//  - __simd (1x4 rows, see q4_gemv.ts): nibble - 8 and xq - 64 sign-extended to i16, dot_i16x8_s.
+//  - __simd (1x4 rows, see q4_rows.ts): nibble - 8 and xq - 64 sign-extended to i16, dot_i16x8_s.
 import { actStride, ACT_ZERO } from "../quant/act";
 import { hsum4_i32 } from "./common";
-import { q4_act_block_sums, q4_out, q4_rdot, q4_row1x4_relaxed, q4_row1x4_simd, q4_scales } from "./q4_gemv";
+import { q4_act_block_sums, q4_out, q4_rdot, q4_row1x4_relaxed, q4_row1x4_simd, q4_scales } from "./q4_rows";
 import { rowPtr } from "./common";
 
 /** Scalar reference (same signature as the SIMD variants; scratch is not used). */
@@ -134,7 +134,7 @@ export function q4_f32_gemm_2x4__relaxed(
   }
 }
 
-/** Plain-SIMD GEMM as rows of the 1x4 microkernel (see q4_gemv.ts); scratch is not used. */
+/** Plain-SIMD GEMM as rows of the 1x4 microkernel (see q4_rows.ts); scratch is not used. */
 export function q4_f32_gemm_1x4__simd(
   xq: usize,
   xs: usize,

@@ -13,13 +13,13 @@
 // through the f32 output stage 4 lanes wide. Tails: N % 4 by clamping channel pointers to the last
 // channel and storing only valid lanes; M % 2 by a 1x4 pass; K % 16 by a scalar integer tail added
 // to the reduced dots. No memory is read past any operand.
-//  - __relaxed: acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xq, acc) (rdot in q8_gemv.ts; w signed,
+//  - __relaxed: acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xq, acc) (rdot in q8_rows.ts; w signed,
 //    xq in 0..127, so the result is the same on every CPU), dot = sum w * xq - 64 * wsum[n].
 //    Only in the relaxed build: in the `simd` build it traps (unreachable).
 //  - __simd: xq - 64 in i8, sign-extend both to i16, i32x4.dot_i16x8_s; wsum is not read.
 import { actStride, ACT_ZERO } from "../quant/act";
 import { dotTail, hsum4_i32, load4, outRow, rowPtr } from "./common";
-import { q8_row1x4_relaxed, q8_row1x4_simd, rdot, tail4, tail4z } from "./q8_gemv";
+import { q8_row1x4_relaxed, q8_row1x4_simd, rdot, tail4, tail4z } from "./q8_rows";
 
 /** Scalar reference (same signature as the SIMD variants; wsum is not read). */
 export function q8_f32_gemm__scalar(

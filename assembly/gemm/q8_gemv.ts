@@ -2,10 +2,10 @@
 // and arithmetic as q8_gemm.ts (see its header) with one activation row: xq u8 [KP], xs f32 [1].
 // Microkernel 1x4c16: one row x 4 channels, one i32x4 accumulator per channel; the only loop-carried
 // dependency is the i32 add, so 4 chains keep the multipliers busy while the weights stream through.
-// The same 1-row bodies serve the GEMM's M % 2 tail. Requires SIMD128 (+ relaxed SIMD for __relaxed).
-import { ACT_ZERO } from "../quant/act";
-import { dotTail, hsum4_i32, load4, outRow, rowPtr } from "./common";
+// The 1-row bodies (q8_rows.ts) also serve the GEMM's M % 2 tail. Requires SIMD128 (+ relaxed SIMD for __relaxed).
+import { load4, outRow, rowPtr } from "./common";
 import { q8_f32_gemm__scalar } from "./q8_gemm";
+import { q8_row1x4_relaxed, q8_row1x4_simd } from "./q8_rows";
 
 /** Scalar reference: the q8 GEMM reference at M = 1. */
 export function q8_f32_gemv__scalar(
@@ -76,91 +76,4 @@ export function q8_f32_gemv_1x4__simd(
     const r = q8_row1x4_simd(xq, w0, w1, w2, w3, k16, k);
     outRow(y + ((<usize>j) << 2), r, sx, load4(ws, j, nv), bias, bv, nv);
   }
-}
-
-/** Exact dots of one activation row with 4 weight rows (relaxed form, minus corr = 64 * wsum). */
-export function q8_row1x4_relaxed(
-  x: usize,
-  w0: usize,
-  w1: usize,
-  w2: usize,
-  w3: usize,
-  corr: v128,
-  k16: i32,
-  k: i32,
-): v128 {
-  const ones = i16x8.splat(1);
-  let c0 = i32x4.splat(0),
-    c1 = c0,
-    c2 = c0,
-    c3 = c0;
-  for (let p: usize = 0; p < <usize>k16; p += 16) {
-    const a = v128.load(x + p);
-    c0 = rdot(v128.load(w0 + p), a, c0, ones);
-    c1 = rdot(v128.load(w1 + p), a, c1, ones);
-    c2 = rdot(v128.load(w2 + p), a, c2, ones);
-    c3 = rdot(v128.load(w3 + p), a, c3, ones);
-  }
-  const r = i32x4.sub(hsum4_i32(c0, c1, c2, c3), corr);
-  return k16 < k ? i32x4.add(r, tail4(x, w0, w1, w2, w3, k16, k)) : r;
-}
-
-/** Exact dots of one activation row with 4 weight rows (direct form: (xq - 64) extended to i16). */
-export function q8_row1x4_simd(x: usize, w0: usize, w1: usize, w2: usize, w3: usize, k16: i32, k: i32): v128 {
-  const zp = i8x16.splat(<i8>ACT_ZERO);
-  let c0 = i32x4.splat(0),
-    c1 = c0,
-    c2 = c0,
-    c3 = c0;
-  for (let p: usize = 0; p < <usize>k16; p += 16) {
-    const a = i8x16.sub(v128.load(x + p), zp);
-    const al = i16x8.extend_low_i8x16_s(a);
-    const ah = i16x8.extend_high_i8x16_s(a);
-    c0 = i32x4.add(c0, dot16(v128.load(w0 + p), al, ah));
-    c1 = i32x4.add(c1, dot16(v128.load(w1 + p), al, ah));
-    c2 = i32x4.add(c2, dot16(v128.load(w2 + p), al, ah));
-    c3 = i32x4.add(c3, dot16(v128.load(w3 + p), al, ah));
-  }
-  const r = hsum4_i32(c0, c1, c2, c3);
-  return k16 < k ? i32x4.add(r, tail4z(x, w0, w1, w2, w3, k16, k)) : r;
-}
-
-/**
- * acc + the relaxed dot of 16 signed weight bytes w with 16 7-bit activations x (16 MACs into 4 i32
- * lanes): i32x4.relaxed_dot_i8x16_i7x16_add_s. workerd's V8 lowers it to one AVX-VNNI vpdpbusd on
- * this CPU (126 GOP/s peak); Node 22's V8 to pmaddubsw + pmaddwd + paddd with the constant rebuilt at
- * every use (50 GOP/s, where the split i16x8 dot + widening form reaches 87: peak.ts measures both).
- * The product runs in workerd, so the kernels use the fused instruction. `ones` is unused (kept so
- * the split form can be swapped back in one place).
- */
-export function rdot(w: v128, x: v128, acc: v128, _ones: v128): v128 {
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x, acc);
-}
-
-/** i32x4 partial dot of 16 signed weight bytes with 16 activations already extended to i16. */
-export function dot16(b: v128, al: v128, ah: v128): v128 {
-  return i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), al),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), ah),
-  );
-}
-
-/** K tail of one activation row against 4 channels, raw products (the relaxed form: wsum corrects). */
-export function tail4(x: usize, w0: usize, w1: usize, w2: usize, w3: usize, from: i32, to: i32): v128 {
-  return i32x4(
-    dotTail(x, w0, from, to, 0),
-    dotTail(x, w1, from, to, 0),
-    dotTail(x, w2, from, to, 0),
-    dotTail(x, w3, from, to, 0),
-  );
-}
-
-/** K tail of one activation row against 4 channels with the zero point removed (the direct form). */
-export function tail4z(x: usize, w0: usize, w1: usize, w2: usize, w3: usize, from: i32, to: i32): v128 {
-  return i32x4(
-    dotTail(x, w0, from, to, ACT_ZERO),
-    dotTail(x, w1, from, to, ACT_ZERO),
-    dotTail(x, w2, from, to, ACT_ZERO),
-    dotTail(x, w3, from, to, ACT_ZERO),
-  );
 }

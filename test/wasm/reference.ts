@@ -5,7 +5,7 @@
 // approximations; the int8 path adds activation quantization. Pruning is modelled as the paper's hard
 // inference: after layer l only the kept visual tokens continue, with their original positions.
 import type { Manifest } from "../../wasm/manifest";
-import { parseConfig, type ModelConfig } from "../../wasm/model/config";
+import { parseConfig, type ModelConfig } from "../../wasm/config";
 import { dequantizeQ4, dequantizeQ8, q4Blocks } from "../../wasm/quant";
 
 type Vec = Float64Array;

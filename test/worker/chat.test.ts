@@ -136,17 +136,29 @@ describe("POST /v1/chat/completions", () => {
     }
   });
 
-  it("400 for ATP on a model without ATP modules and for knobs the policy refuses", async () => {
+  it("400 for ATP on a model without ATP modules and for knobs the method refuses, naming the knob", async () => {
     const atp = await call(
       "/v1/chat/completions",
       chatBody(IMAGES["shapes.png"], QUESTION, { atp: { method: "atp" } }),
     );
     expect(atp.status).toBe(400);
     expect(await atp.json()).toMatchObject({ error: { code: "method_unavailable", param: "atp.method" } });
-    const knobs = { method: "fastv", knobs: { ratio: 2 } };
-    const bad = await call("/v1/chat/completions", chatBody(IMAGES["shapes.png"], QUESTION, { atp: knobs }));
-    expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: { code: "invalid_atp_options" } });
+    const refused: [object, string, RegExp][] = [
+      [
+        { method: "fastv", knobs: { ratio: 2 } },
+        "atp.knobs.ratio",
+        /knob 'ratio' must be a number in \[0, 1\)/,
+      ],
+      [{ method: "grid", knobs: { ratio: 0.5 } }, "atp.knobs.ratio", /grid has no knob 'ratio'/],
+      [{ method: "fastv", budget: 1 }, "atp.budget", /fastv has no knob 'budget'/],
+    ];
+    for (const [atp, param, message] of refused) {
+      const bad = await call("/v1/chat/completions", chatBody(IMAGES["shapes.png"], QUESTION, { atp }));
+      expect(bad.status).toBe(400);
+      const body = (await bad.json()) as { error: { code: string; param: string; message: string } };
+      expect(body.error).toMatchObject({ code: "invalid_atp_options", param });
+      expect(body.error.message).toMatch(message);
+    }
   });
 
   it("honours max_tokens and max_completion_tokens", async () => {

@@ -1,11 +1,23 @@
 // The kernel benchmark, shared by the Node entry (kernels.ts) and the workerd one (worker.ts): times
-// each GEMM/GEMV variant on the model's shapes, measures the core's peak for the instruction each is
-// built on (assembly/gemm/peak.ts) in the same run, and sets them beside an optional fp32 peer
-// (onnxruntime-web in Node). Platform-neutral: no Node or Workers APIs, only the kernel instances.
+// every GEMM/GEMV row of the kernel table (wasm/kernels.ts) on the model's shapes, each in the build of
+// its ISA, measures the core's peak for the instruction each is built on (the bench-only module,
+// assembly/bench/peak.ts) in the same run, and sets them beside an optional fp32 peer (onnxruntime-web
+// in Node). Platform-neutral: no Node or Workers APIs, only the kernel instances.
 // Timing is best-of-batches, because the machine is shared: a batch that was not preempted is the
 // closest to the kernel's own speed.
-import type { Kernels, QGemmKernel, QGemvKernel, F32GemmKernel } from "../../wasm/kernels";
-import { actStride, q4Blocks, quantizeQ4, quantizeQ8 } from "../../wasm/quant";
+import {
+  actStride,
+  bestKernel,
+  kernelFn,
+  kernelName,
+  KERNELS,
+  q4Blocks,
+  QUANT_FORMATS,
+  scratchRegion,
+  tensorBytes,
+  type KernelRow,
+  type Kernels,
+} from "../../wasm/tools";
 
 /** An fp32 MatMul peer: prepares Y[M, N] = X[M, K] . W^T for W f32 [N, K]; returns one timed run. */
 export type Peer = (
@@ -19,6 +31,7 @@ export type Peer = (
 export interface BenchOptions {
   relaxed: Kernels; // the relaxed-SIMD build
   simd: Kernels; // the SIMD-only build
+  peaks: { relaxed: PeakLoops; simd: PeakLoops }; // the bench-only module's builds (assembly/bench/)
   rows: number[]; // M values (1 = decode GEMV)
   shapes: [number, number][]; // (K, N)
   minMs: number; // measuring time per kernel and shape
@@ -46,12 +59,21 @@ export interface BenchReport {
 }
 
 const PEAK_ITERS = 200_000;
-const PEAKS: [string, "relaxed" | "simd", number][] = [
+const PEAKS = [
   ["peak_relaxed_dot", "relaxed", 32],
   ["peak_relaxed_dot_split", "relaxed", 32],
   ["peak_dot_i16x8", "simd", 16],
   ["peak_f32x4_muladd", "simd", 8],
-];
+] as const;
+type PeakName = (typeof PEAKS)[number][0];
+
+/** The exports of the bench-only module (assembly/bench/index.ts): peak loops returning a checksum. */
+export type PeakLoops = Record<PeakName, (iters: number, seed: number) => number>;
+
+/** Instantiates a build of the bench-only module. */
+export async function instantiatePeaks(module: WebAssembly.Module): Promise<PeakLoops> {
+  return (await WebAssembly.instantiate(module, {})).exports as unknown as PeakLoops;
+}
 
 /** Smallest step of the clock in ms (workerd coarsens performance.now() to whole milliseconds). */
 export function clockStep(now: () => number): number {
@@ -95,34 +117,28 @@ export async function timeIt(
   return best / 1e3;
 }
 
-/** Bump allocator over one kernel instance, reset per shape. */
-class Heap {
-  private top = 0;
-  constructor(private readonly k: Kernels) {
-    this.reset();
-  }
-  reset(): void {
-    this.top = (this.k.exports.heap_base() + 63) & ~63;
-  }
-  put(data: ArrayBufferView | number): number {
-    const bytes = typeof data === "number" ? data : data.byteLength;
-    const p = this.top;
-    this.top = (p + bytes + 16 + 63) & ~63;
-    const need = this.top - this.k.memory.buffer.byteLength;
-    if (need > 0) this.k.memory.grow(Math.ceil(need / 65536));
-    if (typeof data !== "number") {
-      new Uint8Array(this.k.memory.buffer, p, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
-    }
-    return p;
-  }
-}
-
 function uniform(seed: number, n: number): Float32Array {
   let a = seed >>> 0;
   return Float32Array.from({ length: n }, () => {
     a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
     return a / 2 ** 31 - 1;
   });
+}
+
+/** The peak loop a row's instruction mix is measured against (null: scalar rows are not). */
+function peakOf(r: KernelRow): PeakName | null {
+  if (r.isa === "scalar") return null;
+  if (r.isa === "relaxed") return "peak_relaxed_dot";
+  return r.dtype.startsWith("q") ? "peak_dot_i16x8" : "peak_f32x4_muladd";
+}
+
+/**
+ * The rows benchmarked at M rows: the GEMV rows (and the f32 GEMM) at M = 1, the GEMM rows above it;
+ * scalar references only at M = 1 (at prefill sizes they take seconds a call).
+ */
+function benchRows(m: number): KernelRow[] {
+  const sigs = m === 1 ? ["qgemv", "f32gemm"] : ["qgemm", "f32gemm"];
+  return KERNELS.filter((r) => sigs.includes(r.sig) && (m === 1 || r.isa !== "scalar"));
 }
 
 /** Runs the benchmark; results in the order measured. */
@@ -133,7 +149,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const peaks: Record<string, number> = {};
   const measurePeaks = async () => {
     for (const [name, build, ops] of PEAKS) {
-      const fn = (build === "relaxed" ? o.relaxed : o.simd).exports[name] as (n: number, s: number) => number;
+      const fn = o.peaks[build][name];
       const s = await time(() => fn(PEAK_ITERS, 3));
       peaks[name] = Math.max(peaks[name] ?? 0, (PEAK_ITERS * 8 * ops) / s / 1e9);
     }
@@ -146,107 +162,67 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   );
 
   const kernels: KernelResult[] = [];
-  const heaps = { relaxed: new Heap(o.relaxed), simd: new Heap(o.simd) };
+  const heaps = { relaxed: scratchRegion(o.relaxed, "bench"), simd: scratchRegion(o.simd, "bench") };
   for (const m of o.rows) {
     for (const [k, n] of o.shapes) {
       const shape = `${m}x${k}x${n}`;
       const x = uniform(m * 7 + k, m * k);
       const w = uniform(k * 13 + n, n * k).map((v) => v * 0.1);
       const bias = uniform(n, n);
-      const q8 = quantizeQ8(w, n, k);
-      const q4 = quantizeQ4(w, n, k);
-      const kb = q4Blocks(k);
+      const q8 = QUANT_FORMATS.q8.quantize(w, n, k);
+      const q4 = QUANT_FORMATS.q4.quantize(w, n, k);
       const peerS = o.peer ? await time(await o.peer(m, k, n, w, x)) : null;
       const entries: KernelResult[] = [];
       for (const build of ["relaxed", "simd"] as const) {
         const kern = o[build];
-        const e = kern.exports;
         const h = heaps[build];
         h.reset();
         const [px, pw, pb] = [h.put(x), h.put(w), h.put(bias)];
-        const [xq, xs, y] = [h.put(m * actStride(k)), h.put(m * 4), h.put(m * n * 4)];
-        const [q8w, q8s, wsum] = [h.put(q8.data), h.put(q8.scales), h.put(n * 4)];
-        const [q4w, q4s, scratch] = [h.put(q4.data), h.put(q4.scales), h.put(m * kb * 4)];
-        e.q8_weight_sums__simd(q8w, wsum, n, k);
-        const quantS = await time(() => e.q8_act_quantize__simd(px, xq, xs, m, k), o.minMs / 4);
-        const isa = build === "relaxed" ? "__relaxed" : "__simd";
-        const peak = build === "relaxed" ? peaks.peak_relaxed_dot : peaks.peak_dot_i16x8;
-        const q8name = m === 1 ? `q8_f32_gemv_1x4${isa}` : `q8_f32_gemm_2x4${isa}`;
-        const q4name =
-          m === 1
-            ? `q4_f32_gemv_1x4${isa}`
-            : build === "relaxed"
-              ? "q4_f32_gemm_2x4__relaxed"
-              : "q4_f32_gemm_1x4__simd";
-        const runs: [string, () => void, number, number, number][] = [
-          m === 1
-            ? [
-                q8name,
-                () => (e[q8name] as QGemvKernel)(xq, xs, q8w, q8s, wsum, pb, y, n, k),
-                peak,
-                quantS,
-                n * k + n * 8,
-              ]
-            : [
-                q8name,
-                () => (e[q8name] as QGemmKernel)(xq, xs, q8w, q8s, wsum, pb, y, m, n, k),
-                peak,
-                quantS,
-                0,
-              ],
-          m === 1
-            ? [
-                q4name,
-                () => (e[q4name] as QGemvKernel)(xq, xs, q4w, q4s, scratch, pb, y, n, k),
-                peak,
-                quantS,
-                n * kb * 20,
-              ]
-            : [
-                q4name,
-                () => (e[q4name] as QGemmKernel)(xq, xs, q4w, q4s, scratch, pb, y, m, n, k),
-                peak,
-                quantS,
-                0,
-              ],
-        ];
-        if (build === "simd") {
-          const f = e.f32_gemm_2x4__simd as F32GemmKernel;
-          runs.push([
-            "f32_gemm_2x4__simd",
-            () => f(px, pw, pb, y, m, n, k),
-            peaks.peak_f32x4_muladd,
-            0,
-            m === 1 ? n * k * 4 : 0,
-          ]);
-          if (m === 1) {
-            const g = e.q8_f32_gemv__scalar as QGemvKernel;
-            runs.push([
-              "q8_f32_gemv__scalar",
-              () => g(xq, xs, q8w, q8s, wsum, pb, y, n, k),
-              peak,
-              quantS,
-              n * k + n * 8,
-            ]);
+        const [xq, xs, y] = [h.alloc(m * actStride(k)), h.alloc(m * 4), h.alloc(m * n * 4)];
+        // Weight operands per dtype: data, scales, aux (q8: row sums; q4: block-sum scratch).
+        const q8w = { data: h.put(q8.data), scales: h.put(q8.scales), aux: h.alloc(n * 4) };
+        const q4w = { data: h.put(q4.data), scales: h.put(q4.scales), aux: h.alloc(m * q4Blocks(k) * 4) };
+        bestKernel(kern, "q8", "weight_sums", "weightSums").fn(q8w.data, q8w.aux, n, k);
+        const quantize = bestKernel(kern, "q8", "act_quantize", "actQuantize").fn;
+        const quantS = await time(() => quantize(px, xq, xs, m, k), o.minMs / 4);
+        const rows = benchRows(m).filter((r) => (r.isa === "relaxed") === (build === "relaxed"));
+        for (const r of rows) {
+          const name = kernelName(r);
+          const qw = r.dtype === "q8_f32" ? q8w : q4w;
+          let run: () => void;
+          let weightBytes: number;
+          if (r.sig === "f32gemm") {
+            const f = kernelFn(kern, { ...r, sig: "f32gemm" });
+            run = () => f(px, pw, pb, y, m, n, k);
+            weightBytes = tensorBytes("f32", [n, k]).data;
+          } else {
+            const fmt = tensorBytes(r.dtype === "q8_f32" ? "q8" : "q4", [n, k]);
+            weightBytes = fmt.data + fmt.scales + (r.dtype === "q8_f32" ? n * 4 : 0);
+            if (r.sig === "qgemv") {
+              const f = kernelFn(kern, { ...r, sig: "qgemv" });
+              run = () => f(xq, xs, qw.data, qw.scales, qw.aux, pb, y, n, k);
+            } else {
+              const f = kernelFn(kern, { ...r, sig: "qgemm" });
+              run = () => f(xq, xs, qw.data, qw.scales, qw.aux, pb, y, m, n, k);
+            }
           }
-        }
-        for (const [name, fn, pk, qs, bytes] of runs) {
-          const s = await time(fn);
+          const s = await time(run);
           const gops = (2 * m * n * k) / s / 1e9;
-          const r: KernelResult = {
+          const peak = peakOf(r);
+          const res: KernelResult = {
             name,
             shape,
             gops,
-            peak_fraction: pk ? gops / pk : null,
+            peak_fraction: peak ? gops / peaks[peak] : null,
             vs_ort: peerS === null ? null : peerS / s,
             us: s * 1e6,
           };
-          if (qs > 0) {
-            r.quant_us = qs * 1e6;
-            r.vs_ort_with_quant = peerS === null ? null : peerS / (s + qs);
+          if (r.sig !== "f32gemm") {
+            res.quant_us = quantS * 1e6;
+            res.vs_ort_with_quant = peerS === null ? null : peerS / (s + quantS);
           }
-          if (bytes > 0) r.gbps = bytes / s / 1e9;
-          entries.push(r);
+          if (m === 1) res.gbps = weightBytes / s / 1e9;
+          entries.push(res);
         }
       }
       if (peerS !== null) {
@@ -266,14 +242,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   await measurePeaks(); // again at the end: the peak is the best seen in the run
   for (const r of kernels) {
-    if (r.name.endsWith("__scalar")) r.peak_fraction = null;
-    if (r.peak_fraction === null) continue;
-    const basis = r.name.includes("relaxed")
-      ? "peak_relaxed_dot"
-      : r.name.startsWith("q")
-        ? "peak_dot_i16x8"
-        : "peak_f32x4_muladd";
-    r.peak_fraction = r.gops / peaks[basis];
+    const row = KERNELS.find((t) => kernelName(t) === r.name);
+    const peak = row ? peakOf(row) : null;
+    if (row) r.peak_fraction = peak ? r.gops / peaks[peak] : null;
   }
   return { peaks, kernels };
 }

@@ -3,8 +3,8 @@
 // wasm backend, 1 thread) as the peer. Prints a table; --json writes {"peaks", "kernels": [...]}.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { instantiateKernels } from "../../wasm/kernels";
-import { runBench } from "./core";
+import { instantiateKernels } from "../../wasm/tools";
+import { instantiatePeaks, runBench } from "./core";
 import { ORT_VERSION, ortPeer } from "./ort";
 import { BENCH_ROWS, BENCH_SHAPES } from "./shapes";
 import { formatTable } from "./table";
@@ -17,15 +17,19 @@ const { values } = parseArgs({
   },
 });
 
-const load = (name: string) =>
-  instantiateKernels(
-    new WebAssembly.Module(readFileSync(new URL(`../../wasm/build/${name}`, import.meta.url))),
-  );
+const module = (name: string) =>
+  new WebAssembly.Module(readFileSync(new URL(`../../wasm/build/${name}`, import.meta.url)));
 
-const [relaxed, simd] = await Promise.all([load("kernels.relaxed.wasm"), load("kernels.simd.wasm")]);
+const [relaxed, simd] = await Promise.all(
+  ["kernels.relaxed.wasm", "kernels.simd.wasm"].map((f) => instantiateKernels(module(f))),
+);
+const [peaksRelaxed, peaksSimd] = await Promise.all(
+  ["bench.relaxed.wasm", "bench.simd.wasm"].map((f) => instantiatePeaks(module(f))),
+);
 const report = await runBench({
   relaxed,
   simd,
+  peaks: { relaxed: peaksRelaxed, simd: peaksSimd },
   rows: BENCH_ROWS,
   shapes: values.quick ? BENCH_SHAPES.slice(0, 2) : BENCH_SHAPES,
   minMs: Number(values.ms),

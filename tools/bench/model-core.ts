@@ -2,9 +2,7 @@
 // in memory, then caption generations (the longest answers; stop tokens disabled so every run decodes
 // `tokens` tokens) timed per stage from the engine's own stats, medians over `runs`. Also the
 // preprocessing of a camera-sized RGBA image (640 x 480 -> 96 x 96) and the peak linear memory.
-import { loadModel } from "../../wasm/loader";
-import { MemorySource } from "../../wasm/source";
-import type { GenerateStats } from "../../wasm/engine/generate";
+import { loadModel, MemorySource, type GenerateStats } from "../../wasm/index";
 
 /** The caption question of ShapesVQA (tools/shapesvqa/questions.ts). */
 export const CAPTION_PROMPT = "what is in the image?";

@@ -3,8 +3,7 @@
 // on the wasm backend with one thread: the vision encoder, projector and LLM prefill in one graph.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
-import { loadModel } from "../../wasm/loader";
-import { MemorySource } from "../../wasm/source";
+import { loadModel, MemorySource } from "../../wasm/index";
 import { kernelModule } from "../eval/node";
 import { CAPTION_PROMPT, formatFigures, MEMORY_TARGET_BYTES, type ModelFigures } from "./model-core";
 import { referencePixels, type ModelBenchReport } from "./model-io";

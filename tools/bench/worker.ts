@@ -5,8 +5,10 @@
 // freely (in production it only moves at I/O), so these timings are only meaningful locally.
 import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
 import simdModule from "../../wasm/build/kernels.simd.wasm";
-import { instantiateKernels } from "../../wasm/kernels";
-import { runBench } from "./core";
+import benchRelaxedModule from "../../wasm/build/bench.relaxed.wasm";
+import benchSimdModule from "../../wasm/build/bench.simd.wasm";
+import { instantiateKernels } from "../../wasm/tools";
+import { instantiatePeaks, runBench } from "./core";
 import { BENCH_ROWS, BENCH_SHAPES } from "./shapes";
 
 export default {
@@ -19,6 +21,10 @@ export default {
     const report = await runBench({
       relaxed,
       simd,
+      peaks: {
+        relaxed: await instantiatePeaks(benchRelaxedModule),
+        simd: await instantiatePeaks(benchSimdModule),
+      },
       rows: BENCH_ROWS,
       shapes: url.searchParams.has("quick") ? BENCH_SHAPES.slice(0, 2) : BENCH_SHAPES,
       minMs: Number(url.searchParams.get("ms") ?? "150"),

@@ -1,10 +1,7 @@
 // safetensors checkpoint + config.json + tokenizer.json -> manifest and shards (ARCHITECTURE.md, "Weight
 // format"). Every tensor of the name table (wasm/model/names.ts) must be present with its shape; anything
 // missing, misshapen or unexpected is an error naming the tensor, raised before a byte is written.
-import { MANIFEST_FORMAT, type Manifest } from "../../wasm/manifest";
-import { parseConfig } from "../../wasm/model/config";
-import { tensorSpecs } from "../../wasm/model/names";
-import { quantizeQ4, quantizeQ8 } from "../../wasm/quant";
+import { MANIFEST_FORMAT, parseConfig, QUANT_FORMATS, tensorSpecs, type Manifest } from "../../wasm/tools";
 import { packShards, sha256Hex, type StoredTensor } from "./pack";
 import { readSafetensors } from "./safetensors";
 
@@ -45,7 +42,7 @@ export function convert(input: ConvertInput): ConvertOutput {
       continue;
     }
     const [n, k] = spec.shape;
-    const q = input.quantization === "q4" ? quantizeQ4(t.data, n, k) : quantizeQ8(t.data, n, k);
+    const q = QUANT_FORMATS[input.quantization].quantize(t.data, n, k);
     stored.push({
       name: spec.name,
       dtype: input.quantization,

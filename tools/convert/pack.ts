@@ -1,7 +1,7 @@
 // Packs checked tensors into shards of a few MB: each payload 64-byte aligned, shards split at tensor
 // boundaries, sha256 per shard. Pure: returns the bytes and the manifest, writes nothing.
 import { createHash } from "node:crypto";
-import { TENSOR_ALIGN, type ShardEntry, type TensorDtype, type TensorEntry } from "../../wasm/manifest";
+import { TENSOR_ALIGN, type ShardEntry, type TensorDtype, type TensorEntry } from "../../wasm/tools";
 
 /** A tensor ready to store: its payload and, for q8/q4, its f32 scales. */
 export interface StoredTensor {

@@ -14,7 +14,7 @@ import { decode } from "fast-png";
 import { FileSource, kernelModule } from "../eval/node";
 import { loadSplit } from "../eval/data";
 import { MAX_ANSWER_TOKENS } from "../eval/run";
-import { loadModel } from "../../wasm/loader";
+import { loadModel } from "../../wasm/index";
 
 const { values } = parseArgs({
   options: {

@@ -1,16 +1,24 @@
 // npm run eval -- (--split val|test | --seed S --count N) [--method none] [--weights weights]
 //                 [--precision int8|f32] [--limit N] [--kernels relaxed|simd] [--data data] [--json FILE]
-//                 [--keep F] [--budget B] [--k K] [--ratio R] [--stages 0,2,4] [--lambda L]
-//                 [--layer L] [--tokens N] [--calibrate N]
+//                 [--knob NAME=VALUE ...] [--budget B] [--keep F] [--calibrate N]
 // Evaluates the engine on ShapesVQA with one pruning method; prints a table per family and writes the
-// JSON report (tools/eval/run.ts) to --json. Knobs: atp --budget; fastv --k --ratio (share dropped);
-// pdrop --stages --lambda (share kept per stage); grid --layer --tokens; random copies ATP's per-layer
-// counts at --budget. --keep F sets each method's own knob for a mean fraction F of visual tokens over all
-// LLM layers (tools/eval/calibrate.ts; ATP/random calibrate on the first --calibrate val questions).
+// JSON report (tools/eval/run.ts) to --json. The split is generated into --data first when missing, the
+// kernels are built when stale. --knob sets one of the method's knobs (its table in
+// wasm/pruning/<method>.ts; lists comma-separated: --knob layers=0,2,4), checked by the registry;
+// --budget B is --knob budget=B. --keep F sets the method's own knob for a mean fraction F of visual
+// tokens over all LLM layers (tools/eval/calibrate.ts; measured rules calibrate on the first
+// --calibrate val questions).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadModel } from "../../wasm/loader";
-import { METHODS, type MethodName, type PolicyKnobs } from "../../wasm/pruning/policy";
+import {
+  isMethod,
+  loadModel,
+  methodSpec,
+  METHODS,
+  validatedKnobs,
+  type MethodName,
+  type PolicyKnobs,
+} from "../../wasm/index";
 import { knobsFor } from "./calibrate";
 import { generateItems, loadSplit } from "./data";
 import { FileSource, kernelModule, type KernelBuild } from "./node";
@@ -29,45 +37,41 @@ const { values } = parseArgs({
     limit: { type: "string" },
     json: { type: "string" },
     keep: { type: "string" },
+    knob: { type: "string", multiple: true, default: [] },
     budget: { type: "string" },
-    k: { type: "string" },
-    ratio: { type: "string" },
-    stages: { type: "string" },
-    lambda: { type: "string" },
-    layer: { type: "string" },
-    tokens: { type: "string" },
     calibrate: { type: "string", default: "140" },
   },
 });
 
 /** A finite number from a flag, or undefined when absent. */
-function numFlag(name: string): number | undefined {
-  const v = (values as Record<string, string | undefined>)[name];
+function numFlag(name: "keep" | "budget"): number | undefined {
+  const v = values[name];
   if (v === undefined) return undefined;
   const x = Number(v);
   if (!Number.isFinite(x)) throw new Error(`--${name} must be a number`);
   return x;
 }
 
-/** The knobs given on the command line. */
-function knobFlags(): PolicyKnobs {
-  const k: PolicyKnobs = {};
-  const set = <K extends keyof PolicyKnobs>(key: K, v: PolicyKnobs[K] | undefined) => {
-    if (v !== undefined) k[key] = v;
-  };
-  set("budget", numFlag("budget"));
-  set("k", numFlag("k"));
-  set("ratio", numFlag("ratio"));
-  set("lambda", numFlag("lambda"));
-  set("layer", numFlag("layer"));
-  set("tokens", numFlag("tokens"));
-  if (values.stages) set("layers", values.stages.split(",").map(Number));
+/** The knobs given on the command line, lists where `method`'s knob table says (the registry checks them). */
+function knobFlags(method: MethodName): Record<string, number | number[]> {
+  const specs = methodSpec(method).knobs as Record<string, { kind: string } | undefined>;
+  const k: Record<string, number | number[]> = {};
+  for (const flag of values.knob!) {
+    const m = /^([a-z_]+)=(.+)$/i.exec(flag);
+    if (!m) throw new Error(`--knob ${flag}: expected NAME=VALUE`);
+    const parts = m[2].split(",").map(Number);
+    if (parts.some((x) => !Number.isFinite(x))) throw new Error(`--knob ${flag}: values must be numbers`);
+    const list = specs[m[1]]?.kind === "integers" || specs[m[1]]?.kind === "numbers";
+    k[m[1]] = list ? parts : parts.length === 1 ? parts[0] : parts;
+  }
+  const budget = numFlag("budget");
+  if (budget !== undefined) k.budget = budget;
   return k;
 }
 
 async function main(): Promise<void> {
-  const method = values.method as MethodName;
-  if (!METHODS.includes(method)) throw new Error(`--method must be one of ${METHODS.join(", ")}`);
+  const method = values.method!;
+  if (!isMethod(method)) throw new Error(`--method must be one of ${METHODS.join(", ")}`);
   const precision = values.precision;
   if (precision !== "int8" && precision !== "f32") throw new Error("--precision must be int8 or f32");
   let items;
@@ -89,7 +93,7 @@ async function main(): Promise<void> {
   console.error(
     `loaded ${model.info.modelId} (${model.info.quantization}) in ${model.info.loadMs.toFixed(0)} ms`,
   );
-  let knobs = knobFlags();
+  let knobs: PolicyKnobs = validatedKnobs(method, knobFlags(method));
   const keep = numFlag("keep");
   if (keep !== undefined) {
     const calib = loadSplit(values.data!, "val").slice(0, Number(values.calibrate));

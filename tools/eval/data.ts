@@ -1,6 +1,8 @@
-// Evaluation questions: a fixed split from data/ (PREFIX.images.u8 + PREFIX.jsonl, /tmp/data.md) or a
-// fresh stream made by the generator's API (tools/shapesvqa) for a seed and a count.
+// Evaluation questions: a fixed split from data/ (PREFIX.images.u8 + PREFIX.jsonl, docs/data.md; built by
+// the generator first when missing) or a fresh stream made by the generator's API (tools/shapesvqa) for a
+// seed and a count.
 import { readFileSync } from "node:fs";
+import { ensureSplit } from "../shapesvqa/build";
 import { generateSplit, splitSpec } from "../shapesvqa/dataset";
 import { IMAGE_BYTES, renderScene } from "../shapesvqa/render";
 import { IMAGE_SIZE } from "../shapesvqa/scene";
@@ -28,9 +30,10 @@ interface Line {
   n_objects?: number;
 }
 
-/** The questions of data/<split>.{images.u8,jsonl}. */
-export function loadSplit(dataDir: string, split: string): EvalItem[] {
+/** The questions of <dataDir>/<split>.{images.u8,jsonl} (val or test), generated first if missing. */
+export function loadSplit(dataDir: string, split: "val" | "test"): EvalItem[] {
   const prefix = `${dataDir}/${split}`;
+  ensureSplit(split, prefix);
   const images = readFileSync(`${prefix}.images.u8`);
   const lines = readFileSync(`${prefix}.jsonl`, "utf8").split("\n").filter(Boolean);
   return lines.map((l) => {

@@ -4,7 +4,8 @@
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { ByteSource } from "../../wasm/source";
+import type { ByteSource } from "../../wasm/index";
+import { ensureKernels } from "../build/kernels";
 
 /** Files of one directory; a missing file is null, other errors throw. */
 export class FileSource implements ByteSource {
@@ -26,8 +27,9 @@ export class FileSource implements ByteSource {
 /** Kernel builds in wasm/build. */
 export type KernelBuild = "relaxed" | "simd";
 
-/** The compiled kernel module of `build`. */
+/** The compiled kernel module of `build` (built first when missing or stale). */
 export function kernelModule(build: KernelBuild = "relaxed"): WebAssembly.Module {
+  ensureKernels();
   const path = resolve(`wasm/build/kernels.${build}.wasm`);
   try {
     return new WebAssembly.Module(readFileSync(path));

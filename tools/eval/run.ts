@@ -1,8 +1,7 @@
 // Runs the engine over evaluation questions with one pruning method and reduces the results to the
 // report `npm run eval` prints and writes (--json): accuracy per family and mean (tools/shapesvqa/score.ts),
 // caption F1, visual tokens kept per LLM layer, LLM prefill MACs and mean timings.
-import type { Model } from "../../wasm/engine/model";
-import { createPolicy, type MethodName, type PolicyKnobs } from "../../wasm/pruning/policy";
+import { createPolicy, methodSpec, type MethodName, type Model, type PolicyKnobs } from "../../wasm/index";
 import { score, type Prediction } from "../shapesvqa/score";
 import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
 
@@ -18,7 +17,7 @@ export interface EvalReport {
   llm_prefill_macs: number;
   timings_ms: Record<string, number>;
   families: Record<string, { n: number; exact: number; f1?: number }>;
-  /** The method's knobs as run (random: its ATP budget; counts come from ATP per question). */
+  /** The method's knobs as run (per-question knobs, e.g. random's counts, not included). */
   knobs?: PolicyKnobs;
   /** Mean visual tokens alive entering each layer, by question family and by objects in the scene. */
   per_layer_by_family?: Record<string, number[]>;
@@ -71,13 +70,15 @@ export async function evaluate(
   let decodeN = 0;
   const byFamily = new GroupMeans();
   const byObjects = new GroupMeans();
+  const perInstance = methodSpec(method).perInstance;
   for (const it of items) {
     const image = { data: it.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE };
     let policyKnobs = knobs;
-    if (method === "random" && !knobs.counts) {
-      // the counts ATP chooses for this very question (prefill only), then a random choice of tokens
-      const atp = await model.run(image, it.qIds, { maxTokens: 1, policy: createPolicy("atp", knobs) });
-      policyKnobs = { ...knobs, counts: atp.stats.visualTokens.perLayer, seed: preds.length + 1 };
+    if (perInstance?.applies(knobs)) {
+      // the other method's choice for this very question (prefill only) fixes this one's knobs
+      const policy = createPolicy(perInstance.method as MethodName, perInstance.source(knobs));
+      const src = await model.run(image, it.qIds, { maxTokens: 1, policy });
+      policyKnobs = perInstance.knobs(src.stats.visualTokens.perLayer, knobs, preds.length);
     }
     const done = await model.run(image, it.qIds, {
       maxTokens: MAX_ANSWER_TOKENS,

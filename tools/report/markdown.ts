@@ -1,23 +1,13 @@
 // docs/pruning.md from the sweep's evaluation reports (tools/eval/run.ts EvalReport).
+import { isMethod, methodSpec } from "../../wasm/index";
 import type { EvalReport } from "../eval/run";
 
 const FAMILIES = ["colour", "shape", "count", "exist", "position", "relation", "caption"];
 const pct = (x: number | undefined) => (x === undefined ? "-" : (100 * x).toFixed(1));
 
+/** The run's knobs as its method's registry entry words them. */
 function knobText(r: EvalReport): string {
-  const k = r.knobs ?? {};
-  switch (r.method) {
-    case "atp":
-    case "random":
-      return k.budget === undefined ? "" : `budget ${k.budget.toFixed(3)}`;
-    case "fastv":
-      return `K ${k.k ?? 2}, R ${(k.ratio ?? 0.5).toFixed(3)}`;
-    case "pdrop":
-      return `stages ${(k.layers ?? [0, 2, 4]).join("/")}, lambda ${(k.lambda ?? 0.5).toFixed(3)}`;
-    case "grid":
-      return `after layer ${k.layer ?? 0}, ${k.tokens ?? 16} tokens`;
-  }
-  return "";
+  return isMethod(r.method) ? methodSpec(r.method).describe(r.knobs ?? {}) : "";
 }
 
 function row(r: EvalReport, none: EvalReport): string {
@@ -47,7 +37,7 @@ export function renderMarkdown(
   none: EvalReport,
   atp0: EvalReport,
   runs: (EvalReport & { target_keep?: number })[],
-  layers: number,
+  { layers, numVisual }: { layers: number; numVisual: number },
 ): string {
   const header = `| method | knob | visual tokens kept | ${FAMILIES.join(" | ")} | mean | caption F1 | LLM prefill MMAC (vs none) | prefill ms (vs none) |`;
   const sep = `|${" --- |".repeat(FAMILIES.length + 7)}`;
@@ -57,7 +47,7 @@ export function renderMarkdown(
     "",
     `Written by \`npm run report:pruning\` (tools/report/pruning.ts) from the engine (wasm/, ${none.precision}) on ` +
       `\`${none.split}\` (${none.count} questions). "Visual tokens kept" is the mean over all ${layers} LLM layers ` +
-      "of the fraction of the 144 visual tokens alive entering the layer (the paper's counting: unpruned " +
+      `of the fraction of the ${numVisual} visual tokens alive entering the layer (the paper's counting: unpruned ` +
       "layers included). Each method reaches a target fraction with its own knob (`--keep`, " +
       "tools/eval/calibrate.ts; ATP's budget is calibrated on `val`); `random` keeps the per-layer counts ATP " +
       "chose for the same question. Accuracy is exact match per family (caption too; its object-F1 beside). MACs count the LLM prefill; ms is " +

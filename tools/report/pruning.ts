@@ -7,9 +7,14 @@
 // sweep resumes where it stopped (delete the folder to start over).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadModel } from "../../wasm/loader";
-import type { Model } from "../../wasm/engine/model";
-import type { MethodName, PolicyKnobs } from "../../wasm/pruning/policy";
+import {
+  isMethod,
+  loadModel,
+  METHODS,
+  type MethodName,
+  type Model,
+  type PolicyKnobs,
+} from "../../wasm/index";
 import { knobsFor } from "../eval/calibrate";
 import { loadSplit, type EvalItem } from "../eval/data";
 import { FileSource, kernelModule } from "../eval/node";
@@ -57,7 +62,9 @@ async function sweep(model: Model, items: EvalItem[], calib: EvalItem[]) {
   const atp0 = await cached("atp-budget0", () => run("atp", { budget: 0 }));
   const runs: (EvalReport & { target_keep?: number })[] = [];
   for (const keep of values.keep!.split(",").map(Number)) {
-    for (const method of values.methods!.split(",") as MethodName[]) {
+    for (const name of values.methods!.split(",")) {
+      if (!isMethod(name)) throw new Error(`--methods: ${name} is not one of ${METHODS.join(", ")}`);
+      const method = name;
       runs.push(
         await cached(`${method}-keep${keep}`, async () => {
           const knobs = await knobsFor(model, method, keep, calib);
@@ -71,12 +78,20 @@ async function sweep(model: Model, items: EvalItem[], calib: EvalItem[]) {
 
 async function main(): Promise<void> {
   mkdirSync(values.cache!, { recursive: true });
-  let items = loadSplit(values.data!, values.split!);
+  const split = values.split;
+  if (split !== "val" && split !== "test") throw new Error("--split must be val or test");
+  let items = loadSplit(values.data!, split);
   if (values.limit) items = items.slice(0, Number(values.limit));
   const calib = loadSplit(values.data!, "val").slice(0, Number(values.calibrate));
   const model = await loadModel(new FileSource(values.weights!), { kernels: kernelModule("relaxed") });
   const { none, atp0, runs } = await sweep(model, items, calib);
-  writeFileSync(values.md!, renderMarkdown(none, atp0, runs, model.config.text.layers));
+  writeFileSync(
+    values.md!,
+    renderMarkdown(none, atp0, runs, {
+      layers: model.config.text.layers,
+      numVisual: model.config.imageSeqLength,
+    }),
+  );
   console.error(`wrote ${values.md}`);
   if (!values["no-png"]) {
     const methods = [...new Set(runs.map((r) => r.method))];

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
-import type { Manifest } from "../../wasm/manifest";
+import type { Manifest } from "../../wasm/tools";
 
 /** Where to seed from and to. */
 export interface SeedOptions {

@@ -2,9 +2,18 @@
 // [num_images, 96, 96, 3]), PREFIX.patches.u8 (uint8 [num_images, 144] patch labels, patches.ts),
 // PREFIX.jsonl (one question per line) and PREFIX.meta.json (counts, written
 // last, so its presence marks a complete split). Streams in chunks with synchronous writes.
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
-import { generateSplit, type SplitSpec } from "./dataset";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { generateSplit, splitSpec, type SplitSpec } from "./dataset";
 import { NUM_PATCHES, patchLabels } from "./patches";
 import { IMAGE_BYTES, renderScene } from "./render";
 import { IMAGE_SIZE } from "./scene";
@@ -89,4 +98,20 @@ export function buildSplit(spec: SplitSpec, prefix: string, enc: Encoder = new E
   };
   writeFileSync(`${prefix}.meta.json`, JSON.stringify(meta, null, 2) + "\n");
   return meta;
+}
+
+/** Lists PREFIX's files in READY beside them (the trainer reads only the splits READY lists). */
+export function markReady(prefix: string): void {
+  const ready = join(dirname(prefix), "READY");
+  const listed = existsSync(ready) ? readFileSync(ready, "utf8").split("\n") : [];
+  const files = ["images.u8", "patches.u8", "jsonl", "meta.json"].map((ext) => `${basename(prefix)}.${ext}`);
+  const missing = files.filter((f) => !listed.includes(f));
+  if (missing.length > 0) appendFileSync(ready, missing.join("\n") + "\n");
+}
+
+/** Builds the fixed split `split` (val or test) at PREFIX unless its meta.json (written last) exists. */
+export function ensureSplit(split: "val" | "test", prefix: string): void {
+  if (existsSync(`${prefix}.meta.json`)) return;
+  buildSplit(splitSpec(split), prefix);
+  markReady(prefix);
 }

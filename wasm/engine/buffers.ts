@@ -4,10 +4,10 @@
 // is one [S, kv_dim] K and V block per layer, each with its own length (engine/kv.ts), so a pruned layer
 // simply fills fewer rows.
 import type { Ptr } from "../kernels";
-import type { ModelConfig } from "../model/config";
-import { tensorSpecs } from "../model/names";
-import { Region, SizeCounter } from "./arena";
-import { actStride, q4Blocks } from "./ops";
+import { headDim, type ModelConfig } from "../config";
+import { tensorSpecs } from "../names";
+import { Region, SizeCounter } from "../arena";
+import { actStride, q4Blocks } from "../quant";
 
 /** Pointers of the activation region. f32 unless noted; shapes in rows x columns. */
 export interface Buffers {
@@ -50,7 +50,7 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
   const t = c.text;
   const nv = c.imageSeqLength;
   const s = t.maxPositions;
-  const hd = t.hidden / t.heads;
+  const hd = headDim(t);
   const kvDim = t.kvHeads * hd;
   const rows = Math.max(nv, s);
   const maxK = Math.max(

@@ -2,7 +2,7 @@
 // buffers of one loaded model, plus an optional tracer that receives named intermediates (the names the
 // PyTorch reference writes into its `out` dict: training/model.py), used by the parity tests.
 import type { Ptr } from "../kernels";
-import type { ModelConfig } from "../model/config";
+import type { ModelConfig } from "../config";
 import type { Buffers } from "./buffers";
 import type { Ops } from "./ops";
 import type { Weights } from "./weights";

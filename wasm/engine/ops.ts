@@ -1,26 +1,15 @@
 // The engine's view of the kernel module: one member per op, each bound to the best variant the build
-// has (relaxed SIMD > SIMD > scalar, by the `<dtype>_<op>[_<tile>]__<isa>` names of assembly/index.ts),
-// and `linear`, which runs a Linear layer according to its weight storage: q8 / q4 quantize the
-// activations (7-bit, per row) then run the integer GEMM (GEMV for one row); f32 runs the f32 GEMM.
+// can run (relaxed SIMD > SIMD > scalar) by the kernel table (wasm/kernels.ts `bestKernel`), and
+// `linear`, which runs a Linear layer according to its weight storage: q8 / q4 quantize the activations
+// (7-bit, per row) then run the integer GEMM (GEMV for one row); f32 runs the f32 GEMM.
 // Everything here is pointers and sizes.
-import type {
-  ActQuantizeKernel,
-  AttentionKernel,
-  F32GemmKernel,
-  Kernels,
-  LayerNormKernel,
-  Ptr,
-  QGemmKernel,
-  QGemvKernel,
-  RmsNormKernel,
-  RopeKernel,
-  WeightSumsKernel,
-} from "../kernels";
+import { bestKernel, type Kernels, type Ptr, type Signatures } from "../kernels";
+import type { WeightDtype } from "../quant";
 
 /** A Linear weight in linear memory, PyTorch layout [n, k] (n outputs, k inputs). */
 export interface LinearWeight {
   name: string;
-  dtype: "f32" | "q8" | "q4";
+  dtype: WeightDtype;
   n: number;
   k: number;
   /** f32 [n, k] | i8 [n, k] | q4 blocks u8 [n, ceil(k/32) * 16]. */
@@ -31,11 +20,6 @@ export interface LinearWeight {
   wsum: Ptr;
 }
 
-/** Row stride in bytes of 7-bit quantized activations with k inputs (assembly/quant/act.ts). */
-export const actStride = (k: number) => (k + 31) & ~31;
-/** q4 blocks per row of k inputs (32 weights per block, /tmp/quant.md). */
-export const q4Blocks = (k: number) => Math.ceil(k / 32);
-
 /** Scratch the quantized GEMMs need: 7-bit activations, their scales, and the q4 block-sum scratch. */
 export interface QuantScratch {
   xq: Ptr; // u8 [rows, actStride(maxK)]
@@ -45,22 +29,22 @@ export interface QuantScratch {
 
 /** Kernel-call wrapper for one model instance. */
 export class Ops {
-  readonly rmsnorm: RmsNormKernel;
-  readonly layernorm: LayerNormKernel;
-  readonly rope: RopeKernel;
-  readonly attention: AttentionKernel;
-  readonly gelu: (x: Ptr, out: Ptr, n: number) => void;
-  readonly swiglu: (gate: Ptr, up: Ptr, out: Ptr, n: number) => void;
-  readonly add: (a: Ptr, b: Ptr, out: Ptr, n: number) => void;
-  readonly argmax: (x: Ptr, n: number) => number;
-  readonly ropeTable: (table: Ptr, maxPos: number, half: number, theta: number) => void;
-  readonly weightSums: WeightSumsKernel;
-  private readonly quantize: ActQuantizeKernel;
-  private readonly q8gemm: QGemmKernel;
-  private readonly q8gemv: QGemvKernel;
-  private readonly q4gemm: QGemmKernel;
-  private readonly q4gemv: QGemvKernel;
-  private readonly f32gemm: F32GemmKernel;
+  readonly rmsnorm: Signatures["rmsnorm"];
+  readonly layernorm: Signatures["layernorm"];
+  readonly rope: Signatures["rope"];
+  readonly attention: Signatures["attention"];
+  readonly gelu: Signatures["unary"];
+  readonly swiglu: Signatures["swiglu"];
+  readonly add: Signatures["add"];
+  readonly argmax: Signatures["argmax"];
+  readonly ropeTable: Signatures["ropeTable"];
+  readonly weightSums: Signatures["weightSums"];
+  private readonly quantize: Signatures["actQuantize"];
+  private readonly q8gemm: Signatures["qgemm"];
+  private readonly q8gemv: Signatures["qgemv"];
+  private readonly q4gemm: Signatures["qgemm"];
+  private readonly q4gemv: Signatures["qgemv"];
+  private readonly f32gemm: Signatures["f32gemm"];
   /** Which export each op resolved to (bench reports, /health). */
   readonly chosen: Record<string, string> = {};
 
@@ -68,22 +52,22 @@ export class Ops {
     readonly k: Kernels,
     private readonly s: QuantScratch,
   ) {
-    this.rmsnorm = this.pick("f32_rmsnorm");
-    this.layernorm = this.pick("f32_layernorm");
-    this.rope = this.pick("f32_rope");
-    this.attention = this.pick("f32_attention");
-    this.gelu = this.pick("f32_gelu");
-    this.swiglu = this.pick("f32_swiglu");
-    this.add = this.pick("f32_add");
-    this.argmax = this.pick("f32_argmax");
-    this.ropeTable = this.pick("f32_rope_table");
-    this.weightSums = this.pick("q8_weight_sums");
-    this.quantize = this.pick("q8_act_quantize");
-    this.q8gemm = this.pick("q8_f32_gemm");
-    this.q8gemv = this.pick("q8_f32_gemv");
-    this.q4gemm = this.pick("q4_f32_gemm");
-    this.q4gemv = this.pick("q4_f32_gemv");
-    this.f32gemm = this.pick("f32_gemm");
+    this.rmsnorm = this.pick("f32", "rmsnorm", "rmsnorm");
+    this.layernorm = this.pick("f32", "layernorm", "layernorm");
+    this.rope = this.pick("f32", "rope", "rope");
+    this.attention = this.pick("f32", "attention", "attention");
+    this.gelu = this.pick("f32", "gelu", "unary");
+    this.swiglu = this.pick("f32", "swiglu", "swiglu");
+    this.add = this.pick("f32", "add", "add");
+    this.argmax = this.pick("f32", "argmax", "argmax");
+    this.ropeTable = this.pick("f32", "rope_table", "ropeTable");
+    this.weightSums = this.pick("q8", "weight_sums", "weightSums");
+    this.quantize = this.pick("q8", "act_quantize", "actQuantize");
+    this.q8gemm = this.pick("q8_f32", "gemm", "qgemm");
+    this.q8gemv = this.pick("q8_f32", "gemv", "qgemv");
+    this.q4gemm = this.pick("q4_f32", "gemm", "qgemm");
+    this.q4gemv = this.pick("q4_f32", "gemv", "qgemv");
+    this.f32gemm = this.pick("f32", "gemm", "f32gemm");
   }
 
   /** y[m, n] = x[m, k] . W^T (+ bias; 0 = none); x rows contiguous (stride k floats), y stride n. */
@@ -98,21 +82,10 @@ export class Ops {
     else gemm(xq, xs, w.data, w.scales, extra, bias, y, m, n, k);
   }
 
-  /**
-   * The best variant of `op`: the export named `op[_<tile>]__relaxed` (relaxed builds only), else
-   * `__simd`, else `__scalar`. Throws when the build has none.
-   */
-  private pick<F>(op: string): F {
-    const isas = this.k.relaxedSimd ? ["relaxed", "simd", "scalar"] : ["simd", "scalar"];
-    const names = Object.keys(this.k.exports);
-    const shape = new RegExp(`^${op}(_\\d+x\\d+)?__(\\w+)$`);
-    for (const isa of isas) {
-      const name = names.find((n) => shape.exec(n)?.[2] === isa);
-      if (name) {
-        this.chosen[op] = name;
-        return this.k.exports[name] as F;
-      }
-    }
-    throw new Error(`kernels: no variant of ${op} in this build`);
+  /** The best variant of `dtype`_`op` this build runs (the kernel table), recorded in `chosen`. */
+  private pick<S extends keyof Signatures>(dtype: string, op: string, sig: S): Signatures[S] {
+    const { name, fn } = bestKernel(this.k, dtype, op, sig);
+    this.chosen[`${dtype}_${op}`] = name;
+    return fn;
   }
 }

@@ -1,13 +1,14 @@
 // Weights in linear memory: checks the manifest against the model's name table (wasm/model/names.ts),
 // sizes the weights region, and copies each tensor from its (already verified) shard straight into that
-// region, once. Precision `int8` keeps Linear weights as stored (q8 + per-row sums for the relaxed GEMM,
+// region, once (formats: wasm/quant.ts). Precision `int8` keeps Linear weights as stored (q8 + per-row sums for the relaxed GEMM,
 // or q4); precision `f32` dequantizes them at load into f32 (the parity path).
 import type { Manifest, TensorEntry } from "../manifest";
-import type { ModelConfig } from "../model/config";
-import { tensorSpecs, type TensorSpec } from "../model/names";
+import type { ModelConfig } from "../config";
+import { tensorSpecs, type TensorSpec } from "../names";
 import type { Ptr } from "../kernels";
-import { SizeCounter, type Region } from "./arena";
-import { q4Blocks, type LinearWeight, type Ops } from "./ops";
+import { QUANT_FORMATS, tensorBytes } from "../quant";
+import { SizeCounter, type Region } from "../arena";
+import type { LinearWeight, Ops } from "./ops";
 
 /** How Linear weights are held and run: as stored (q8/q4 kernels) or dequantized to f32. */
 export type Precision = "int8" | "f32";
@@ -20,16 +21,6 @@ interface Located {
 }
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-/** q4: bytes per block of 32 weights (16 bytes of nibbles; the scale is stored apart). */
-const Q4_BLOCK_BYTES = 16;
-
-/** Payload and scale byte sizes the format requires for `dtype` at `shape` ([n, k] for Linear). */
-function expectedBytes(dtype: string, shape: number[]): { data: number; scales: number } {
-  const [n, k] = shape;
-  if (dtype === "f32") return { data: count(shape) * 4, scales: 0 };
-  if (dtype === "q8") return { data: n * k, scales: n * 4 };
-  return { data: n * q4Blocks(k) * Q4_BLOCK_BYTES, scales: n * q4Blocks(k) * 4 };
-}
 
 /**
  * Joins manifest entries with the name table; throws a message naming the first tensor that is missing,
@@ -61,7 +52,7 @@ export function locateTensors(manifest: Manifest, config: ModelConfig): Located[
       );
     }
     if (!spec.linear && entry.dtype !== "f32") throw new Error(`weights: tensor ${spec.name} must be f32`);
-    const want = expectedBytes(entry.dtype, entry.shape);
+    const want = tensorBytes(entry.dtype, entry.shape);
     if (entry.bytes !== want.data || (entry.scales?.bytes ?? 0) !== want.scales) {
       throw new Error(`weights: tensor ${spec.name} (${entry.dtype}) has the wrong byte size`);
     }
@@ -135,9 +126,13 @@ export class Weights {
         new Uint8Array(mem(), lw.data, entry.bytes).set(payload);
       } else if (precision === "f32") {
         lw.data = region.alloc(n * k * 4);
-        const out = new Float32Array(mem(), lw.data, n * k);
-        if (entry.dtype === "q8") dequantQ8(payload, scales!, out, n, k);
-        else dequantQ4(payload, scales!, out, n, k);
+        QUANT_FORMATS[entry.dtype].dequantize(
+          payload,
+          scales!,
+          n,
+          k,
+          new Float32Array(mem(), lw.data, n * k),
+        );
       } else {
         lw.dtype = entry.dtype;
         lw.data = region.alloc(entry.bytes);
@@ -161,27 +156,4 @@ function readF32(src: Uint8Array, offset: number, n: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
   return out;
-}
-
-/** q8 [n, k] int8 with per-row scales -> f32 (/tmp/quant.md). */
-function dequantQ8(q: Uint8Array, s: Float32Array, out: Float32Array, n: number, k: number): void {
-  const qi = new Int8Array(q.buffer, q.byteOffset, n * k);
-  for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) out[r * k + i] = qi[r * k + i] * s[r];
-}
-
-/** q4 blocks (Q4_0 nibble order, scale per 32) -> f32 [n, k]; the zero padding past k is dropped. */
-function dequantQ4(q: Uint8Array, s: Float32Array, out: Float32Array, n: number, k: number): void {
-  const kb = q4Blocks(k);
-  for (let r = 0; r < n; r++) {
-    for (let b = 0; b < kb; b++) {
-      const o = (r * kb + b) * Q4_BLOCK_BYTES;
-      const sc = s[r * kb + b];
-      for (let i = 0; i < 16; i++) {
-        const lo = b * 32 + i;
-        const hi = lo + 16;
-        if (lo < k) out[r * k + lo] = ((q[o + i] & 15) - 8) * sc;
-        if (hi < k) out[r * k + hi] = ((q[o + i] >> 4) - 8) * sc;
-      }
-    }
-  }
 }

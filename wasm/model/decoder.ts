@@ -6,9 +6,10 @@
 // the hidden states, so every later layer's KV cache (engine/buffers.ts: one per layer, own length) is
 // built without them. Every row carries its original position id (RoPE at explicit positions), and
 // decoding continues from the unpruned prompt length.
+import { gridSide, headDim } from "../config";
 import type { Ptr } from "../kernels";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
-import { now } from "../engine/generate";
+import { now } from "../engine/clock";
 import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/policy";
 
 /** Per-request decoder state: each layer's KV-cache length and the next position id. */
@@ -59,7 +60,7 @@ function decoderLayer(e: Engine, l: number, m: number, past: number, capture: In
   const { ops, w, b } = e;
   const t = e.cfg.text;
   const D = t.hidden;
-  const hd = D / t.heads;
+  const hd = headDim(t);
   const qDim = t.heads * hd;
   const kvDim = t.kvHeads * hd;
   const p = `llm.layers.${l}`;
@@ -119,7 +120,7 @@ function head(e: Engine, row: number): void {
 /** Multiply-accumulates of one decoder layer's Linear weights per row. */
 function layerLinearMacs(e: Engine): number {
   const t = e.cfg.text;
-  const hd = t.hidden / t.heads;
+  const hd = headDim(t);
   return t.hidden * (2 * t.heads * hd + 2 * t.kvHeads * hd) + 3 * t.hidden * t.intermediate;
 }
 
@@ -224,7 +225,7 @@ function layerView(
     textRows: Int32Array.from(textRows),
     lastRow: positions.length - 1,
     numVisual,
-    grid: Math.round(Math.sqrt(numVisual)),
+    grid: gridSide(numVisual),
   };
 }
 

@@ -2,6 +2,7 @@
 // patch embedding (a stride-P Conv2d = a Linear over each patch flattened in (c, kh, kw) order), learned
 // position embeddings (no class token), pre-LN encoder layers (attention with biases, GELU MLP), the
 // hidden state of `vision_feature_layer`, then post_layernorm when `vision_feature_post_layernorm`.
+import { headDim } from "../config";
 import type { Ptr } from "../kernels";
 import { f32View, trace, type Engine } from "../engine/context";
 
@@ -44,7 +45,7 @@ function encoderLayer(e: Engine, i: number): void {
   ops.linear(b.vh, w.linear(`${p}.attn.q.weight`), w.maybe(`${p}.attn.q.bias`), b.vq, n); // (Nv, D)
   ops.linear(b.vh, w.linear(`${p}.attn.k.weight`), w.maybe(`${p}.attn.k.bias`), b.vk, n);
   ops.linear(b.vh, w.linear(`${p}.attn.v.weight`), w.maybe(`${p}.attn.v.bias`), b.vv, n);
-  ops.attention(b.vq, D, b.vk, b.vv, D, b.vattn, D, n, H, H, D / H, n, 0, b.scores, 0, 0, 0); // bidirectional
+  ops.attention(b.vq, D, b.vk, b.vv, D, b.vattn, D, n, H, H, headDim(e.cfg.vision), n, 0, b.scores, 0, 0, 0); // bidirectional
   ops.linear(b.vattn, w.linear(`${p}.attn.o.weight`), w.maybe(`${p}.attn.o.bias`), b.vtmp, n);
   ops.add(b.vx, b.vtmp, b.vx, n * D);
   // x = x + fc2(gelu(fc1(layer_norm2(x))))

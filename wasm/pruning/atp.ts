@@ -8,7 +8,8 @@
 // beta (t_r = z_r - beta, theta_s = sigmoid(z_s - beta)) and keep j iff log S_r[j] > t_r or S_s[j] >
 // theta_s. beta > 0 keeps more (both thresholds fall), beta < 0 fewer; 0 is what training targeted.
 // At least one visual token always survives (the best S_r).
-import type { AtpConfig } from "../model/config";
+import { gridSide, type AtpConfig } from "../config";
+import type { MethodSpec } from "./method";
 import type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "./policy";
 
 /** Inside log(S): as training/atp.py EPS. */
@@ -128,7 +129,6 @@ export class AtpPolicy implements PruningPolicy {
 
   constructor(options: AtpOptions = {}) {
     this.budget = options.budget ?? 0;
-    if (!Number.isFinite(this.budget)) throw new Error("atp: budget must be a finite number");
   }
 
   begin(ctx: PolicyContext): void {
@@ -143,7 +143,7 @@ export class AtpPolicy implements PruningPolicy {
       w2: ctx.tensor(`atp.${k}.mlp.fc2.weight`, 2 * H),
       b2: ctx.tensor(`atp.${k}.mlp.fc2.bias`, 2),
     }));
-    const grid = Math.round(Math.sqrt(ctx.config.imageSeqLength));
+    const grid = gridSide(ctx.config.imageSeqLength);
     this.sap = sapScores(grid, a.gridStrides, a.sapLambda);
     this.decisions = [];
   }
@@ -179,3 +179,17 @@ export class AtpPolicy implements PruningPolicy {
     return Int32Array.from(keep);
   }
 }
+
+/** Budget search range for --keep: beyond +-8 the thresholds saturate (sigmoid / a log-score shift of e^8). */
+const KEEP_BUDGET_RANGE = 8;
+
+export const atp: MethodSpec<AtpOptions> = {
+  summary: "ATP-LLaVA: learned per-layer, per-instance thresholds on attention scores plus spatial SAP",
+  knobs: { budget: { kind: "number", doc: "shifts both learned thresholds: > 0 keeps more, < 0 fewer" } },
+  create: (o) => new AtpPolicy(o),
+  unavailable: (c) =>
+    c.atp ? null : "Method 'atp' needs a model trained with ATP modules; this one has none",
+  // the budget depends on the instance: calibrated by measurement on questions
+  keep: { by: "measure", knob: "budget", lo: -KEEP_BUDGET_RANGE, hi: KEEP_BUDGET_RANGE },
+  describe: (k) => (k.budget === undefined ? "" : `budget ${k.budget.toFixed(3)}`),
+};

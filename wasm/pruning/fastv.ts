@@ -1,5 +1,6 @@
 // FastV (Chen et al., ECCV'24): once, at layer K, keep the visual tokens the last prompt token attended
 // to most in layer K-1 (head mean), dropping the fraction `ratio` of them. Layers 0..K-1 see every token.
+import type { MethodSpec } from "./method";
 import type { CapturedAttention, LayerView, PruningPolicy } from "./policy";
 import { topK } from "./select";
 
@@ -19,8 +20,6 @@ export class FastVPolicy implements PruningPolicy {
   constructor(o: FastVOptions = {}) {
     this.k = o.k ?? 2;
     this.ratio = o.ratio ?? 0.5;
-    if (!Number.isInteger(this.k) || this.k < 1) throw new Error("fastv: k must be an integer >= 1");
-    if (!(this.ratio >= 0 && this.ratio < 1)) throw new Error("fastv: ratio must be in [0, 1)");
   }
 
   captureRows(view: LayerView): Int32Array | null {
@@ -34,3 +33,28 @@ export class FastVPolicy implements PruningPolicy {
     return topK(view.visualIndex, score, Math.max(1, Math.round(n * (1 - this.ratio))));
   }
 }
+
+/** FastV at K layers unpruned and keeping round(N (1 - ratio)) after: the per-layer counts. */
+export function fastvCounts(layers: number, n: number, k: number, ratio: number): number[] {
+  const kept = Math.max(1, Math.round(n * (1 - ratio)));
+  return Array.from({ length: layers }, (_, l) => (l < k ? n : kept));
+}
+
+export const fastv: MethodSpec<FastVOptions> = {
+  summary: "FastV: once, at layer K, drop the visual tokens the last prompt token attends to least",
+  knobs: {
+    k: { kind: "integer", min: 1, doc: "first pruned layer (scores from layer K-1)" },
+    ratio: { kind: "number", min: 0, below: 1, doc: "fraction of visual tokens dropped" },
+  },
+  create: (o) => new FastVPolicy(o),
+  keep: {
+    by: "schedule",
+    knobs(keep, { layers, numVisual: n }, base) {
+      // the deepest K that still leaves tokens to keep: K full layers cost K / layers of the budget
+      const k = Math.max(1, Math.min(base.k ?? 2, Math.ceil(keep * layers) - 1));
+      const share = Math.max(0, Math.min(1, (keep * layers - k) / (layers - k)));
+      return { ...base, k, ratio: Math.min(1 - 1 / n, 1 - share) };
+    },
+  },
+  describe: (k) => `K ${k.k ?? 2}, R ${(k.ratio ?? 0.5).toFixed(3)}`,
+};

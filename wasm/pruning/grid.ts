@@ -1,5 +1,7 @@
 // The `grid` control (SAP's spatial branch alone): after layer `layer`, keep `tokens` visual tokens on a
 // uniform sub-grid of the image's token grid (select.ts uniformGrid), whatever the attention says.
+import { gridSide } from "../config";
+import type { MethodSpec } from "./method";
 import type { LayerView, PruningPolicy } from "./policy";
 import { uniformGrid } from "./select";
 
@@ -19,9 +21,6 @@ export class GridPolicy implements PruningPolicy {
   constructor(o: GridOptions = {}) {
     this.layer = o.layer ?? 0;
     this.tokens = o.tokens ?? 16;
-    if (!Number.isInteger(this.layer) || this.layer < 0)
-      throw new Error("grid: layer must be an integer >= 0");
-    if (!(this.tokens >= 1)) throw new Error("grid: tokens must be >= 1");
   }
 
   captureRows(): null {
@@ -35,3 +34,29 @@ export class GridPolicy implements PruningPolicy {
     return Int32Array.from(keep.length ? keep : [view.visualIndex[0]]);
   }
 }
+
+export const grid: MethodSpec<GridOptions> = {
+  summary:
+    "uniform grid: after one layer keep a uniform sub-grid of the visual tokens (SAP's spatial branch)",
+  knobs: {
+    layer: { kind: "integer", min: 0, doc: "the layer after which the grid is applied" },
+    tokens: { kind: "number", min: 1, doc: "visual tokens kept (rounded to a rows x cols grid)" },
+  },
+  create: (o) => new GridPolicy(o),
+  keep: {
+    by: "schedule",
+    knobs(keep, { layers, numVisual: n }, base) {
+      const layer = base.layer ?? 0;
+      const side = gridSide(n);
+      const want = ((keep * layers - (layer + 1)) * n) / (layers - layer - 1);
+      // the uniform grid whose real size lands closest to the wanted count
+      let best = 1;
+      for (let t = 1; t <= n; t++) {
+        const got = uniformGrid(side, t).length;
+        if (Math.abs(got - want) < Math.abs(uniformGrid(side, best).length - want)) best = t;
+      }
+      return { ...base, layer, tokens: best };
+    },
+  },
+  describe: (k) => `after layer ${k.layer ?? 0}, ${k.tokens ?? 16} tokens`,
+};

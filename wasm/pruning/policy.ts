@@ -1,23 +1,11 @@
-// The pruning-policy hook (ARCHITECTURE.md: every method is a policy object behind one interface; the
+// The pruning-policy interface (docs/architecture.md: every method is a policy object behind it; the
 // decoder never knows which one runs). During prefill the decoder asks the policy, before each LLM layer,
 // which query rows' head-averaged attention probabilities it wants from that layer (the attention kernel
 // captures only those rows), and after the layer which visual tokens to keep. The decoder then drops the
 // others from the hidden states, so every later layer's KV cache is built without them; kept tokens keep
-// their original position ids (PAPER.md, "Inference (hard)"). Decoding never prunes.
-//
-// What the policies of the next issue need from this interface (PAPER.md):
-//   ATP:         captureRows = visual rows + instruction rows at its layers; scores S_self / S_cross
-//                from `attention`, SAP grid scores from `visualIndex` and `grid`; thresholds from its MLP.
-//   FastV:       captureRows = [lastRow] at layer K-1; keep the top R by that row after layer K-1.
-//   PyramidDrop: captureRows = [lastRow] at each stage end; keep a geometric fraction.
-//   random/grid: no capture; keep a seeded random subset / a uniform sub-grid of `visualIndex`.
-// The policies live one per file beside this one; wasm/pruning/index.ts is the factory (`createPolicy`).
-import type { ModelConfig } from "../model/config";
-import { AtpPolicy, type AtpOptions } from "./atp";
-import { FastVPolicy, type FastVOptions } from "./fastv";
-import { GridPolicy, type GridOptions } from "./grid";
-import { PyramidDropPolicy, type PyramidDropOptions } from "./pdrop";
-import { RandomPolicy, type RandomOptions } from "./random";
+// their original position ids (docs/method.md). Decoding never prunes.
+// The methods live one per file beside this one; registry.ts names them (`createPolicy`).
+import type { ModelConfig } from "../config";
 
 /** The sequence as it stands when a layer runs (rows are the current, compacted hidden-state rows). */
 export interface LayerView {
@@ -73,41 +61,4 @@ export interface PruningPolicy {
    * keep for the layers after it, or null to keep them all. `attention` is present iff rows were asked.
    */
   afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null;
-}
-
-/** The `none` method: never captures, never prunes. */
-export class NoPruning implements PruningPolicy {
-  readonly name = "none";
-  captureRows(): null {
-    return null;
-  }
-  afterLayer(): null {
-    return null;
-  }
-}
-
-/** Every method the engine runs (the worker validates requests against this list). */
-export const METHODS = ["none", "atp", "fastv", "pdrop", "random", "grid"] as const;
-export type MethodName = (typeof METHODS)[number];
-
-/** Per-method knobs (each method reads its own; see its file). */
-export type PolicyKnobs = AtpOptions & FastVOptions & PyramidDropOptions & RandomOptions & GridOptions;
-
-/** A fresh policy for `method` with its knobs (defaults: each method's paper setting). */
-export function createPolicy(method: MethodName, knobs: PolicyKnobs = {}): PruningPolicy {
-  switch (method) {
-    case "none":
-      return new NoPruning();
-    case "atp":
-      return new AtpPolicy(knobs);
-    case "fastv":
-      return new FastVPolicy(knobs);
-    case "pdrop":
-      return new PyramidDropPolicy(knobs);
-    case "random":
-      return new RandomPolicy(knobs);
-    case "grid":
-      return new GridPolicy(knobs);
-  }
-  throw new Error(`unknown pruning method ${String(method)}`);
 }

@@ -1,6 +1,6 @@
-// The `atp` request extension (ARCHITECTURE.md "Serving contracts"): pruning method, budget, knobs and
-// deadline. Method names come from the engine's METHODS, so new pruning methods are accepted as they
-// land; knobs pass through to the engine's createPolicy, whose policy constructors check their values.
+// The `atp` request extension (docs/architecture.md, "The request path"): pruning method, budget, knobs
+// and deadline. Method names come from the engine's registry (METHODS), so new pruning methods are
+// accepted as they land; knobs are shape-checked here and checked per method by the registry.
 import { z } from "zod";
 import { METHODS } from "../../wasm/index";
 import { MAX_DEADLINE_MS } from "../limits";
@@ -12,8 +12,8 @@ const MAX_BUDGET_SHIFT = 100;
 export const atpRequest = z
   .object({
     /**
-     * Visual-token pruning method (wasm/pruning/policy.ts METHODS); unset: `atp` when the model has ATP
-     * modules, else `none`.
+     * Visual-token pruning method (wasm/pruning/registry.ts METHODS); unset: the model's default
+     * (`defaultMethod`: `atp` when the model has ATP modules, else `none`).
      */
     method: z.enum(METHODS).optional(),
     /**
@@ -23,7 +23,7 @@ export const atpRequest = z
     budget: z.number().min(-MAX_BUDGET_SHIFT).max(MAX_BUDGET_SHIFT).optional(),
     /**
      * Method knobs, as wasm/pruning/<method>.ts names them (fastv: k, ratio; pdrop: layers, lambda;
-     * random: counts, seed; grid: layer, tokens). Shape-checked here, values by the policy.
+     * random: counts, seed; grid: layer, tokens). Shape-checked here, names and values by the registry.
      */
     knobs: z.record(z.string().max(32), z.union([z.number(), z.array(z.number()).max(256)])).optional(),
     /** Stop generating (finish_reason "length") once this much wall time has passed since arrival. */

@@ -5,10 +5,12 @@
 import {
   createPolicy,
   DEFAULT_MAX_TOKENS,
+  defaultMethod,
+  KnobError,
+  methodUnavailable,
   type DoneEvent,
   type ImageInput,
   type Model,
-  type PolicyKnobs,
   type PruningPolicy,
   type SamplingOptions,
   type TokenEvent,
@@ -76,21 +78,18 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
   return run(model, job, question, maxTokens, policy);
 }
 
-/** The request's pruning policy; 400 for a method this model cannot run or knobs the policy refuses. */
+/** The request's pruning policy; 400 for a method this model cannot run or knobs the method refuses. */
 function policyFor(model: Model, atp: AtpRequest): PruningPolicy {
-  const method = atp.method ?? (model.config.atp ? "atp" : "none");
-  if (method === "atp" && !model.config.atp) {
-    throw badRequest(
-      "Method 'atp' needs a model trained with ATP modules; this one has none",
-      "method_unavailable",
-      "atp.method",
-    );
-  }
-  const knobs = { ...atp.knobs, ...(atp.budget === undefined ? {} : { budget: atp.budget }) } as PolicyKnobs;
+  const method = atp.method ?? defaultMethod(model.config);
+  const why = methodUnavailable(method, model.config);
+  if (why) throw badRequest(why, "method_unavailable", "atp.method");
+  const knobs = { ...atp.knobs, ...(atp.budget === undefined ? {} : { budget: atp.budget }) };
   try {
     return createPolicy(method, knobs);
   } catch (err) {
-    throw badRequest(`Invalid atp options: ${(err as Error).message}`, "invalid_atp_options", "atp");
+    if (!(err instanceof KnobError)) throw err;
+    const param = Object.hasOwn(atp.knobs ?? {}, err.knob) ? `atp.knobs.${err.knob}` : `atp.${err.knob}`;
+    throw badRequest(`Invalid atp options: ${err.message}`, "invalid_atp_options", param);
   }
 }
 

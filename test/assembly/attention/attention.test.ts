@@ -4,15 +4,10 @@
 // probability capture: equal to the reference head-mean softmax, rows summing to 1, masked keys exactly
 // 0, and no effect on the output.
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
-import type { Kernels } from "../../../wasm/kernels";
+import { arena, BUILDS, isasOf, kernelOf, loadBuild, rng } from "../../helpers/kernels";
+import type { Isa, Kernels } from "../../../wasm/kernels";
 import { U, expectWithin, uniform } from "../ops/reference";
 import { attention64, headMean, type AttnShape } from "./reference";
-
-const ISAS = ["scalar", "simd"] as const;
-type Isa = (typeof ISAS)[number] | "relaxed";
-/** Variants to check in this build: the relaxed_madd one only where relaxed SIMD was compiled in. */
-const variants = (k: Kernels): Isa[] => (k.relaxedSimd ? [...ISAS, "relaxed"] : [...ISAS]);
 
 // Budgets for q, k, v in [-1, 1]. Rounding errors of an n-term f32 sum grow like sqrt(n) * u in practice
 // (Higham 2002, sec. 2.8; the worst case n * u is ~30x looser here and would hide real bugs), so a score
@@ -82,7 +77,7 @@ const CASES: Case[] = [
 ];
 
 function run(k: Kernels, isa: Isa, c: Case, data: number[][], capture: boolean) {
-  const a = new Arena(k);
+  const a = arena(k);
   const s = c.shape;
   const [q, kk, v] = data.map((x) => a.f32(x));
   const outLen = s.mq * s.ldO;
@@ -92,7 +87,13 @@ function run(k: Kernels, isa: Isa, c: Case, data: number[][], capture: boolean) 
   const rowsPtr = a.alloc(4 * Math.max(rows.length, 1));
   new Int32Array(k.memory.buffer, rowsPtr, rows.length).set(rows);
   const cap = a.f32(new Array<number>(Math.max(rows.length, 1) * s.cacheLen).fill(5));
-  k.exports[`f32_attention__${isa}`](
+  kernelOf(
+    k,
+    "f32",
+    "attention",
+    isa,
+    "attention",
+  )(
     ...[q, s.ldQ, kk, v, s.ldKv, out, s.ldO, s.mq, s.hq, s.hkv, s.d, s.cacheLen, c.causal ? 1 : 0],
     ...[scores, rowsPtr, rows.length, cap],
   );
@@ -102,7 +103,9 @@ function run(k: Kernels, isa: Isa, c: Case, data: number[][], capture: boolean) 
   return { out: compact, padding, cap: a.readF32(cap, rows.length * s.cacheLen) };
 }
 
-describe.each(BUILDS)("f32_attention ($name build)", ({ module }) => {
+describe.each(BUILDS)("f32_attention ($name build)", ({ name: build, module }) => {
+  /** The table's variants this build runs (the relaxed_madd one only where relaxed SIMD is compiled in). */
+  const ISAS = isasOf("f32", "attention", build);
   it.each(CASES)("$name", async (c) => {
     const k = await loadBuild(module);
     const s = c.shape;
@@ -111,7 +114,7 @@ describe.each(BUILDS)("f32_attention ($name build)", ({ module }) => {
     const pos = c.keyPos && { keyPos: c.keyPos, queryPos: c.keyPos.slice(-s.mq) };
     const ref = attention64(data[0], data[1], data[2], s, pos);
     const refCap = headMean(ref.probs, c.capRows, s.cacheLen);
-    for (const isa of variants(k)) {
+    for (const isa of ISAS) {
       const got = run(k, isa, c, data, true);
       expectWithin(got.out, ref.out, () => ATTN_ABS(s));
       expect(got.padding.every((x) => x === 7)).toBe(true);
@@ -135,19 +138,22 @@ describe.each(BUILDS)("f32_attention ($name build)", ({ module }) => {
     else expect(() => run(k, "relaxed", c, data, false)).toThrow(WebAssembly.RuntimeError);
   });
 
-  it.each(ISAS)("query rows that see no key get zeros (mq > cache_len, %s)", async (isa) => {
-    const k = await loadBuild(module);
-    const s = contiguous(4, 2, 1, 8, 2);
-    const r = rng(77);
-    const data = [uniform(r, 4 * 16), uniform(r, 2 * 8), uniform(r, 2 * 8)];
-    const c: Case = { name: "", shape: s, causal: true, keyPos: null, capRows: [0, 3] };
-    const got = run(k, isa, c, data, true);
-    expect(got.out.slice(0, 2 * 16)).toEqual(new Array<number>(32).fill(0));
-    expect(Array.from(got.cap.slice(0, 2))).toEqual([0, 0]);
-    // Rows 2 and 3 are the last two rows of the cache: the same as a 2-row call with their queries.
-    const tail: Case = { ...c, shape: { ...s, mq: 2 }, capRows: [1] };
-    const two = run(k, isa, tail, [data[0].slice(2 * 16), data[1], data[2]], true);
-    expect(got.out.slice(2 * 16)).toEqual(two.out);
-    expect(Array.from(got.cap.slice(2))).toEqual(Array.from(two.cap));
-  });
+  it.each(ISAS.filter((isa) => isa !== "relaxed"))(
+    "query rows that see no key get zeros (mq > cache_len, %s)",
+    async (isa) => {
+      const k = await loadBuild(module);
+      const s = contiguous(4, 2, 1, 8, 2);
+      const r = rng(77);
+      const data = [uniform(r, 4 * 16), uniform(r, 2 * 8), uniform(r, 2 * 8)];
+      const c: Case = { name: "", shape: s, causal: true, keyPos: null, capRows: [0, 3] };
+      const got = run(k, isa, c, data, true);
+      expect(got.out.slice(0, 2 * 16)).toEqual(new Array<number>(32).fill(0));
+      expect(Array.from(got.cap.slice(0, 2))).toEqual([0, 0]);
+      // Rows 2 and 3 are the last two rows of the cache: the same as a 2-row call with their queries.
+      const tail: Case = { ...c, shape: { ...s, mq: 2 }, capRows: [1] };
+      const two = run(k, isa, tail, [data[0].slice(2 * 16), data[1], data[2]], true);
+      expect(got.out.slice(2 * 16)).toEqual(two.out);
+      expect(Array.from(got.cap.slice(2))).toEqual(Array.from(two.cap));
+    },
+  );
 });

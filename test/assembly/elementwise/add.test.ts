@@ -1,23 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import { arena, BUILDS, kernelByName, loadBuild, namesOf, rng } from "../../helpers/kernels";
 
-describe.each(BUILDS)("f32_add ($name build)", ({ module }) => {
+describe.each(BUILDS)("f32_add ($name build)", ({ name: build, module }) => {
+  const [scalar, ...fast] = namesOf("f32", "add", build);
   it.each([0, 1, 3, 4, 7, 64, 65, 1023])("simd matches scalar at n=%i", async (n) => {
     const k = await loadBuild(module);
-    const m = new Arena(k);
+    const m = arena(k);
     const r = rng(n + 1);
     const a = m.f32(Array.from({ length: n }, () => r() * 2 - 1));
     const b = m.f32(Array.from({ length: n }, () => r() * 2 - 1));
     const ref = m.f32(n);
-    const out = m.f32(n);
-    k.exports.f32_add__scalar(a, b, ref, n);
-    k.exports.f32_add__simd(a, b, out, n);
-    expect(m.readF32(out, n)).toEqual(m.readF32(ref, n));
+    kernelByName(k, scalar, "add")(a, b, ref, n);
+    for (const name of fast) {
+      const out = m.f32(n);
+      kernelByName(k, name, "add")(a, b, out, n);
+      expect(m.readF32(out, n), name).toEqual(m.readF32(ref, n));
+    }
   });
 
   it("propagates special values", async () => {
     const k = await loadBuild(module);
-    const m = new Arena(k);
+    const m = arena(k);
     const vals = [Infinity, -Infinity, NaN, 0, -0, 3.4e38, 1e-45];
     const a = m.f32(vals);
     const b = m.f32([Infinity, Infinity, 1, -0, -0, 3.4e38, 1e-45]);

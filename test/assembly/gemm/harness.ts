@@ -1,21 +1,9 @@
-// Shared set-up for the GEMM/GEMV tests: random operands, copies into a kernel instance's memory,
-// the float64 reference matmul, and the variants each build provides.
-import type { Kernels } from "../../../wasm/kernels";
-import { Arena } from "../../helpers/kernels";
+// Shared set-up for the GEMM/GEMV tests: random operands, the shapes and
+// the float64 reference matmul (variants come from the kernel table: test/helpers/kernels.ts).
 
 /** Uniform values in [-amp, amp), f32. */
 export function uniform(r: () => number, n: number, amp = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (r() * 2 - 1) * amp);
-}
-
-/** Copies bytes of any typed array into the kernel memory; returns the pointer (0 for null). */
-export function put(k: Kernels, m: Arena, data: ArrayBufferView | null): number {
-  if (data === null) return 0;
-  const p = m.alloc(Math.max(data.byteLength, 1), 16);
-  new Uint8Array(k.memory.buffer, p, data.byteLength).set(
-    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  );
-  return p;
 }
 
 /** y[M, N] = a[M, K] . b[N, K]^T (+ bias) in float64. */
@@ -47,11 +35,6 @@ export function absMatmul(
   k: number,
 ): Float64Array {
   return matmulF64(Array.from(a, Math.abs), Array.from(b, Math.abs), m, n, k, null);
-}
-
-/** Names of the variants of one kernel family present (and usable) in this build. */
-export function variants(k: Kernels, names: { scalar: string; simd: string; relaxed: string }): string[] {
-  return k.relaxedSimd ? [names.scalar, names.simd, names.relaxed] : [names.scalar, names.simd];
 }
 
 /** Shapes (M, N, K): exact tiles, tails in M, N and K, sizes below one tile, K not a multiple of 16/32. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import { arena, BUILDS, kernelByName, loadBuild, namesOf, rng, type Arena } from "../../helpers/kernels";
 import {
   dequantizeActivations,
   dequantizeQ4,
@@ -7,25 +7,14 @@ import {
   quantizeActivations,
   quantizeQ4,
 } from "../../../wasm/quant";
-import type { Kernels, QGemmKernel, QGemvKernel } from "../../../wasm/kernels";
-import { absMatmul, matmulF64, put, SHAPES, uniform, variants } from "./harness";
+import type { Kernels } from "../../../wasm/kernels";
+import { absMatmul, matmulF64, SHAPES, uniform } from "./harness";
 
 // Each block's integer dot is exact; per block the f32 path rounds s_w * f32(dot) and the running sum,
 // then s_x and the bias: ~(2 * KB + 2) roundings of 2^-24 relative to sum |x w|; one spare per block.
 const q4OutRelErr = (kb: number) => (3 * kb + 3) * 2 ** -24;
 // Rounding to the grid moves x by at most s_x / 2 and w by at most its block scale / 2 (+ f32 slack).
 const HALF_STEP = 0.5 + 1e-4;
-
-const GEMM = {
-  scalar: "q4_f32_gemm__scalar",
-  simd: "q4_f32_gemm_1x4__simd",
-  relaxed: "q4_f32_gemm_2x4__relaxed",
-};
-const GEMV = {
-  scalar: "q4_f32_gemv__scalar",
-  simd: "q4_f32_gemv_1x4__simd",
-  relaxed: "q4_f32_gemv_1x4__relaxed",
-};
 
 interface Problem {
   k: Kernels;
@@ -45,17 +34,17 @@ async function problem(
   [mm, n, kk]: [number, number, number],
 ): Promise<Problem> {
   const k = await loadBuild(module);
-  const m = new Arena(k);
+  const m = arena(k);
   const act = quantizeActivations(x, mm, kk);
   const q = quantizeQ4(wf, n, kk);
   const scratch = m.alloc(mm * q4Blocks(kk) * 4);
   const args: Problem["args"] = [
-    put(k, m, act.xq),
-    put(k, m, act.scales),
-    put(k, m, q.data),
-    put(k, m, q.scales),
+    m.put(act.xq),
+    m.put(act.scales),
+    m.put(q.data),
+    m.put(q.scales),
     scratch,
-    put(k, m, bias),
+    m.put(bias),
   ];
   return {
     k,
@@ -70,17 +59,19 @@ async function problem(
 
 function runGemm(p: Problem, name: string, mm: number, n: number, kk: number): Float32Array {
   const y = p.m.alloc(mm * n * 4);
-  (p.k.exports[name] as QGemmKernel)(...p.args, y, mm, n, kk);
+  kernelByName(p.k, name, "qgemm")(...p.args, y, mm, n, kk);
   return p.m.readF32(y, mm * n);
 }
 
 function runGemvRow0(p: Problem, name: string, n: number, kk: number): Float32Array {
   const y = p.m.alloc(n * 4);
-  (p.k.exports[name] as QGemvKernel)(...p.args, y, n, kk);
+  kernelByName(p.k, name, "qgemv")(...p.args, y, n, kk);
   return p.m.readF32(y, n);
 }
 
-describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ module }) => {
+describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) => {
+  const GEMM = namesOf("q4_f32", "gemm", build);
+  const GEMV = namesOf("q4_f32", "gemv", build);
   it.each(SHAPES.flatMap((s) => [[...s, false] as const, [...s, true] as const]))(
     "M=%i N=%i K=%i bias=%s: variants bit-identical, within budget of float64",
     async (mm, n, kk, withBias) => {
@@ -89,10 +80,9 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ module }) => {
       const wf = uniform(r, n * kk, 0.3);
       const bias = withBias ? uniform(r, n, 1) : null;
       const p = await problem(module, x, wf, bias, [mm, n, kk]);
-      const ref = runGemm(p, GEMM.scalar, mm, n, kk);
-      for (const name of variants(p.k, GEMM)) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
-      for (const name of variants(p.k, GEMV))
-        expect(runGemvRow0(p, name, n, kk), name).toEqual(ref.subarray(0, n));
+      const ref = runGemm(p, GEMM[0], mm, n, kk);
+      for (const name of GEMM) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
+      for (const name of GEMV) expect(runGemvRow0(p, name, n, kk), name).toEqual(ref.subarray(0, n));
 
       const kb = q4Blocks(kk);
       const exact = matmulF64(p.dx, p.dw, mm, n, kk, bias);
@@ -125,8 +115,8 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ module }) => {
     const scales = Float32Array.from({ length: n * kb }, () => 0.01 + r());
     new Uint8Array(p.k.memory.buffer, p.args[2], data.length).set(data);
     new Float32Array(p.k.memory.buffer, p.args[3], scales.length).set(scales);
-    const ref = runGemm(p, GEMM.scalar, mm, n, kk);
-    for (const name of variants(p.k, GEMM)) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
+    const ref = runGemm(p, GEMM[0], mm, n, kk);
+    for (const name of GEMM) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
     const dw = dequantizeQ4({ data, scales }, n, kk);
     const exact = matmulF64(p.dx, dw, mm, n, kk, null);
     const scale = absMatmul(p.dx, dw, mm, n, kk);
@@ -144,8 +134,8 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ module }) => {
     wf.fill(0, 4 * kk, 5 * kk);
     const bias = uniform(r, n);
     const p = await problem(module, x, wf, bias, [mm, n, kk]);
-    const ref = runGemm(p, GEMM.scalar, mm, n, kk);
-    for (const name of variants(p.k, GEMM)) {
+    const ref = runGemm(p, GEMM[0], mm, n, kk);
+    for (const name of GEMM) {
       const y = runGemm(p, name, mm, n, kk);
       expect(y, name).toEqual(ref);
       for (let c = 0; c < n; c++) expect(y[2 * n + c]).toBe(bias[c]);
@@ -161,7 +151,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ module }) => {
   it("relaxed kernels are usable only in the relaxed build", async () => {
     const k = await loadBuild(module);
     if (k.relaxedSimd) return;
-    expect(() => (k.exports.q4_f32_gemm_2x4__relaxed as QGemmKernel)(0, 0, 0, 0, 0, 0, 0, 1, 1, 1)).toThrow();
-    expect(() => (k.exports.q4_f32_gemv_1x4__relaxed as QGemvKernel)(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
+    expect(() => k.exports.q4_f32_gemm_2x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1, 1)).toThrow();
+    expect(() => k.exports.q4_f32_gemv_1x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
   });
 });

@@ -2,10 +2,9 @@
 // (same operations per element), and both must be within the named budgets of float64 references, on
 // tile multiples, tails, n < 4 and special values.
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import { arena, BUILDS, isasOf, kernelOf, loadBuild, rng } from "../../helpers/kernels";
 import { U, expectWithin, gelu64, swiglu64, uniform } from "./reference";
 
-const ISAS = ["scalar", "simd"] as const;
 const SIZES = [1, 2, 3, 4, 8, 13, 64, 100];
 
 // GELU: x * Phi(x) with Phi from A&S 7.1.26, |erfc error| <= 1.5e-7, so |Phi error| <= 0.75e-7 + the f32
@@ -18,32 +17,35 @@ const GELU_PHI_ABS = 0.75e-7 + 16 * U;
 const SWIGLU_REL = 8 * U;
 const SWIGLU_ABS = 1e-35;
 
-describe.each(BUILDS)("f32 activations ($name build)", ({ module }) => {
+describe.each(BUILDS)("f32 activations ($name build)", ({ name: build, module }) => {
+  const GELU = isasOf("f32", "gelu", build);
+  const SWIGLU = isasOf("f32", "swiglu", build);
+  const BIAS_ADD = isasOf("f32", "bias_add", build);
   it.each(SIZES)("gelu: simd == scalar, both near float64 erf form, n=%i", async (n) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const x = uniform(rng(n + 100), n, -6, 6).map(Math.fround);
-    const [s, v] = ISAS.map((isa) => {
+    const [s, ...fast] = GELU.map((isa) => {
       const out = a.f32(n);
-      k.exports[`f32_gelu__${isa}`](a.f32(x), out, n);
+      kernelOf(k, "f32", "gelu", isa, "unary")(a.f32(x), out, n);
       return a.readF32(out, n);
     });
-    expect(v).toEqual(s);
+    for (const v of fast) expect(v).toEqual(s);
     expectWithin(s, x.map(gelu64), (i) => GELU_PHI_ABS * Math.abs(x[i]) + 1e-38);
   });
 
   it("gelu: dense sweep and special values", async () => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const sweep = Array.from({ length: 4001 }, (_, i) => Math.fround(-10 + i * 0.005));
     const specials = [0, -0, 1e-30, -1e-30, 20, -20, 1e30, -1e30, Infinity, -Infinity, NaN];
     const x = [...sweep, ...specials];
-    const [s, v] = ISAS.map((isa) => {
+    const [s, ...fast] = GELU.map((isa) => {
       const out = a.f32(x.length);
-      k.exports[`f32_gelu__${isa}`](a.f32(x), out, x.length);
+      kernelOf(k, "f32", "gelu", isa, "unary")(a.f32(x), out, x.length);
       return a.readF32(out, x.length);
     });
-    expect(v).toEqual(s);
+    for (const v of fast) expect(v).toEqual(s);
     expectWithin(
       s.slice(0, sweep.length),
       sweep.map(gelu64),
@@ -59,29 +61,29 @@ describe.each(BUILDS)("f32 activations ($name build)", ({ module }) => {
 
   it.each(SIZES)("swiglu: simd == scalar, both near float64, n=%i", async (n) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const r = rng(n + 200);
     const g = uniform(r, n, -12, 12).map(Math.fround);
     const up = uniform(r, n, -2, 2).map(Math.fround);
-    const [s, v] = ISAS.map((isa) => {
+    const [s, ...fast] = SWIGLU.map((isa) => {
       const out = a.f32(n);
-      k.exports[`f32_swiglu__${isa}`](a.f32(g), a.f32(up), out, n);
+      kernelOf(k, "f32", "swiglu", isa, "swiglu")(a.f32(g), a.f32(up), out, n);
       return a.readF32(out, n);
     });
-    expect(v).toEqual(s);
+    for (const v of fast) expect(v).toEqual(s);
     const ref = g.map((gi, i) => swiglu64(gi, up[i]));
     expectWithin(s, ref, (i) => SWIGLU_REL * Math.abs(ref[i]) + SWIGLU_ABS);
   });
 
   it("swiglu: special values and in place", async () => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const g = [0, -0, 100, -100, 1e30, -1e30, 88, -88, 87.5];
     const up = [1, 1, 2, 2, 1, 1, 1, 1, -1];
     const ref = g.map((gi, i) => swiglu64(gi, up[i]));
-    for (const isa of ISAS) {
+    for (const isa of SWIGLU) {
       const gp = a.f32(g);
-      k.exports[`f32_swiglu__${isa}`](gp, a.f32(up), gp, g.length);
+      kernelOf(k, "f32", "swiglu", isa, "swiglu")(gp, a.f32(up), gp, g.length);
       const got = a.readF32(gp, g.length);
       expectWithin(got, ref, (i) => SWIGLU_REL * Math.abs(ref[i]) + SWIGLU_ABS);
       expect(got[2]).toBe(200);
@@ -90,15 +92,15 @@ describe.each(BUILDS)("f32 activations ($name build)", ({ module }) => {
 
   it.each([1, 3, 4, 6, 33])("bias add: simd == scalar == float64 sum, n=%i", async (n) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const m = 3;
     const r = rng(n + 300);
     const x = uniform(r, m * n).map(Math.fround);
     const b = uniform(r, n).map(Math.fround);
     const ref = x.map((xi, i) => Math.fround(xi + b[i % n]));
-    for (const isa of ISAS) {
+    for (const isa of BIAS_ADD) {
       const xp = a.f32(x);
-      k.exports[`f32_bias_add__${isa}`](xp, a.f32(b), m, n);
+      kernelOf(k, "f32", "bias_add", isa, "biasAdd")(xp, a.f32(b), m, n);
       expect(Array.from(a.readF32(xp, m * n))).toEqual(ref);
     }
   });

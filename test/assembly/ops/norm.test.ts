@@ -1,10 +1,9 @@
 // RMSNorm and LayerNorm (assembly/ops/norm.ts): SIMD vs scalar, both vs float64, on tile multiples,
 // tails, n < 4, zero rows (eps only) and constant rows, in both kernel builds.
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import { arena, BUILDS, isasOf, kernelOf, loadBuild, rng } from "../../helpers/kernels";
 import { U, expectWithin, layernorm64, rmsnorm64, uniform } from "./reference";
 
-const ISAS = ["scalar", "simd"] as const;
 const SIZES = [1, 2, 3, 4, 7, 16, 17, 64, 131];
 const M = 3;
 const EPS = 1e-5;
@@ -25,26 +24,29 @@ const lnBudget = (n: number, x: number[], w: number[], b: number[], inv: number[
   return (n + 8) * U * (inv[r] * Math.abs(w[c]) * (Math.abs(x[i] - mean) + maxAbs) + Math.abs(b[c])) + 1e-30;
 };
 
-describe.each(BUILDS)("f32 norms ($name build)", ({ module }) => {
+describe.each(BUILDS)("f32 norms ($name build)", ({ name: build, module }) => {
+  const RMSNORM = isasOf("f32", "rmsnorm", build);
+  const LAYERNORM = isasOf("f32", "layernorm", build);
   it.each(SIZES)("rmsnorm matches float64 and scalar at n=%i", async (n) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const r = rng(n * 7 + 1);
     const x = uniform(r, M * n, -3, 3);
     const w = uniform(r, n, 0.5, 1.5);
     const ref = rmsnorm64(x, w, M, n, EPS);
-    const outs = ISAS.map((isa) => {
+    const outs = RMSNORM.map((isa) => {
       const out = a.f32(M * n);
-      k.exports[`f32_rmsnorm__${isa}`](a.f32(x), a.f32(w), out, M, n, EPS);
+      kernelOf(k, "f32", "rmsnorm", isa, "rmsnorm")(a.f32(x), a.f32(w), out, M, n, EPS);
       return a.readF32(out, M * n);
     });
     for (const got of outs) expectWithin(got, ref, (i) => RMS_F64_REL(n) * Math.abs(ref[i]));
-    expectWithin(outs[1], outs[0], (i) => RMS_SIMD_REL(n) * Math.abs(outs[0][i]));
+    for (const got of outs.slice(1))
+      expectWithin(got, outs[0], (i) => RMS_SIMD_REL(n) * Math.abs(outs[0][i]));
   });
 
   it.each(SIZES)("layernorm matches float64 and scalar at n=%i", async (n) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const r = rng(n * 13 + 5);
     // An offset of 4 makes the mean matter: a one-pass variance would lose digits here.
     const x = uniform(r, M * n, 2, 6);
@@ -57,41 +59,41 @@ describe.each(BUILDS)("f32 norms ($name build)", ({ module }) => {
       return 1 / Math.sqrt(xs.reduce((s, c) => s + (c - mean) ** 2, 0) / n + EPS);
     });
     const budget = lnBudget(n, x, w, b, inv);
-    const outs = ISAS.map((isa) => {
+    const outs = LAYERNORM.map((isa) => {
       const out = a.f32(M * n);
-      k.exports[`f32_layernorm__${isa}`](a.f32(x), a.f32(w), a.f32(b), out, M, n, EPS);
+      kernelOf(k, "f32", "layernorm", isa, "layernorm")(a.f32(x), a.f32(w), a.f32(b), out, M, n, EPS);
       return a.readF32(out, M * n);
     });
     for (const got of outs) expectWithin(got, ref, budget);
-    expectWithin(outs[1], outs[0], (i) => 2 * budget(i));
+    for (const got of outs.slice(1)) expectWithin(got, outs[0], (i) => 2 * budget(i));
   });
 
-  it.each(ISAS)("zero and constant rows give exact results (%s)", async (isa) => {
+  it.each(RMSNORM)("zero and constant rows give exact results (%s)", async (isa) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const n = 9;
     const w = uniform(rng(3), n, 0.5, 1.5);
     const b = uniform(rng(4), n, -1, 1);
     const zeros = new Array<number>(n).fill(0);
     const out = a.f32(n);
-    k.exports[`f32_rmsnorm__${isa}`](a.f32(zeros), a.f32(w), out, 1, n, EPS);
+    kernelOf(k, "f32", "rmsnorm", isa, "rmsnorm")(a.f32(zeros), a.f32(w), out, 1, n, EPS);
     expect(Array.from(a.readF32(out, n))).toEqual(zeros);
     for (const row of [zeros, new Array<number>(n).fill(5)]) {
-      k.exports[`f32_layernorm__${isa}`](a.f32(row), a.f32(w), a.f32(b), out, 1, n, EPS);
+      kernelOf(k, "f32", "layernorm", isa, "layernorm")(a.f32(row), a.f32(w), a.f32(b), out, 1, n, EPS);
       expect(a.readF32(out, n)).toEqual(Float32Array.from(b));
     }
   });
 
-  it.each(ISAS)("runs in place (%s)", async (isa) => {
+  it.each(RMSNORM)("runs in place (%s)", async (isa) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const n = 21;
     const x = uniform(rng(9), 2 * n, -2, 2);
     const w = a.f32(uniform(rng(10), n));
     const sep = a.f32(2 * n);
-    k.exports[`f32_rmsnorm__${isa}`](a.f32(x), w, sep, 2, n, EPS);
+    kernelOf(k, "f32", "rmsnorm", isa, "rmsnorm")(a.f32(x), w, sep, 2, n, EPS);
     const inPlace = a.f32(x);
-    k.exports[`f32_rmsnorm__${isa}`](inPlace, w, inPlace, 2, n, EPS);
+    kernelOf(k, "f32", "rmsnorm", isa, "rmsnorm")(inPlace, w, inPlace, 2, n, EPS);
     expect(a.readF32(inPlace, 2 * n)).toEqual(a.readF32(sep, 2 * n));
   });
 });

@@ -1,10 +1,8 @@
 // argmax and top-k (assembly/ops/select.ts): every variant must return exactly what a plain JS
 // reference returns: ties to the lowest index, NaN ignored, values in descending order.
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import { arena, BUILDS, isasOf, kernelOf, loadBuild, rng } from "../../helpers/kernels";
 import { uniform } from "./reference";
-
-const ISAS = ["scalar", "simd"] as const;
 
 /** Reference top-k: stable sort of the non-NaN entries by value, descending (ties: lower index first). */
 function topk(x: number[], k: number): { idx: number[]; val: number[] } {
@@ -30,13 +28,15 @@ const CASES = [0, 1, 2, 3, 4, 5, 15, 16, 17, 64, 257, 1000].flatMap((n) => [
   { n, ties: true },
 ]);
 
-describe.each(BUILDS)("f32 argmax / top-k ($name build)", ({ module }) => {
+describe.each(BUILDS)("f32 argmax / top-k ($name build)", ({ name: build, module }) => {
+  const ARGMAX = isasOf("f32", "argmax", build);
+  const TOPK = isasOf("f32", "topk", build);
   it.each(CASES)("argmax n=$n ties=$ties", async ({ n, ties }) => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const x = vector(n * 3 + (ties ? 1 : 0), n, ties);
     const p = a.f32(x);
-    for (const isa of ISAS) expect(k.exports[`f32_argmax__${isa}`](p, n)).toBe(argmax(x));
+    for (const isa of ARGMAX) expect(kernelOf(k, "f32", "argmax", isa, "argmax")(p, n)).toBe(argmax(x));
   });
 
   it.each([
@@ -49,22 +49,23 @@ describe.each(BUILDS)("f32 argmax / top-k ($name build)", ({ module }) => {
     { name: "+inf", x: [3e38, Infinity, 1, Infinity, 3] },
   ])("argmax special values: $name", async ({ x }) => {
     const k = await loadBuild(module);
-    const p = new Arena(k).f32(x);
-    for (const isa of ISAS) expect(k.exports[`f32_argmax__${isa}`](p, x.length)).toBe(argmax(x));
+    const p = arena(k).f32(x);
+    for (const isa of ARGMAX)
+      expect(kernelOf(k, "f32", "argmax", isa, "argmax")(p, x.length)).toBe(argmax(x));
   });
 
   it.each(CASES.flatMap((c) => [1, 3, 8, 64].map((kk) => ({ ...c, kk }))))(
     "top-k n=$n k=$kk ties=$ties",
     async ({ n, kk, ties }) => {
       const k = await loadBuild(module);
-      const a = new Arena(k);
+      const a = arena(k);
       const x = vector(n * 5 + kk + (ties ? 1 : 0), n, ties);
       const p = a.f32(x);
       const ref = topk(x, kk);
-      for (const isa of ISAS) {
+      for (const isa of TOPK) {
         const idx = a.alloc(4 * kk);
         const val = a.f32(kk);
-        const cnt = k.exports[`f32_topk__${isa}`](p, n, kk, idx, val);
+        const cnt = kernelOf(k, "f32", "topk", isa, "topk")(p, n, kk, idx, val);
         expect(cnt).toBe(ref.idx.length);
         expect(Array.from(new Int32Array(k.memory.buffer, idx, cnt))).toEqual(ref.idx);
         expect(Array.from(a.readF32(val, cnt))).toEqual(ref.val);
@@ -74,7 +75,7 @@ describe.each(BUILDS)("f32 argmax / top-k ($name build)", ({ module }) => {
 
   it("top-k special values: NaN skipped, -inf kept, ascending input (worst case)", async () => {
     const k = await loadBuild(module);
-    const a = new Arena(k);
+    const a = arena(k);
     const x = [
       NaN,
       -Infinity,
@@ -88,10 +89,10 @@ describe.each(BUILDS)("f32 argmax / top-k ($name build)", ({ module }) => {
     const p = a.f32(x);
     for (const kk of [0, 2, 5, 100]) {
       const ref = topk(x, kk);
-      for (const isa of ISAS) {
+      for (const isa of TOPK) {
         const idx = a.alloc(4 * Math.max(kk, 1));
         const val = a.f32(Math.max(kk, 1));
-        const cnt = k.exports[`f32_topk__${isa}`](p, x.length, kk, idx, val);
+        const cnt = kernelOf(k, "f32", "topk", isa, "topk")(p, x.length, kk, idx, val);
         expect(cnt).toBe(ref.idx.length);
         expect(Array.from(new Int32Array(k.memory.buffer, idx, cnt))).toEqual(ref.idx);
         expect(Array.from(a.readF32(val, cnt))).toEqual(ref.val);

@@ -1,24 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { Arena, BUILDS, loadBuild, rng } from "../../helpers/kernels";
+import { arena, BUILDS, kernelByName, loadBuild, namesOf, rng } from "../../helpers/kernels";
 import { ACT_ZERO, actStride, quantizeActivations } from "../../../wasm/quant";
-import type { ActQuantizeKernel } from "../../../wasm/kernels";
-
-const KERNELS = ["q8_act_quantize__scalar", "q8_act_quantize__simd"];
 
 /** Runs one activation quantizer; returns the u8 [M, KP] codes and the f32 [M] scales. */
 async function run(module: WebAssembly.Module, name: string, x: Float32Array, mm: number, kk: number) {
   const k = await loadBuild(module);
-  const m = new Arena(k);
+  const m = arena(k);
   const px = m.f32(x);
   const kp = actStride(kk);
   const xq = m.alloc(mm * kp);
   new Uint8Array(k.memory.buffer, xq, mm * kp).fill(0xee); // padding must be overwritten
   const xs = m.alloc(mm * 4);
-  (k.exports[name] as ActQuantizeKernel)(px, xq, xs, mm, kk);
+  kernelByName(k, name, "actQuantize")(px, xq, xs, mm, kk);
   return { xq: new Uint8Array(k.memory.buffer, xq, mm * kp).slice(), scales: m.readF32(xs, mm) };
 }
 
-describe.each(BUILDS)("q8_act_quantize ($name build)", ({ module }) => {
+describe.each(BUILDS)("q8_act_quantize ($name build)", ({ name: build, module }) => {
+  const KERNELS = namesOf("q8", "act_quantize", build);
   it.each([
     [1, 1],
     [1, 15],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Mutex } from "../../../wasm/engine/generate";
+import { Mutex } from "../../../wasm/engine/mutex";
 
 describe("Mutex", () => {
   it("admits one holder at a time and hands over after release", async () => {

@@ -4,8 +4,8 @@
 // packer, for the f32 parity path against golden fixtures computed with the f32 weights.
 import type { Manifest } from "../../../wasm/manifest";
 import { MANIFEST_FORMAT } from "../../../wasm/manifest";
-import { parseConfig } from "../../../wasm/model/config";
-import { tensorSpecs } from "../../../wasm/model/names";
+import { parseConfig } from "../../../wasm/config";
+import { tensorSpecs } from "../../../wasm/names";
 import { packShards, sha256Hex, type StoredTensor } from "../../../tools/convert/pack";
 import { readSafetensors } from "../../../tools/convert/safetensors";
 

@@ -5,8 +5,8 @@
 // a 4 x 4 visual grid (16 tokens) that the pruning tests can thin out.
 import { convert } from "../../../tools/convert/convert";
 import { wordLevelTokenizerJson } from "../../../tools/shapesvqa/tokenizer";
-import { parseConfig } from "../../../wasm/model/config";
-import { tensorSpecs } from "../../../wasm/model/names";
+import { parseConfig } from "../../../wasm/config";
+import { tensorSpecs } from "../../../wasm/names";
 import { rng } from "../../helpers/kernels";
 
 /** Words of the tiny vocabulary (ids 6..), after the six special tokens of the data contract. */

@@ -5,9 +5,16 @@
 // right), and every policy honours its knob.
 import { describe, expect, it } from "vitest";
 import { loadModel, MemorySource, type LayerView, type PruningPolicy } from "../../../wasm/index";
-import { createPolicy, METHODS, type MethodName, type PolicyKnobs } from "../../../wasm/pruning/policy";
+import {
+  createPolicy,
+  KnobError,
+  methodSpec,
+  METHODS,
+  type MethodName,
+  type PolicyKnobs,
+} from "../../../wasm/pruning/registry";
 import { AtpPolicy } from "../../../wasm/pruning/atp";
-import { knobsForKeep, pdropCounts } from "../../../wasm/pruning/keep";
+import { pdropCounts } from "../../../wasm/pruning/pdrop";
 import { BUILDS } from "../../helpers/kernels";
 import { Reference } from "../reference";
 import { randomImage, TINY_ATP_CONFIG as ATP_CONFIG, tinyModelFiles } from "../helpers/tiny";
@@ -136,15 +143,49 @@ describe("pruning policies on the tiny model", async () => {
   });
 
   it("--keep knobs land near the target fraction", () => {
+    const ctx = { layers: 8, numVisual: 144 };
+    const schedule = (method: MethodName, keep: number): PolicyKnobs => {
+      const rule = methodSpec(method).keep;
+      if (rule?.by !== "schedule") throw new Error(`${method} has no schedule rule`);
+      return rule.knobs(keep, ctx, {});
+    };
     for (const keep of [0.2, 0.25, 0.4]) {
-      const f = knobsForKeep("fastv", keep, 8, 144);
+      const f = schedule("fastv", keep);
       const fv = (f.k! + ((8 - f.k!) * Math.round(144 * (1 - f.ratio!))) / 144) / 8;
       expect(Math.abs(fv - keep)).toBeLessThan(0.01);
-      const p = knobsForKeep("pdrop", keep, 8, 144);
+      const p = schedule("pdrop", keep);
       const pc = pdropCounts(8, 144, p.layers!, p.lambda!);
       expect(Math.abs(pc.reduce((a, b) => a + b, 0) / 8 / 144 - keep)).toBeLessThan(0.01);
-      const g = knobsForKeep("grid", keep, 8, 144);
+      const g = schedule("grid", keep);
       expect(g.tokens).toBeGreaterThan(0);
     }
+    expect(methodSpec("none").keep).toBeNull();
+    expect(methodSpec("atp").keep).toMatchObject({ by: "measure", knob: "budget" });
+  });
+
+  it("validates knobs against each method's table, naming the knob", () => {
+    const refused: [MethodName, object, string, RegExp][] = [
+      ["fastv", { ratio: 1 }, "ratio", /fastv: knob 'ratio' must be a number in \[0, 1\), got 1/],
+      ["fastv", { k: 1.5 }, "k", /knob 'k' must be an integer >= 1/],
+      ["fastv", { budget: 0 }, "budget", /fastv has no knob 'budget' \(its knobs: k, ratio\)/],
+      ["pdrop", { layers: [2, 1] }, "layers", /strictly increasing/],
+      ["pdrop", { lambda: 0 }, "lambda", /in \(0, 1\]/],
+      ["random", { counts: [-1] }, "counts", /must be a list of integers >= 0, got -1/],
+      ["grid", { tokens: [1, 2] }, "tokens", /must be a number >= 1/],
+      ["atp", { budget: Infinity }, "budget", /must be a number/],
+      ["none", { k: 1 }, "k", /none has no knob 'k' \(it has none\)/],
+    ];
+    for (const [method, knobs, knob, message] of refused) {
+      let err: unknown;
+      try {
+        createPolicy(method, knobs);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${method} ${JSON.stringify(knobs)}`).toBeInstanceOf(KnobError);
+      expect((err as KnobError).knob).toBe(knob);
+      expect((err as KnobError).message).toMatch(message);
+    }
+    expect(createPolicy("fastv", { k: 3, ratio: undefined }).name).toBe("fastv");
   });
 });

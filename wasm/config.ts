@@ -60,6 +60,16 @@ export interface ModelConfig {
   atp?: AtpConfig;
 }
 
+/** Width of one attention head: hidden / heads (parseConfig checks it divides), for either tower. */
+export function headDim(c: { hidden: number; heads: number }): number {
+  return c.hidden / c.heads;
+}
+
+/** The grid side of a square token grid of `tokens` tokens (image_seq_length = side^2). */
+export function gridSide(tokens: number): number {
+  return Math.round(Math.sqrt(tokens));
+}
+
 type Json = Record<string, unknown>;
 
 function num(obj: Json, key: string, where: string): number {

@@ -1,18 +1,101 @@
-// A loaded model: its kernel instance (and linear memory), weights, buffers and tokenizer, and the one
-// entry point `generate(image, prompt, options)`: preprocess -> vision encoder -> projector -> LLM
-// prefill (with the pruning policy) -> decode loop, as an async iterator of token events with timings and
-// a final event with the stats. Built by wasm/loader.ts; the worker and the tools use only this API.
-import type { ModelConfig } from "../model/config";
-import { preprocess, type ImageInput } from "../model/preprocess";
-import { visionForward } from "../model/vision";
-import { projectorForward } from "../model/projector";
-import { decodeStep, prefill } from "../model/decoder";
-import { NoPruning } from "../pruning/policy";
-import type { TextTokenizer } from "../tokenizer";
-import { f32View, type Engine } from "./context";
-import { Mutex, now, type GenerateEvent, type GenerateOptions, type Timings } from "./generate";
-import { Sampler } from "./sampler";
-import type { Precision } from "./weights";
+// The generate loop: a loaded model (its kernel instance and linear memory, weights, buffers and tokenizer)
+// and its one entry point `generate(image, prompt, options)`: preprocess -> vision encoder -> projector ->
+// LLM prefill (with the pruning policy) -> decode loop, as an async iterator of token events with timings
+// and a final event with the stats. Built by wasm/loader.ts; the worker and the tools use it through
+// wasm/index.ts.
+import type { ModelConfig } from "./config";
+import { preprocess, type ImageInput } from "./model/preprocess";
+import { visionForward } from "./model/vision";
+import { projectorForward } from "./model/projector";
+import { decodeStep, prefill } from "./model/decoder";
+import { NoPruning } from "./pruning/none";
+import type { PruningPolicy } from "./pruning/policy";
+import type { TextTokenizer } from "./tokenizer";
+import { now } from "./engine/clock";
+import { f32View, type Engine, type Tracer } from "./engine/context";
+import { Mutex } from "./engine/mutex";
+import { Sampler, type SamplingOptions } from "./engine/sampler";
+import type { Precision } from "./engine/weights";
+
+/** Options of `Model.generate`. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate (stop tokens excluded); default 32. */
+  maxTokens?: number;
+  /** Ids that end the answer (not emitted); default [eos_token_id]. */
+  stopTokens?: number[];
+  /**
+   * Asked before each decode step: true ends the answer there with finishReason "length" and the usual
+   * done event (the Worker's deadline and client-disconnect checks).
+   */
+  shouldStop?: () => boolean;
+  /** Visual-token pruning policy; default `none`. A policy instance serves one request. */
+  policy?: PruningPolicy;
+  /** Receives named intermediates (parity tests); makes prefill compute logits of every row. */
+  trace?: Tracer;
+}
+
+/** One generated token. `ms` is the time it took: the time to first token for index 0. */
+export interface TokenEvent {
+  type: "token";
+  index: number;
+  id: number;
+  /** Text this token adds to the answer so far. */
+  text: string;
+  ms: number;
+}
+
+/** Prefill timing breakdown and per-token figures, in milliseconds. */
+export interface Timings {
+  preprocessMs: number;
+  visionMs: number;
+  visionLayersMs: number[];
+  projectorMs: number;
+  /** LLM prefill: all layers and the first logits. */
+  prefillMs: number;
+  /** Each LLM layer in prefill, its pruning step (policy calls, compaction) included. */
+  llmLayersMs: number[];
+  /** The pruning part of each llmLayersMs entry (the policy's overhead; attention capture excluded). */
+  pruneMsPerLayer: number[];
+  /** From the call to the first token chosen. */
+  ttftMs: number;
+  /** Mean time of a decode step (one token after the first, stop token included); 0 if none. */
+  decodeMsPerToken: number;
+  /** Engine time: ttft + every decode step (time the consumer holds a token event is excluded). */
+  totalMs: number;
+}
+
+/** What a finished generation reports. */
+export interface GenerateStats {
+  method: string;
+  promptTokens: number;
+  generatedTokens: number;
+  finishReason: "stop" | "length";
+  timings: Timings;
+  visualTokens: {
+    /** Visual tokens alive entering each LLM layer. */
+    perLayer: number[];
+    /** Grid indices (row-major over the image's token grid) of the visual tokens entering each layer. */
+    indexPerLayer: number[][];
+    /** Visual tokens before pruning (image_seq_length). */
+    total: number;
+    /** mean(perLayer) / total: the paper's way of counting (all layers, unpruned ones included). */
+    meanFraction: number;
+  };
+  /** Multiply-accumulates of the LLM prefill (what pruning saves). */
+  llmPrefillMacs: number;
+  /** Linear memory of the model's kernel instance (it never shrinks: the peak). */
+  peakMemoryBytes: number;
+}
+
+/** The last event: the whole answer and the stats. */
+export interface DoneEvent {
+  type: "done";
+  text: string;
+  ids: number[];
+  stats: GenerateStats;
+}
+
+export type GenerateEvent = TokenEvent | DoneEvent;
 
 /** Default answer length cap. */
 export const DEFAULT_MAX_TOKENS = 32;

@@ -1,7 +1,7 @@
 // The one table of tensor names: engine name (short, shared vocabulary with the PyTorch reference),
 // Hugging Face LLaVA/CLIP/Llama name (safetensors checkpoints), logical shape from the config, and whether
 // the tensor is a Linear weight (quantized q8/q4) or stays f32. The converter and the engine read it.
-import type { ModelConfig } from "./config";
+import { headDim, type ModelConfig } from "./config";
 
 /** One tensor the model needs. */
 export interface TensorSpec {
@@ -38,7 +38,7 @@ function vector(name: string, hf: string, n: number, bias: boolean): TensorSpec[
 export function tensorSpecs(c: ModelConfig): TensorSpec[] {
   const v = c.vision;
   const t = c.text;
-  const headDim = t.hidden / t.heads;
+  const hd = headDim(t);
   const patchIn = v.channels * v.patchSize * v.patchSize;
   const specs: TensorSpec[] = [
     // Conv2d(C, D, P, stride P) == Linear over the patch flattened in (c, kh, kw) order.
@@ -86,10 +86,10 @@ export function tensorSpecs(c: ModelConfig): TensorSpec[] {
     const h = `${LLM}.layers.${i}`;
     specs.push(
       ...vector(`${p}.attn_norm`, `${h}.input_layernorm`, t.hidden, false),
-      ...linear(`${p}.attn.q`, `${h}.self_attn.q_proj`, t.heads * headDim, t.hidden, false),
-      ...linear(`${p}.attn.k`, `${h}.self_attn.k_proj`, t.kvHeads * headDim, t.hidden, false),
-      ...linear(`${p}.attn.v`, `${h}.self_attn.v_proj`, t.kvHeads * headDim, t.hidden, false),
-      ...linear(`${p}.attn.o`, `${h}.self_attn.o_proj`, t.hidden, t.heads * headDim, false),
+      ...linear(`${p}.attn.q`, `${h}.self_attn.q_proj`, t.heads * hd, t.hidden, false),
+      ...linear(`${p}.attn.k`, `${h}.self_attn.k_proj`, t.kvHeads * hd, t.hidden, false),
+      ...linear(`${p}.attn.v`, `${h}.self_attn.v_proj`, t.kvHeads * hd, t.hidden, false),
+      ...linear(`${p}.attn.o`, `${h}.self_attn.o_proj`, t.hidden, t.heads * hd, false),
       ...vector(`${p}.mlp_norm`, `${h}.post_attention_layernorm`, t.hidden, false),
       ...linear(`${p}.mlp.gate`, `${h}.mlp.gate_proj`, t.intermediate, t.hidden, false),
       ...linear(`${p}.mlp.up`, `${h}.mlp.up_proj`, t.intermediate, t.hidden, false),
