@@ -7,8 +7,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import app from "../../worker/index";
 import type { MetricsRecord } from "../../worker/metrics/record";
 import { MAX_AGE_MS, MAX_THUMBS, metricsStore } from "../../worker/metrics/store";
-import { THUMB_SIZE } from "../../worker/metrics/thumbnail";
-import { call, chatBody, IMAGES, seedWeights } from "./helpers/api";
+import { parseConfig } from "../../wasm/config";
+import { call, chatBody, IMAGES, seedWeights, WEIGHT_FILES } from "./helpers/api";
+
+/** The served (tiny) model's input size: thumbnails are drawn at it. */
+const IMAGE_SIZE = parseConfig(JSON.parse(new TextDecoder().decode(WEIGHT_FILES.get("config.json")))).vision
+  .imageSize;
 
 interface Report {
   count: number;
@@ -116,9 +120,9 @@ describe("recorded requests", () => {
         const before = new Set(l === 0 ? kept : d.kept_per_layer[l - 1]);
         expect(kept.every((g) => before.has(g) && g >= 0 && g < q.visual_total)).toBe(true);
       });
-      expect(d.thumb.size).toBe(THUMB_SIZE);
+      expect(d.thumb.size).toBe(IMAGE_SIZE); // the model's input size (config.json)
       const rgb = Uint8Array.from(atob(d.thumb.rgb_base64), (ch) => ch.charCodeAt(0));
-      expect(rgb.length).toBe(THUMB_SIZE * THUMB_SIZE * 3);
+      expect(rgb.length).toBe(IMAGE_SIZE * IMAGE_SIZE * 3);
       expect(new Set(rgb).size).toBeGreaterThan(2); // a picture, not a blank
     }
     const grid = r.requests.find((q) => q.method === "grid")!;

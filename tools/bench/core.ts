@@ -248,3 +248,21 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   return { peaks, kernels };
 }
+
+/** Rows (M) and (K, N) pairs of a kernel benchmark. */
+export interface BenchShapes {
+  rows: number[];
+  shapes: [number, number][];
+}
+
+/** The query string that carries rows and shapes to the workerd bench worker. */
+export function shapesQuery({ rows, shapes }: BenchShapes): string {
+  return `rows=${rows.join(",")}&shapes=${shapes.map(([k, n]) => `${k}x${n}`).join(",")}`;
+}
+
+/** The rows and shapes of a query written by `shapesQuery`. */
+export function parseShapesQuery(q: URLSearchParams): BenchShapes {
+  const rows = (q.get("rows") ?? "").split(",").map(Number);
+  const shapes = (q.get("shapes") ?? "").split(",").map((s) => s.split("x").map(Number) as [number, number]);
+  return { rows, shapes };
+}

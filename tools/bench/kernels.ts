@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { instantiateKernels } from "../../wasm/tools";
 import { instantiatePeaks, runBench } from "./core";
 import { ORT_VERSION, ortPeer } from "./ort";
-import { BENCH_ROWS, BENCH_SHAPES } from "./shapes";
+import { benchShapes } from "./shapes";
 import { formatTable } from "./table";
 
 const { values } = parseArgs({
@@ -26,12 +26,13 @@ const [relaxed, simd] = await Promise.all(
 const [peaksRelaxed, peaksSimd] = await Promise.all(
   ["bench.relaxed.wasm", "bench.simd.wasm"].map((f) => instantiatePeaks(module(f))),
 );
+const model = benchShapes();
 const report = await runBench({
   relaxed,
   simd,
   peaks: { relaxed: peaksRelaxed, simd: peaksSimd },
-  rows: BENCH_ROWS,
-  shapes: values.quick ? BENCH_SHAPES.slice(0, 2) : BENCH_SHAPES,
+  rows: model.rows,
+  shapes: values.quick ? model.shapes.slice(0, 2) : model.shapes,
   minMs: Number(values.ms),
   now: () => performance.now(),
   peer: ortPeer(),

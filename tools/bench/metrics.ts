@@ -2,15 +2,21 @@
 // thumbnail, building the record, and the structured clone that hands it to the Durable Object stub.
 // The write itself runs after the response (waitUntil) and is not on the request's path.
 // Target (dashboard issue): < 1 ms per request. Prints microseconds per request per image size.
+import { readFileSync } from "node:fs";
+import { parseConfig } from "../../wasm/tools";
 import { buildRecord, type RequestMarks } from "../../worker/metrics/record";
 import { thumbnail } from "../../worker/metrics/thumbnail";
 import type { Outcome } from "../../worker/serve/answer";
 
-const LAYERS = 8;
-const VISUAL = 144;
+/** The shipped model's dimensions (weights/config.json): what a real record carries. */
+const config = parseConfig(JSON.parse(readFileSync("weights/config.json", "utf8")));
+const LAYERS = config.text.layers;
+const VISUAL = config.imageSeqLength;
 const TOKENS = 32;
+/** Visual tokens dropped per layer in the sample record. */
+const DROP = Math.floor(VISUAL / (LAYERS + 1));
 
-/** A finished answer as the engine reports it: 8 layers, pruned from layer 1 on, 32 tokens. */
+/** A finished answer as the engine reports it: the model's layers, pruned from layer 1 on, 32 tokens. */
 const outcome = {
   stoppedBy: "max_tokens",
   deadlineMs: 60000,
@@ -37,9 +43,9 @@ const outcome = {
         totalMs: 300,
       },
       visualTokens: {
-        perLayer: Array.from({ length: LAYERS }, (_, l) => VISUAL - l * 16),
+        perLayer: Array.from({ length: LAYERS }, (_, l) => VISUAL - l * DROP),
         indexPerLayer: Array.from({ length: LAYERS }, (_, l) =>
-          Array.from({ length: VISUAL - l * 16 }, (_, i) => i),
+          Array.from({ length: VISUAL - l * DROP }, (_, i) => i),
         ),
         total: VISUAL,
         meanFraction: 0.6,
@@ -74,8 +80,9 @@ function usPerCall(fn: () => unknown, n = 2000): number {
 }
 
 console.log("image size    record total   thumbnail   buildRecord   (us per request; target < 1000)");
+const side = config.vision.imageSize;
 for (const [w, h] of [
-  [96, 96],
+  [side, side],
   [640, 480],
   [2048, 2048],
 ]) {
@@ -86,8 +93,10 @@ for (const [w, h] of [
     channels: 3 as const,
   };
   const m = marks();
-  const total = usPerCall(() => structuredClone(buildRecord(outcome, { ...marks(), thumb: thumbnail(img) })));
-  const thumb = usPerCall(() => thumbnail(img));
+  const total = usPerCall(() =>
+    structuredClone(buildRecord(outcome, { ...marks(), thumb: thumbnail(img, side) })),
+  );
+  const thumb = usPerCall(() => thumbnail(img, side));
   const record = usPerCall(() => buildRecord(outcome, m));
   console.log(
     `${`${w}x${h}`.padEnd(13)} ${total.toFixed(1).padStart(12)} ${thumb.toFixed(1).padStart(11)} ${record.toFixed(1).padStart(13)}`,

@@ -1,7 +1,10 @@
 // Node side of the model benchmark: the weight files of a directory, the first ShapesVQA val image as the
-// input (or a deterministic pattern when data/ is absent), and the JSON the benchmark writes.
+// input (the split generated first when data/ lacks it), and the JSON the benchmark writes.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensureSplit } from "../shapesvqa/build";
+import { IMAGE_BYTES } from "../shapesvqa/render";
+import { IMAGE_SIZE } from "../shapesvqa/scene";
 import type { ModelFigures } from "./model-core";
 
 /** Every file of the weights directory (manifest, config, tokenizer, shards). */
@@ -14,17 +17,15 @@ export function readWeightFiles(dir: string): Map<string, Uint8Array> {
   return files;
 }
 
-/** A 96 x 96 RGB input: data/val.images.u8 image 0, or a pattern. */
+/** The benchmark's RGB input: image 0 of the ShapesVQA val split (the generator's image size). */
 export function benchImage(dataDir: string) {
-  const path = join(dataDir, "val.images.u8");
-  const n = 96 * 96 * 3;
-  const data = existsSync(path)
-    ? new Uint8Array(readFileSync(path).subarray(0, n))
-    : Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
-  return { data, width: 96, height: 96 };
+  const prefix = join(dataDir, "val");
+  ensureSplit("val", prefix);
+  const data = new Uint8Array(readFileSync(`${prefix}.images.u8`).subarray(0, IMAGE_BYTES));
+  return { data, width: IMAGE_SIZE, height: IMAGE_SIZE };
 }
 
-/** pixel_values [3, 96, 96] as training/model.py computes them (mean = std = 0.5 for atp-tiny). */
+/** pixel_values [3, H, W] as training/model.py computes them, from a model-sized HWC image. */
 export function referencePixels(rgb: Uint8Array, mean: number[], std: number[]): Float32Array {
   const n = rgb.length / 3; // pixels of the model-sized image (HWC) -> CHW
   const px = new Float32Array(3 * n);

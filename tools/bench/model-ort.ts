@@ -14,6 +14,7 @@ export async function timeOrtPrefill(
   pixels: Float32Array,
   ids: number[],
   runs: number,
+  imageSize: number,
 ): Promise<{ ms: number; version: string } | { skipped: string }> {
   if (!existsSync(onnxPath)) return { skipped: `${onnxPath} not found (training/export.py writes it)` };
   ort.env.wasm.numThreads = 1;
@@ -23,7 +24,7 @@ export async function timeOrtPrefill(
     graphOptimizationLevel: "all",
   });
   const feeds = {
-    pixel_values: new ort.Tensor("float32", pixels, [1, 3, 96, 96]),
+    pixel_values: new ort.Tensor("float32", pixels, [1, 3, imageSize, imageSize]),
     input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]),
   };
   await session.run(feeds); // warm-up
@@ -64,6 +65,7 @@ export async function reportAgainstOrt(r: ReportInput): Promise<ModelBenchReport
     referencePixels(r.image.data, c.imageMean, c.imageStd),
     ids,
     r.runs,
+    c.vision.imageSize,
   );
   const report: ModelBenchReport = {
     runtime: r.runtime,

@@ -31,7 +31,11 @@ export default {
     try {
       const figures = await benchModel({
         files,
-        image: { data: image, width: 96, height: 96 },
+        image: {
+          data: image,
+          width: Number(url.searchParams.get("width")),
+          height: Number(url.searchParams.get("height")),
+        },
         builds: [
           { name: "relaxed", module: relaxedModule },
           { name: "simd", module: simdModule },

@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   let figures: ModelFigures[];
   try {
     const body = packFiles(new Map([...files, ["__image.rgb", image.data]]));
-    const res = await worker.fetch(`/?runs=${values.runs}&tokens=${values.tokens}`, { method: "POST", body });
+    const query = `runs=${values.runs}&tokens=${values.tokens}&width=${image.width}&height=${image.height}`;
+    const res = await worker.fetch(`/?${query}`, { method: "POST", body });
     if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
     figures = ((await res.json()) as { figures: ModelFigures[] }).figures;
   } finally {

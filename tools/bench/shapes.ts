@@ -1,15 +1,22 @@
-// The shapes the kernel benchmark runs: the model's linear layers (K inputs, N outputs) at decode
-// (M = 1) and at prefill over ~160 tokens (144 visual tokens + the prompt).
+// The shapes the kernel benchmark runs: the model's linear layers (K inputs, N outputs, from its
+// config.json through the tensor-name table) at decode (M = 1) and at prefill over the visual tokens plus
+// a prompt. The Node drivers compute them and hand them to the workerd bench worker in its query
+// (core.ts shapesQuery).
+import { readFileSync } from "node:fs";
+import { parseConfig, tensorSpecs } from "../../wasm/tools";
+import type { BenchShapes } from "./core";
 
-/** Rows: 1 = decode (GEMV), 160 = prefill (GEMM). */
-export const BENCH_ROWS = [1, 160];
+/** Prompt tokens beside the visual ones in a prefill (a short question). */
+const PROMPT_TOKENS = 16;
 
-/** (K, N) pairs: attention projections, MLP up/down, projector. */
-export const BENCH_SHAPES: [number, number][] = [
-  [128, 128],
-  [128, 512],
-  [512, 128],
-  [256, 256],
-  [256, 1024],
-  [1024, 256],
-];
+/** Rows (1 = decode GEMV, visual + prompt tokens = prefill GEMM) and (K, N) pairs of `configPath`. */
+export function benchShapes(configPath = "weights/config.json"): BenchShapes {
+  const config = parseConfig(JSON.parse(readFileSync(configPath, "utf8")));
+  const pairs = new Map<string, [number, number]>();
+  for (const s of tensorSpecs(config)) {
+    if (!s.linear) continue;
+    const [n, k] = s.shape;
+    pairs.set(`${k}x${n}`, [k, n]);
+  }
+  return { rows: [1, config.imageSeqLength + PROMPT_TOKENS], shapes: [...pairs.values()] };
+}

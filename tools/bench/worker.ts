@@ -1,5 +1,6 @@
-// The kernel benchmark inside workerd: GET /?ms=150&quick=1 runs tools/bench/core.ts on both kernel
-// builds (imported as compiled modules, as the product Worker does) and answers the JSON report.
+// The kernel benchmark inside workerd: GET /?ms=150&rows=1,160&shapes=128x128,... runs tools/bench/core.ts
+// on both kernel builds and the bench-only module (imported as compiled modules, as the product Worker
+// does) and answers the JSON report.
 // No onnxruntime peer here: workerd forbids compiling Wasm from bytes, which ORT needs; the Node
 // driver (workerd.ts) measures the peer beside it. Local workerd lets performance.now() advance
 // freely (in production it only moves at I/O), so these timings are only meaningful locally.
@@ -8,8 +9,7 @@ import simdModule from "../../wasm/build/kernels.simd.wasm";
 import benchRelaxedModule from "../../wasm/build/bench.relaxed.wasm";
 import benchSimdModule from "../../wasm/build/bench.simd.wasm";
 import { instantiateKernels } from "../../wasm/tools";
-import { instantiatePeaks, runBench } from "./core";
-import { BENCH_ROWS, BENCH_SHAPES } from "./shapes";
+import { instantiatePeaks, parseShapesQuery, runBench } from "./core";
 
 export default {
   async fetch(request: Request): Promise<Response> {
@@ -25,8 +25,7 @@ export default {
         relaxed: await instantiatePeaks(benchRelaxedModule),
         simd: await instantiatePeaks(benchSimdModule),
       },
-      rows: BENCH_ROWS,
-      shapes: url.searchParams.has("quick") ? BENCH_SHAPES.slice(0, 2) : BENCH_SHAPES,
+      ...parseShapesQuery(url.searchParams),
       minMs: Number(url.searchParams.get("ms") ?? "150"),
       now: () => performance.now(),
     });

@@ -6,8 +6,9 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
-import { timeIt, type BenchReport } from "./core";
+import { shapesQuery, timeIt, type BenchReport } from "./core";
 import { ORT_VERSION, ortPeer } from "./ort";
+import { benchShapes } from "./shapes";
 import { formatTable } from "./table";
 
 const { values } = parseArgs({
@@ -26,7 +27,9 @@ const worker = await unstable_dev(here("./worker.ts"), {
 });
 let report: BenchReport;
 try {
-  const res = await worker.fetch(`/?ms=${values.ms}${values.quick ? "&quick=1" : ""}`);
+  const model = benchShapes();
+  if (values.quick) model.shapes = model.shapes.slice(0, 2);
+  const res = await worker.fetch(`/?ms=${values.ms}&${shapesQuery(model)}`);
   if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
   report = (await res.json()) as BenchReport;
 } finally {

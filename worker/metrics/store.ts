@@ -4,7 +4,6 @@
 // `request`. Retention is bounded three ways: rows older than MAX_AGE_MS, more than MAX_REQUESTS rows,
 // and thumbnails beyond the newest MAX_THUMBS (the bulk of the bytes).
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import type { MetricsRecord } from "./record";
 import {
   latencySeries,
@@ -63,10 +62,13 @@ export interface MetricsReport {
 
 type Row = { id: number; body: string; has_thumb: number };
 
-export class MetricsStore extends DurableObject<Env> {
+/** The bindings the store reads: none (it lives on its own SQLite storage). */
+type StoreEnv = Record<string, never>;
+
+export class MetricsStore extends DurableObject<StoreEnv> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: StoreEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`
@@ -181,7 +183,9 @@ function base64(bytes: Uint8Array): string {
   return btoa(bin);
 }
 
-/** The store's stub (one instance for the whole deployment). */
-export function metricsStore(env: Env): DurableObjectStub<MetricsStore> {
+/** The store's stub (one instance for the whole deployment) from the Worker's METRICS binding. */
+export function metricsStore(env: {
+  METRICS: DurableObjectNamespace<MetricsStore>;
+}): DurableObjectStub<MetricsStore> {
   return env.METRICS.get(env.METRICS.idFromName(STORE_NAME));
 }

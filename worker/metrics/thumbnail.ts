@@ -4,9 +4,6 @@
 // thumbnail pixel averages 2 x 2 points of its source box, a bounded cost whatever the image's size.
 import type { ImageInput } from "../../wasm/index";
 
-/** Thumbnail side in pixels: ShapesVQA's 96 x 96, the trained model's input size. */
-export const THUMB_SIZE = 96;
-
 /** Row-major RGB bytes, size x size x 3. */
 export interface Thumbnail {
   size: number;
@@ -16,8 +13,8 @@ export interface Thumbnail {
 /** Sample points per axis inside each thumbnail pixel's source box. */
 const TAPS = 2;
 
-/** The letterboxed thumbnail of `img`. */
-export function thumbnail(img: ImageInput, size = THUMB_SIZE): Thumbnail {
+/** The letterboxed thumbnail of `img`, `size` pixels square (the Worker passes the model's input size). */
+export function thumbnail(img: ImageInput, size: number): Thumbnail {
   const ch = img.channels ?? img.data.length / (img.width * img.height);
   const fit = Math.min(size / img.width, size / img.height);
   const w = Math.max(1, Math.min(size, Math.round(img.width * fit)));

@@ -76,7 +76,7 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     thumb: null,
   };
   const observed = observe(answer, marks, (o) => {
-    marks.thumb = thumbnail(image);
+    marks.thumb = thumbnail(image, model.config.vision.imageSize);
     finishMetrics(c, o, marks);
   });
   return { answer: observed, cancel };
