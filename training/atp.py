@@ -1,4 +1,4 @@
-"""ATP (adaptive token pruning, PAPER.md) for atp-tiny: the modules, their scores and the masked forward.
+"""ATP (adaptive token pruning, docs/method.md) for atp-tiny: the modules, their scores and the masked forward.
 
 A module sits after LLM layer `l` (0-based, config `atp.layers`). From layer l's head-averaged attention
 probabilities A it scores every visual token j still alive (alive weights m_j; 1/0 at inference):
@@ -9,7 +9,7 @@ probabilities A it scores every visual token j still alive (alive weights m_j; 1
   S_s[j]    = max over SAP grids holding j of 1 - lambda / stride^2, else 0     (spatial, coarser = higher)
 A small MLP reads statistics of the scores (`features`) and predicts (z_r, z_s); with the budget knob beta
 (0 in training; the engine's `budget`): t_r = z_r - beta, theta_s = sigmoid(z_s - beta), and
-  keep j  iff  log S_r[j] > t_r  or  S_s[j] > theta_s                          (hard, PAPER.md step 6)
+  keep j  iff  log S_r[j] > t_r  or  S_s[j] > theta_s                          (hard, docs/method.md)
   M_j = max(sigmoid((log S_r - t_r) tau_r), sigmoid((S_s - theta_s) tau))     (soft, step 7)
 Training uses the straight-through mask (hard forward, soft gradient) by default, so the network trains
 on exactly what the engine runs; masks of successive modules multiply. The mask multiplies each visual
@@ -39,7 +39,7 @@ class ATPConfig:
     layers: List[int] = field(default_factory=lambda: [0, 2, 4])  # after these LLM layers (0-based)
     tau: float = 20.0  # spatial branch temperature: S_s values are ~0.1-0.25 apart
     tau_r: float = 4.0  # importance branch, on log S_r: a factor e^0.5 above the threshold -> sigmoid(2)
-    sap_lambda: float = 3.0  # S_s = 1 - lambda * R_s, R_s = 1 / stride^2 (PAPER.md step 4)
+    sap_lambda: float = 3.0  # S_s = 1 - lambda * R_s, R_s = 1 / stride^2 (docs/method.md, SAP)
     grid_strides: List[int] = field(default_factory=lambda: [6, 4, 3, 2])  # 12x12 grid: 4, 9, 16, 36 tokens
     mlp_hidden: int = 32
     num_features: int = NUM_FEATURES
@@ -230,7 +230,7 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
 
 def budget_losses(kept: torch.Tensor, target: float):
     """kept (B, L) fraction alive entering each layer -> (depth-weighted penalty, |mean - target|).
-    Depth weights w_l = 2 (l + 1) / (L + 1) average 1: keeping a token deep costs more (PAPER.md step 8)."""
+    Depth weights w_l = 2 (l + 1) / (L + 1) average 1: keeping a token deep costs more (docs/method.md, Training)."""
     L = kept.shape[1]
     w = torch.arange(1, L + 1, device=kept.device, dtype=kept.dtype) * 2 / (L + 1)
     depth = (kept * w).mean()

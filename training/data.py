@@ -1,4 +1,4 @@
-"""ShapesVQA files -> batches (the data contract is /tmp/data.md, written by tools/shapesvqa/).
+"""ShapesVQA files -> batches (the data contract is docs/data.md, written by tools/shapesvqa/).
 
 A split PREFIX is `PREFIX.images.u8` (raw u8 [N, 96, 96, 3], memory-mapped) and `PREFIX.jsonl` (one question
 per line with its image index, family, q_ids, a_ids ending in <eos>). Questions are grouped by image so the

@@ -1,4 +1,4 @@
-"""Scoring ShapesVQA answers (MODEL.md): exact match per family; captions also by per-object F1.
+"""Scoring ShapesVQA answers (docs/data.md): exact match per family; captions also by per-object F1.
 
 Also the greedy evaluation loop shared by train.py (val subset) and eval.py (full test split).
 """

@@ -1,6 +1,6 @@
 """atp-tiny: the PyTorch reference (the specification) of the project's LLaVA-style model.
 
-Three parts, in the order the data flows (MODEL.md):
+Three parts, in the order the data flows (docs/data.md, docs/architecture.md):
   1. a CLIP/SigLIP-style ViT over 8x8 patches of a 96x96 image -> 144 visual tokens,
   2. the LLaVA-1.5 projector (Linear -> GELU -> Linear) into the LLM's width,
   3. a Llama-style decoder (RMSNorm, RoPE rotate_half, SwiGLU, causal GQA attention, no biases).

@@ -1,4 +1,4 @@
-"""Stage 2: train the ATP modules (training/atp.py) with the LLM fine-tuned jointly (PAPER.md step 8).
+"""Stage 2: train the ATP modules (training/atp.py) with the LLM fine-tuned jointly (docs/method.md, Training).
 
   cd training && nohup /usr/bin/python3 train_atp.py --init runs/atp-tiny-7/ckpt.pt --run atp-stage2 \
       --minutes 25 > runs/atp-stage2/log.txt 2>&1 &

@@ -1,4 +1,4 @@
-// The weight format: `manifest.json` beside the shards (ARCHITECTURE.md, "Weight format"). Written by the
+// The weight format: `manifest.json` beside the shards (docs/architecture.md, "Weight format"). Written by the
 // converter (tools/convert), read by the engine's loader. Shards are raw concatenations of tensor payloads;
 // every payload starts at a 64-byte aligned offset so it can be copied into linear memory as one block.
 

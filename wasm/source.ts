@@ -1,4 +1,4 @@
-// Where weight bytes come from (ARCHITECTURE.md): a `ByteSource` maps a key (`manifest.json`, a shard key,
+// Where weight bytes come from (docs/architecture.md): a `ByteSource` maps a key (`manifest.json`, a shard key,
 // `config.json`, `tokenizer.json`) to its bytes, or null when absent. The loader is the same code for every
 // source: R2 in the Worker (worker/), the file system in Node (tools/), memory in tests (here). Also the
 // sha256 helper the loader checks shards with (crypto.subtle: in Node and workerd alike).

@@ -1,5 +1,5 @@
 // Text <-> ids through @huggingface/tokenizers on the model's tokenizer.json, and the prompt layout of
-// atp-tiny (/tmp/data.md, tools/shapesvqa/prompt.ts): <bos> <image>*Nv {question} <sep>; the answer
+// atp-tiny (docs/data.md, tools/shapesvqa/prompt.ts): <bos> <image>*Nv {question} <sep>; the answer
 // follows and ends with <eos>. The special ids come from config.json (one model description).
 import { Tokenizer } from "@huggingface/tokenizers";
 import type { ModelConfig } from "./config";

@@ -2,7 +2,7 @@
 //   s_x[m] = max_k |x[m,k]| / 63 (1 when the row is all zero)
 //   xq[m,k] = clamp(nearest(x[m,k] / s_x[m]), -63, 63) + 64     as u8 in [1, 127] (7 bits, zero point 64)
 // `nearest` is round half to even (f32.nearest). The 7-bit range keeps the second operand of
-// i32x4.relaxed_dot_i8x16_i7x16_add_s deterministic on every CPU (PLATFORM.md).
+// i32x4.relaxed_dot_i8x16_i7x16_add_s deterministic on every CPU (docs/platform.md).
 //
 // Output layout: u8 [M, KP] with KP = (K + 31) & ~31 (the row stride every q8/q4 GEMM expects);
 // columns K..KP-1 hold 64 (quantized 0.0), so q4's zero-padded 32-wide blocks read a neutral value.

@@ -1,6 +1,6 @@
 // The dashboard in a real browser: `wrangler dev` on local R2 seeded with a model (the tiny random one
 // with ATP modules by default), requests with method none and pruned ones (atp, grid, fastv, pdrop), then
-// Debian's chromium (driven by playwright-core, headless, offline flags; PLATFORM.md "Browser tests")
+// Debian's chromium (driven by playwright-core, headless, offline flags; docs/platform.md "Browser tests and charts")
 // opens /dashboard with the API key and we check that the charts are drawn from the data (uPlot's data
 // lengths equal the request count, series colours present on the canvases) and that the pruning map
 // shows kept and dropped tokens. Skipped where /usr/bin/chromium is absent (.ci/run installs it).
@@ -36,7 +36,7 @@ let SETTINGS = settings(16);
 const REQUESTS = Number(process.env.DASHBOARD_REQUESTS ?? 12);
 /** Requests in flight together (the model serves one at a time; the others queue). */
 const CONCURRENCY = Number(process.env.DASHBOARD_CONCURRENCY ?? 4);
-/** Chrome flags for a headless run as root on an offline machine (PLATFORM.md). */
+/** Chrome flags for a headless run as root on an offline machine (docs/platform.md). */
 const FLAGS = [
   "--no-sandbox",
   "--disable-gpu",

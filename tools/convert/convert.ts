@@ -1,4 +1,4 @@
-// safetensors checkpoint + config.json + tokenizer.json -> manifest and shards (ARCHITECTURE.md, "Weight
+// safetensors checkpoint + config.json + tokenizer.json -> manifest and shards (docs/architecture.md, "Weight
 // format"). Every tensor of the name table (wasm/model/names.ts) must be present with its shape; anything
 // missing, misshapen or unexpected is an error naming the tensor, raised before a byte is written.
 import { MANIFEST_FORMAT, parseConfig, QUANT_FORMATS, tensorSpecs, type Manifest } from "../../wasm/tools";

@@ -1,5 +1,5 @@
 // Line charts as standalone SVG (accuracy vs visual tokens kept per method; val accuracy vs training
-// time per family); `svgToPng` screenshots one with Debian's headless chromium (PLATFORM.md: the flags an
+// time per family); `svgToPng` screenshots one with Debian's headless chromium (docs/platform.md: the flags an
 // offline machine needs).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

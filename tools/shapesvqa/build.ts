@@ -1,4 +1,4 @@
-// Writes a ShapesVQA split in the trainer's format (data.md): PREFIX.images.u8 (raw uint8 RGB
+// Writes a ShapesVQA split in the trainer's format (docs/data.md): PREFIX.images.u8 (raw uint8 RGB
 // [num_images, 96, 96, 3]), PREFIX.patches.u8 (uint8 [num_images, 144] patch labels, patches.ts),
 // PREFIX.jsonl (one question per line) and PREFIX.meta.json (counts, written
 // last, so its presence marks a complete split). Streams in chunks with synchronous writes.

@@ -14,7 +14,7 @@ export const SPLIT_DOMAIN: Readonly<Record<SplitName, number>> = {
   test: 0x74737431,
   train: 0x74726e31,
 };
-/** Questions in each of val and test (data.md). */
+/** Questions in each of val and test (docs/data.md). */
 export const EVAL_QUESTIONS = 2000;
 /** Questions asked per image (distinct families); the trainer encodes each image once for all of them. */
 export const QUESTIONS_PER_IMAGE = 4;

@@ -1,4 +1,4 @@
-// The LLaVA-style prompt layout of atp-tiny, defined once (data.md):
+// The LLaVA-style prompt layout of atp-tiny, defined once (docs/data.md):
 //   <bos> <image>*144 {question tokens} <sep> {answer tokens} <eos>
 // The model is trained with next-token loss on the answer tokens and <eos> only.
 import { IMAGE_SIZE } from "./scene";

@@ -1,4 +1,4 @@
-// ShapesVQA question families (MODEL.md table): each asker returns a question about a scene, with its
+// ShapesVQA question families (docs/data.md table): each asker returns a question about a scene, with its
 // one-word answer (captions: "colour shape, colour shape, ..."), or null when the scene cannot support an
 // unambiguous question of that family. The unique-reference and margin rules live here and only here.
 import { Rng } from "./rng";

@@ -1,4 +1,4 @@
-// ShapesVQA scoring (MODEL.md): exact match per family, captions also by per-object F1 over
+// ShapesVQA scoring (docs/data.md): exact match per family, captions also by per-object F1 over
 // "colour shape" items, the mean over families, and the prior-only control (most frequent train answer
 // per family). Pure functions over answer strings: the eval tool feeds them model or baseline predictions.
 import { FAMILIES, type Family } from "./vocab";

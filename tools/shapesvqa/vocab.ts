@@ -1,5 +1,5 @@
 // The closed vocabulary of ShapesVQA: colours (with their RGB), shapes, number words, the words of the
-// question templates, and the special tokens with their fixed ids (the contract in data.md).
+// question templates, and the special tokens with their fixed ids (the contract in docs/data.md).
 // Every string a question or answer can contain is built from these lists, so the tokenizer never meets
 // an unknown word; test/tools/shapesvqa/tokenizer.test.ts checks that on generated data.
 

@@ -1,4 +1,4 @@
-// The activation region: every buffer a request needs, sized from config.json alone (ARCHITECTURE.md:
+// The activation region: every buffer a request needs, sized from config.json alone (docs/architecture.md:
 // no dimension hard-coded twice) and allocated once at load. Vision buffers hold Nv = image_seq_length
 // rows; decoder buffers hold S = max_position_embeddings rows (the longest prompt + answer). The KV cache
 // is one [S, kv_dim] K and V block per layer, each with its own length (engine/kv.ts), so a pruned layer

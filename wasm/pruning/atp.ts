@@ -1,4 +1,4 @@
-// ATP (PAPER.md; the trained modules of training/atp.py, whose docstring is the specification): after
+// ATP (docs/method.md; the trained modules of training/atp.py, whose docstring is the specification): after
 // each module layer, from that layer's head-averaged attention of the alive visual rows and the
 // instruction rows, score every alive visual token
 //   p_i(j) = A[i, j] / sum_j' A[i, j']        (j, j' alive visual keys)

@@ -1,6 +1,6 @@
 // A Server-Sent Events response: `data: <json>\n\n` per message and `data: [DONE]` at the end. Each
 // write waits until the runtime takes the chunk; when the client has gone, the write rejects
-// (PLATFORM.md) and `onGone` fires once so the generation can stop.
+// (docs/platform.md) and `onGone` fires once so the generation can stop.
 export class SseStream {
   readonly response: Response;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;

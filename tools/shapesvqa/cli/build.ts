@@ -1,6 +1,6 @@
 // `npm run data:build -- (--split val|test | --split train --seed S --count N [--per-image K]) --out PREFIX`
 // Writes PREFIX.images.u8, PREFIX.patches.u8, PREFIX.jsonl and PREFIX.meta.json (build.ts; format in
-// data.md), then lists them in READY beside them: the trainer reads only splits that READY lists.
+// docs/data.md), then lists them in READY beside them: the trainer reads only splits that READY lists.
 import { buildSplit, markReady } from "../build";
 import { parseSplitArgs } from "./args";
 
