@@ -23,4 +23,5 @@ export {
 } from "./manifest";
 export { parseConfig } from "./config";
 export { tensorSpecs } from "./names";
+export { readTensorsF32 } from "./tensors";
 export type { KeepContext, KeepRule, MethodSpec } from "./pruning/method";

@@ -1,12 +1,11 @@
 // Float64 reference forward of atp-tiny for the engine tests, written from training/model.py (the
 // specification) with nothing shared with the engine: plain arrays, f64 arithmetic, exact erf GELU, RoPE
 // from f64 angles. Weights are read from the converted files (manifest + shards) and dequantized with
-// wasm/quant.ts, so the only differences from the engine's f32 path are f32 rounding and the kernels'
+// wasm/quant.ts (wasm/tensors.ts), so the only differences from the engine's f32 path are f32 rounding and the kernels'
 // approximations; the int8 path adds activation quantization. Pruning is modelled as the paper's hard
 // inference: after layer l only the kept visual tokens continue, with their original positions.
-import type { Manifest } from "../../wasm/manifest";
-import { parseConfig, type ModelConfig } from "../../wasm/config";
-import { dequantizeQ4, dequantizeQ8, q4Blocks } from "../../wasm/quant";
+import { headDim, type ModelConfig } from "../../wasm/config";
+import { readTensorsF32 } from "../../wasm/tensors";
 
 type Vec = Float64Array;
 
@@ -32,28 +31,8 @@ const silu = (x: number) => x / (1 + Math.exp(-x));
 
 /** Reads every tensor of a converted model as f64, Linear weights dequantized. */
 export function readWeights(files: Map<string, Uint8Array>): { cfg: ModelConfig; w: Map<string, Vec> } {
-  const dec = (k: string) => JSON.parse(new TextDecoder().decode(files.get(k)!));
-  const manifest = dec("manifest.json") as Manifest;
-  const cfg = parseConfig(dec(manifest.config));
-  const w = new Map<string, Vec>();
-  for (const s of manifest.shards) {
-    const bytes = files.get(s.key)!.slice();
-    for (const t of s.tensors) {
-      const f32 = (o: number, n: number) => new Float32Array(bytes.buffer.slice(o, o + n * 4));
-      const [n, k] = t.shape;
-      let v: Float32Array;
-      if (t.dtype === "f32") v = f32(t.offset, t.bytes / 4);
-      else if (t.dtype === "q8") {
-        const data = new Int8Array(bytes.buffer.slice(t.offset, t.offset + t.bytes));
-        v = dequantizeQ8({ data, scales: f32(t.scales!.offset, n) }, n, k);
-      } else {
-        const data = new Uint8Array(bytes.buffer.slice(t.offset, t.offset + t.bytes));
-        v = dequantizeQ4({ data, scales: f32(t.scales!.offset, n * q4Blocks(k)) }, n, k);
-      }
-      w.set(t.name, Float64Array.from(v));
-    }
-  }
-  return { cfg, w };
+  const { config, tensors } = readTensorsF32(files);
+  return { cfg: config, w: new Map([...tensors].map(([name, v]) => [name, Float64Array.from(v)])) };
 }
 
 /** y [m, n] = x [m, k] W^T + b. */
@@ -246,7 +225,7 @@ export class Reference {
   run(ids: number[], visual: Vec, opts: RefRunOptions = {}) {
     const t = this.cfg.text;
     const D = t.hidden;
-    const hd = D / t.heads;
+    const hd = headDim(t);
     let x = new Float64Array(ids.length * D);
     let img = 0;
     ids.forEach((id, r) => {

@@ -39,9 +39,9 @@ export interface ModelBenchReport {
   runtime: string;
   weights: string;
   figures: ModelFigures[];
-  ort: { ms: number; version: string } | { skipped: string };
+  ort: { ms: number; version: string; graph: string };
   /** ORT fp32 (vision + projector + prefill) ms / engine ms for the same work, per build: > 1 = faster. */
-  prefill_vs_ort: Record<string, number> | null;
+  prefill_vs_ort: Record<string, number>;
   peak_memory_bytes: number;
   peak_memory_target_bytes: number;
 }

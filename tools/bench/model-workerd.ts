@@ -1,4 +1,4 @@
-// npm run bench:workerd [-- --weights weights] [--onnx out/atp-tiny/model.onnx] [--runs 5] [--tokens 24]
+// npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]
 //                          [--json FILE]
 // The model benchmark inside workerd (tools/bench/model-worker.ts, started with wrangler's unstable_dev
 // on tools/bench/model.wrangler.toml; the weights travel in the request body, as they would come from
@@ -13,7 +13,7 @@ import { reportAgainstOrt } from "./model-ort";
 const { values } = parseArgs({
   options: {
     weights: { type: "string", default: "weights" },
-    onnx: { type: "string", default: "out/atp-tiny/model.onnx" },
+    onnx: { type: "string" },
     data: { type: "string", default: "data" },
     runs: { type: "string", default: "5" },
     tokens: { type: "string", default: "24" },
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     files,
     image,
     figures,
-    onnx: values.onnx!,
+    onnx: values.onnx,
     runs: Number(values.runs),
     json: values.json,
   });

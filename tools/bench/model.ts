@@ -1,9 +1,10 @@
-// npm run bench [-- --weights weights] [--onnx out/atp-tiny/model.onnx] [--runs 5] [--tokens 24]
+// npm run bench [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]
 //                  [--precision int8|f32] [--json FILE]
 // The engine end to end in Node: cold load from bytes, preprocessing, vision encoder, projector, LLM
 // prefill, time to first token, ms per generated token (caption prompt, >= 20 tokens), peak linear
 // memory, on both kernel builds; beside it, in the same run, onnxruntime-web (wasm, 1 thread) running
-// the exported fp32 model.onnx over the same prompt (vision + prefill), and the ratio.
+// the same model as an fp32 graph built from the shards (or --onnx FILE) over the same prompt (vision +
+// prefill), and the ratio.
 import { parseArgs } from "node:util";
 import { kernelModule } from "../eval/node";
 import { benchModel } from "./model-core";
@@ -13,7 +14,7 @@ import { reportAgainstOrt } from "./model-ort";
 const { values } = parseArgs({
   options: {
     weights: { type: "string", default: "weights" },
-    onnx: { type: "string", default: "out/atp-tiny/model.onnx" },
+    onnx: { type: "string" },
     data: { type: "string", default: "data" },
     runs: { type: "string", default: "5" },
     tokens: { type: "string", default: "24" },
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     files,
     image,
     figures,
-    onnx: values.onnx!,
+    onnx: values.onnx,
     runs,
     json: values.json,
   });
