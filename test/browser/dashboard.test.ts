@@ -8,6 +8,7 @@
 // Knobs (environment): DASHBOARD_WEIGHTS=<dir> serves that model (e.g. weights/) instead of the tiny one;
 // DASHBOARD_REQUESTS=<n> sends n requests (load-time measurement), DASHBOARD_CONCURRENCY=<c> at a time; DASHBOARD_SCREENSHOT=<png> saves a
 // full-page screenshot there (the README's docs/dashboard.png). The page's load time is printed.
+import { CHROMIUM_FLAGS } from "../../tools/report/chart";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,15 +38,7 @@ const REQUESTS = Number(process.env.DASHBOARD_REQUESTS ?? 12);
 /** Requests in flight together (the model serves one at a time; the others queue). */
 const CONCURRENCY = Number(process.env.DASHBOARD_CONCURRENCY ?? 4);
 /** Chrome flags for a headless run as root on an offline machine (docs/platform.md). */
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const FLAGS = CHROMIUM_FLAGS;
 
 const root = mkdtempSync(join(tmpdir(), "atp-dashboard-"));
 let server: DevServer | undefined;

@@ -7,6 +7,17 @@ import { IMAGE_BYTES } from "../shapesvqa/render";
 import { IMAGE_SIZE } from "../shapesvqa/scene";
 import type { ModelFigures } from "./model-core";
 
+/** The command-line options both model benchmarks take (node:util parseArgs). */
+export const MODEL_BENCH_OPTIONS = {
+  weights: { type: "string", default: "weights" },
+  onnx: { type: "string" },
+  data: { type: "string", default: "data" },
+  runs: { type: "string", default: "5" },
+  tokens: { type: "string", default: "24" },
+  precision: { type: "string", default: "int8" },
+  json: { type: "string" },
+} as const;
+
 /** Every file of the weights directory (manifest, config, tokenizer, shards). */
 export function readWeightFiles(dir: string): Map<string, Uint8Array> {
   if (!existsSync(join(dir, "manifest.json")))

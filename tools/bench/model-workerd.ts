@@ -1,4 +1,4 @@
-// npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]
+// npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24] [--precision int8|f32]
 //                          [--json FILE]
 // The model benchmark inside workerd (tools/bench/model-worker.ts, started with wrangler's unstable_dev
 // on tools/bench/model.wrangler.toml; the weights travel in the request body, as they would come from
@@ -7,19 +7,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
 import type { ModelFigures } from "./model-core";
-import { benchImage, readWeightFiles } from "./model-io";
+import { benchImage, MODEL_BENCH_OPTIONS, readWeightFiles } from "./model-io";
 import { reportAgainstOrt } from "./model-ort";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    onnx: { type: "string" },
-    data: { type: "string", default: "data" },
-    runs: { type: "string", default: "5" },
-    tokens: { type: "string", default: "24" },
-    json: { type: "string" },
-  },
-});
+const { values } = parseArgs({ options: MODEL_BENCH_OPTIONS });
 
 /** The inverse of model-worker.ts unpackFiles. */
 function packFiles(files: Map<string, Uint8Array>): Uint8Array {
@@ -50,7 +41,7 @@ async function main(): Promise<void> {
   let figures: ModelFigures[];
   try {
     const body = packFiles(new Map([...files, ["__image.rgb", image.data]]));
-    const query = `runs=${values.runs}&tokens=${values.tokens}&width=${image.width}&height=${image.height}`;
+    const query = `runs=${values.runs}&tokens=${values.tokens}&precision=${values.precision}&width=${image.width}&height=${image.height}`;
     const res = await worker.fetch(`/?${query}`, { method: "POST", body });
     if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
     figures = ((await res.json()) as { figures: ModelFigures[] }).figures;

@@ -8,20 +8,10 @@
 import { parseArgs } from "node:util";
 import { kernelModule } from "../eval/node";
 import { benchModel } from "./model-core";
-import { benchImage, readWeightFiles } from "./model-io";
+import { benchImage, MODEL_BENCH_OPTIONS, readWeightFiles } from "./model-io";
 import { reportAgainstOrt } from "./model-ort";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    onnx: { type: "string" },
-    data: { type: "string", default: "data" },
-    runs: { type: "string", default: "5" },
-    tokens: { type: "string", default: "24" },
-    precision: { type: "string", default: "int8" },
-    json: { type: "string" },
-  },
-});
+const { values } = parseArgs({ options: MODEL_BENCH_OPTIONS });
 
 async function main(): Promise<void> {
   const files = readWeightFiles(values.weights!);

@@ -97,6 +97,17 @@ export function chartSvg(series: Series[], o: ChartOptions): string {
   return parts.join("\n");
 }
 
+/** Chromium flags for a headless run as root on an offline machine (docs/platform.md). */
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 /** Renders `svg` to a PNG file with headless chromium (/usr/bin/chromium). */
 export function svgToPng(svg: string, pngPath: string, chromium = "/usr/bin/chromium"): void {
   const dir = mkdtempSync(join(tmpdir(), "chart-"));
@@ -107,13 +118,7 @@ export function svgToPng(svg: string, pngPath: string, chromium = "/usr/bin/chro
       chromium,
       [
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...CHROMIUM_FLAGS,
         "--hide-scrollbars",
         `--user-data-dir=${join(dir, "profile")}`,
         `--window-size=${W},${H}`,

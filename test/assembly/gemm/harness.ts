@@ -1,5 +1,8 @@
 // Shared set-up for the GEMM/GEMV tests: random operands, the shapes and
-// the float64 reference matmul (variants come from the kernel table: test/helpers/kernels.ts).
+// the float64 reference matmul, and the calls of a quantized GEMM/GEMV export by name (the variants come
+// from the kernel table: test/helpers/kernels.ts).
+import type { Kernels } from "../../../wasm/kernels";
+import { kernelByName, type Arena } from "../../helpers/kernels";
 
 /** Uniform values in [-amp, amp), f32. */
 export function uniform(r: () => number, n: number, amp = 1): Float32Array {
@@ -54,3 +57,24 @@ export const SHAPES: [number, number, number][] = [
   [3, 6, 31],
   [16, 16, 128],
 ];
+
+/** A quantized GEMM problem in a kernel instance: its operands (xq, xs, w, ws, aux, bias). */
+export interface QProblem {
+  k: Kernels;
+  m: Arena;
+  args: [number, number, number, number, number, number];
+}
+
+/** y [mm, n] of the quantized GEMM export `name` on `p`. */
+export function runGemm(p: QProblem, name: string, mm: number, n: number, kk: number): Float32Array {
+  const y = p.m.alloc(mm * n * 4);
+  kernelByName(p.k, name, "qgemm")(...p.args, y, mm, n, kk);
+  return p.m.readF32(y, mm * n);
+}
+
+/** y [n] of the quantized GEMV export `name` on row 0 of `p`. */
+export function runGemvRow0(p: QProblem, name: string, n: number, kk: number): Float32Array {
+  const y = p.m.alloc(n * 4);
+  kernelByName(p.k, name, "qgemv")(...p.args, y, n, kk);
+  return p.m.readF32(y, n);
+}

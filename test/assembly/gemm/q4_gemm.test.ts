@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { arena, BUILDS, kernelByName, loadBuild, namesOf, rng, type Arena } from "../../helpers/kernels";
+import { arena, BUILDS, loadBuild, namesOf, rng } from "../../helpers/kernels";
 import {
   dequantizeActivations,
   dequantizeQ4,
@@ -7,8 +7,7 @@ import {
   quantizeActivations,
   quantizeQ4,
 } from "../../../wasm/quant";
-import type { Kernels } from "../../../wasm/kernels";
-import { absMatmul, matmulF64, SHAPES, uniform } from "./harness";
+import { absMatmul, matmulF64, runGemm, runGemvRow0, SHAPES, uniform, type QProblem } from "./harness";
 
 // Each block's integer dot is exact; per block the f32 path rounds s_w * f32(dot) and the running sum,
 // then s_x and the bias: ~(2 * KB + 2) roundings of 2^-24 relative to sum |x w|; one spare per block.
@@ -16,10 +15,7 @@ const q4OutRelErr = (kb: number) => (3 * kb + 3) * 2 ** -24;
 // Rounding to the grid moves x by at most s_x / 2 and w by at most its block scale / 2 (+ f32 slack).
 const HALF_STEP = 0.5 + 1e-4;
 
-interface Problem {
-  k: Kernels;
-  m: Arena;
-  args: [number, number, number, number, number, number]; // xq, xs, w, ws, scratch, bias
+interface Problem extends QProblem {
   dx: Float32Array;
   dw: Float32Array;
   xs: Float32Array;
@@ -55,18 +51,6 @@ async function problem(
     xs: act.scales,
     ws: q.scales,
   };
-}
-
-function runGemm(p: Problem, name: string, mm: number, n: number, kk: number): Float32Array {
-  const y = p.m.alloc(mm * n * 4);
-  kernelByName(p.k, name, "qgemm")(...p.args, y, mm, n, kk);
-  return p.m.readF32(y, mm * n);
-}
-
-function runGemvRow0(p: Problem, name: string, n: number, kk: number): Float32Array {
-  const y = p.m.alloc(n * 4);
-  kernelByName(p.k, name, "qgemv")(...p.args, y, n, kk);
-  return p.m.readF32(y, n);
 }
 
 describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { arena, BUILDS, kernelByName, loadBuild, namesOf, rng, type Arena } from "../../helpers/kernels";
+import { arena, BUILDS, loadBuild, namesOf, rng } from "../../helpers/kernels";
 import {
   ACT_ZERO,
   dequantizeActivations,
@@ -8,8 +8,7 @@ import {
   quantizeActivations,
   quantizeQ8,
 } from "../../../wasm/quant";
-import type { Kernels } from "../../../wasm/kernels";
-import { absMatmul, matmulF64, SHAPES, uniform } from "./harness";
+import { absMatmul, matmulF64, runGemm, runGemvRow0, SHAPES, uniform, type QProblem } from "./harness";
 
 // The integer dot is exact (|dot| <= 127 * 63 * K < 2^24 here, so f32(dot) is exact too); the output
 // stage rounds s_x * s_w, the product and the bias add: 3 roundings of 2^-24, one spare.
@@ -18,10 +17,7 @@ const Q8_OUT_REL_ERR = 4 * 2 ** -24;
 // f32 division before rounding (relative 2^-24 of at most 127).
 const HALF_STEP = 0.5 + 1e-4;
 
-interface Problem {
-  k: Kernels;
-  m: Arena;
-  args: [number, number, number, number, number, number]; // xq, xs, w, ws, wsum, bias
+interface Problem extends QProblem {
   x: Float32Array;
   wf: Float32Array;
   bias: Float32Array | null;
@@ -55,18 +51,6 @@ async function problem(
   expect(new Int32Array(k.memory.buffer, wsum, n)).toEqual(q8WeightSums(q.data, n, kk));
   const dx = dequantizeActivations(act, mm, kk);
   return { k, m, args, x, wf, bias, dx, dw: dequantizeQ8(q, n, kk), xs: act.scales, ws: q.scales };
-}
-
-function runGemm(p: Problem, name: string, mm: number, n: number, kk: number): Float32Array {
-  const y = p.m.alloc(mm * n * 4);
-  kernelByName(p.k, name, "qgemm")(...p.args, y, mm, n, kk);
-  return p.m.readF32(y, mm * n);
-}
-
-function runGemvRow0(p: Problem, name: string, n: number, kk: number): Float32Array {
-  const y = p.m.alloc(n * 4);
-  kernelByName(p.k, name, "qgemv")(...p.args, y, n, kk);
-  return p.m.readF32(y, n);
 }
 
 describe.each(BUILDS)("q8 GEMM/GEMV ($name build)", ({ name: build, module }) => {
