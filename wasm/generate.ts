@@ -5,7 +5,7 @@
 // wasm/index.ts.
 import type { ModelConfig } from "./config";
 import { preprocess, type ImageInput } from "./model/preprocess";
-import { visionForward } from "./model/vision";
+import { visionForward, visionMacs } from "./model/vision";
 import { projectorForward } from "./model/projector";
 import { decodeStep, prefill } from "./model/decoder";
 import { NoPruning } from "./pruning/none";
@@ -80,9 +80,18 @@ export interface GenerateStats {
     total: number;
     /** mean(perLayer) / total: the paper's way of counting (all layers, unpruned ones included). */
     meanFraction: number;
+    /** perLayer[0] / total: the share of visual tokens entering the LLM (pre-LLM methods' counting). */
+    inputFraction: number;
   };
   /** Multiply-accumulates of the LLM prefill (what pruning saves). */
   llmPrefillMacs: number;
+  /** Multiply-accumulates of the vision tower and projector (what pruning inside them would save). */
+  visionMacs: number;
+  /**
+   * Key/value rows the prompt leaves in the KV caches, over all layers, against the unpruned prompt's
+   * (what decode reads per token, and the cache's bytes).
+   */
+  kvFraction: number;
   /** Linear memory of the model's kernel instance (it never shrinks: the peak). */
   peakMemoryBytes: number;
 }
@@ -216,8 +225,11 @@ export class Model {
             indexPerLayer: pre.visualIndexPerLayer,
             total,
             meanFraction: pre.visualPerLayer.reduce((a, b) => a + b, 0) / pre.visualPerLayer.length / total,
+            inputFraction: pre.visualPerLayer[0] / total,
           },
           llmPrefillMacs: pre.macs,
+          visionMacs: visionMacs(e),
+          kvFraction: pre.state.cacheLen.reduce((a, b) => a + b, 0) / (cfg.text.layers * ids.length),
           peakMemoryBytes: this.memoryBytes,
         },
       };

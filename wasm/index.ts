@@ -20,6 +20,7 @@ export type { Tracer } from "./engine/context";
 export type { ImageInput } from "./model/preprocess";
 export { headDim, type ModelConfig } from "./config";
 export type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "./pruning/policy";
+export type { CountBy } from "./pruning/method";
 export {
   createPolicy,
   defaultMethod,

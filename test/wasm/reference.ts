@@ -128,7 +128,7 @@ const add = (a: Vec, b: Vec) => a.map((v, i) => v + b[i]);
 
 /** Options of the reference decoder run. */
 export interface RefRunOptions {
-  /** Grid indices of visual tokens kept after layer l (absent: keep all). */
+  /** Grid indices of visual tokens kept after layer l (absent: keep all); l = -1: entering layer 0. */
   keepAfter?: Map<number, number[]>;
   /** Greedy tokens to generate after the prompt (default 0). */
   maxTokens?: number;
@@ -276,6 +276,15 @@ export class Reference {
       const h = rmsNorm(row, 1, D, this.t("llm.norm.weight"), t.rmsNormEps);
       return linear(h, 1, this.t("llm.head.weight"), t.vocabSize, D);
     };
+    /** Only the text rows and the kept visual tokens continue, with their positions. */
+    const drop = (keep: number[]) => {
+      const rows = grid.map((g, i) => (g < 0 || keep.includes(g) ? i : -1)).filter((i) => i >= 0);
+      x = Float64Array.from(rows.flatMap((r) => [...x.subarray(r * D, (r + 1) * D)]));
+      pos = rows.map((r) => pos[r]);
+      grid = rows.map((r) => grid[r]);
+    };
+    const input = opts.keepAfter?.get(-1);
+    if (input) drop(input);
     for (let l = 0; l < t.layers; l++) {
       visualPerLayer.push(grid.filter((g) => g >= 0).length);
       const r = layer(l, x, pos.length, pos);
@@ -283,12 +292,7 @@ export class Reference {
       hidden.push(x);
       probs.push(r.probs);
       const keep = opts.keepAfter?.get(l);
-      if (keep && l + 1 < t.layers) {
-        const rows = grid.map((g, i) => (g < 0 || keep.includes(g) ? i : -1)).filter((i) => i >= 0);
-        x = Float64Array.from(rows.flatMap((r) => [...x.subarray(r * D, (r + 1) * D)]));
-        pos = rows.map((r) => pos[r]);
-        grid = rows.map((r) => grid[r]);
-      }
+      if (keep && l + 1 < t.layers) drop(keep);
     }
     const logitsLast = head(x.subarray((pos.length - 1) * D));
     const tokens: number[] = [];

@@ -2,24 +2,33 @@
 // come closest to F, as the method's registry entry says (wasm/pruning/method.ts KeepRule): a closed form
 // on its schedule, or a bisection on a knob measured over calibration questions (prefill only, one
 // token), taken from `val` so that the test questions never tune anything.
-import { createPolicy, methodSpec, type MethodName, type Model, type PolicyKnobs } from "../../wasm/index";
+import {
+  createPolicy,
+  methodSpec,
+  type CountBy,
+  type MethodName,
+  type Model,
+  type PolicyKnobs,
+} from "../../wasm/index";
 import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
 
 /** Bisection steps: 2^-10 of the range is far below the effect of one token on a calibration set. */
 const STEPS = 10;
 
-/** Mean fraction of visual tokens over layers that `method` with `knobs` reaches on `items`. */
-export async function meanFractionOn(
+/** The fraction of visual tokens (counted `countBy`) that `method` with `knobs` reaches on `items`. */
+export async function fractionOn(
   model: Model,
   items: EvalItem[],
   method: MethodName,
   knobs: PolicyKnobs,
+  countBy: CountBy = "mean",
 ): Promise<number> {
   let sum = 0;
   for (const it of items) {
     const image = { data: it.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE };
     const done = await model.run(image, it.qIds, { maxTokens: 1, policy: createPolicy(method, knobs) });
-    sum += done.stats.visualTokens.meanFraction;
+    const v = done.stats.visualTokens;
+    sum += countBy === "input" ? v.inputFraction : v.meanFraction;
   }
   return sum / items.length;
 }
@@ -40,23 +49,28 @@ async function bisect(
   return Math.abs(flo - keep) <= Math.abs(fhi - keep) ? lo : hi;
 }
 
-/** Knobs of `method` for the target mean fraction `keep` (`base`: knobs given beside it). */
+/** Knobs of `method` for the target fraction `keep` counted `countBy` (`base`: knobs given beside it). */
 export async function knobsFor(
   model: Model,
   method: MethodName,
   keep: number,
   calibration: EvalItem[],
   base: PolicyKnobs = {},
+  countBy: CountBy = "mean",
 ): Promise<PolicyKnobs> {
   if (!(keep > 0 && keep <= 1)) throw new Error("--keep must be in (0, 1]");
   const rule = methodSpec(method).keep;
   if (!rule) return base;
+  if (!(rule.countBy ?? ["mean"]).includes(countBy))
+    throw new Error(
+      `${method} prunes inside the LLM (all visual tokens enter it): --count-by ${countBy} cannot set it`,
+    );
   const c = model.config;
   if (rule.by === "schedule")
     return rule.knobs(keep, { layers: c.text.layers, numVisual: c.imageSeqLength }, base);
   const measured = (rule.method ?? method) as MethodName;
   const value = await bisect(
-    (x) => meanFractionOn(model, calibration, measured, { ...base, [rule.knob]: x }),
+    (x) => fractionOn(model, calibration, measured, { ...base, [rule.knob]: x }, countBy),
     rule.lo,
     rule.hi,
     keep,

@@ -1,13 +1,14 @@
 // npm run eval -- (--split val|test | --seed S --count N) [--method none] [--weights weights]
 //                 [--precision int8|f32] [--limit N] [--kernels relaxed|simd] [--data data] [--json FILE]
-//                 [--knob NAME=VALUE ...] [--budget B] [--keep F] [--calibrate N]
+//                 [--knob NAME=VALUE ...] [--budget B] [--keep F [--count-by mean|input]] [--calibrate N]
 // Evaluates the engine on ShapesVQA with one pruning method; prints a table per family and writes the
 // JSON report (tools/eval/run.ts) to --json. The split is generated into --data first when missing, the
 // kernels are built when stale. --knob sets one of the method's knobs (its table in
 // wasm/pruning/<method>.ts; lists comma-separated: --knob layers=0,2,4), checked by the registry;
 // --budget B is --knob budget=B. --keep F sets the method's own knob for a mean fraction F of visual
-// tokens over all LLM layers (tools/eval/calibrate.ts; measured rules calibrate on the first
-// --calibrate val questions).
+// tokens over all LLM layers (--count-by mean, ATP-LLaVA's counting) or entering the first layer
+// (--count-by input, the pre-LLM methods' counting) (tools/eval/calibrate.ts; measured rules calibrate on
+// the first --calibrate val questions).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     keep: { type: "string" },
     knob: { type: "string", multiple: true, default: [] },
     budget: { type: "string" },
+    "count-by": { type: "string", default: "mean" },
     calibrate: { type: "string", default: "140" },
   },
 });
@@ -97,7 +99,9 @@ async function main(): Promise<void> {
   const keep = numFlag("keep");
   if (keep !== undefined) {
     const calib = loadSplit(values.data!, "val").slice(0, Number(values.calibrate));
-    knobs = await knobsFor(model, method, keep, calib, knobs);
+    const countBy = values["count-by"];
+    if (countBy !== "mean" && countBy !== "input") throw new Error("--count-by must be mean or input");
+    knobs = await knobsFor(model, method, keep, calib, knobs, countBy);
     console.error(`--keep ${keep}: ${method} knobs ${JSON.stringify(knobs)}`);
   }
   const report = await evaluate(

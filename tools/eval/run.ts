@@ -13,8 +13,17 @@ export interface EvalReport {
   precision: string;
   accuracy: Record<string, number>;
   caption_f1: number | null;
-  visual_tokens: { per_layer: number[]; mean_fraction: number };
+  /**
+   * Visual tokens alive entering each LLM layer (mean per question) and the budget counted two ways:
+   * `mean_fraction` over all layers (ATP-LLaVA's counting), `input_fraction` entering layer 0 (the
+   * pre-LLM methods' counting).
+   */
+  visual_tokens: { per_layer: number[]; mean_fraction: number; input_fraction: number };
+  /** KV-cache rows the prompt leaves over all layers against the unpruned prompt's. */
+  kv_fraction: number;
   llm_prefill_macs: number;
+  /** Vision tower + projector multiply-accumulates. */
+  vision_macs: number;
   timings_ms: Record<string, number>;
   families: Record<string, { n: number; exact: number; f1?: number }>;
   /** The method's knobs as run (per-question knobs, e.g. random's counts, not included). */
@@ -57,7 +66,10 @@ export async function evaluate(
   const layers = model.config.text.layers;
   const perLayer = new Array<number>(layers).fill(0);
   let fraction = 0;
+  let inputFraction = 0;
+  let kvFraction = 0;
   let macs = 0;
+  let visionMacs = 0;
   const t = {
     preprocess: 0,
     vision: 0,
@@ -91,7 +103,10 @@ export async function evaluate(
     byFamily.add(it.family, s.visualTokens.perLayer);
     if (it.nObjects !== undefined) byObjects.add(String(it.nObjects), s.visualTokens.perLayer);
     fraction += s.visualTokens.meanFraction;
+    inputFraction += s.visualTokens.inputFraction;
+    kvFraction += s.kvFraction;
     macs += s.llmPrefillMacs;
+    visionMacs += s.visionMacs;
     t.preprocess += s.timings.preprocessMs;
     t.vision += s.timings.visionMs;
     t.projector += s.timings.projectorMs;
@@ -119,8 +134,14 @@ export async function evaluate(
     precision: model.precision,
     accuracy,
     caption_f1: report.families.caption?.f1 ?? null,
-    visual_tokens: { per_layer: perLayer.map((v) => v / n), mean_fraction: fraction / n },
+    visual_tokens: {
+      per_layer: perLayer.map((v) => v / n),
+      mean_fraction: fraction / n,
+      input_fraction: inputFraction / n,
+    },
+    kv_fraction: kvFraction / n,
     llm_prefill_macs: macs / n,
+    vision_macs: visionMacs / n,
     timings_ms,
     families: report.families as EvalReport["families"],
     knobs,
@@ -142,8 +163,9 @@ export function formatReport(r: EvalReport): string {
     ...rows,
     `mean              ${(100 * r.accuracy.mean).toFixed(1).padStart(6)}%`,
     `visual tokens per layer: ${r.visual_tokens.per_layer.map((v) => v.toFixed(1)).join(" ")} ` +
-      `(mean fraction ${r.visual_tokens.mean_fraction.toFixed(3)})`,
-    `LLM prefill ${(r.llm_prefill_macs / 1e6).toFixed(1)} MMAC; ` +
+      `(mean fraction ${r.visual_tokens.mean_fraction.toFixed(3)}, input fraction ` +
+      `${r.visual_tokens.input_fraction.toFixed(3)}, KV ${r.kv_fraction.toFixed(3)})`,
+    `LLM prefill ${(r.llm_prefill_macs / 1e6).toFixed(1)} MMAC, vision ${(r.vision_macs / 1e6).toFixed(1)} MMAC; ` +
       Object.entries(r.timings_ms)
         .map(([k, v]) => `${k} ${v.toFixed(2)} ms`)
         .join(", "),

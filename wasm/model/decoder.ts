@@ -141,12 +141,24 @@ export function prefill(
   if (T > t.maxPositions)
     throw new Error(`prompt of ${T} tokens exceeds max_position_embeddings ${t.maxPositions}`);
   embed(e, ids, visual, e.b.x);
-  policy.begin?.({ config: e.cfg, tensor: (name, n) => f32View(e, e.w.vec(name), n).slice() });
+  const lastImageRow = ids.lastIndexOf(e.cfg.imageTokenId);
+  policy.begin?.({
+    config: e.cfg,
+    instructionIds: ids.slice(lastImageRow + 1),
+    tensor: (name, n) => f32View(e, e.w.vec(name), n).slice(),
+  });
   let positions: Int32Array = Int32Array.from(ids, (_, i) => i);
   let grid: Int32Array = new Int32Array(T).fill(-1); // grid index of each visual row, -1 for text rows
   let nImg = 0;
   ids.forEach((id, i) => id === e.cfg.imageTokenId && (grid[i] = nImg++));
-  const lastImageRow = ids.lastIndexOf(e.cfg.imageTokenId);
+  let inputPruneMs = 0;
+  if (policy.beforeFirstLayer) {
+    const tp = now();
+    const view = layerView(e, 0, positions, grid, lastImageRow);
+    const keep = policy.beforeFirstLayer(view);
+    if (keep) [positions, grid] = compact(e, view, keep, positions, grid);
+    inputPruneMs = now() - tp;
+  }
   const state: DecoderState = { cacheLen: new Int32Array(t.layers), nextPos: T };
   const visualPerLayer: number[] = [];
   const visualIndexPerLayer: number[][] = [];
@@ -160,7 +172,7 @@ export function prefill(
     visualPerLayer.push(view.visualRows.length);
     visualIndexPerLayer.push(Array.from(view.visualIndex));
     const capture = policy.captureRows(view);
-    const pruneMs = now() - tp;
+    const pruneMs = now() - tp + (l === 0 ? inputPruneMs : 0);
     const probs: CapturedAttention | null = decoderLayer(
       e,
       l,
@@ -226,6 +238,7 @@ function layerView(
     lastRow: positions.length - 1,
     numVisual,
     grid: gridSide(numVisual),
+    hidden: () => f32View(e, e.b.x, positions.length * e.cfg.text.hidden).slice(),
   };
 }
 

@@ -82,3 +82,14 @@ export function visionForward(e: Engine, onLayer: (i: number) => void = () => {}
   trace(e, "vision.encoder_out", out, [n, D]);
   return out;
 }
+
+/** Multiply-accumulates of the vision tower (the layers run) and the projector, for one image. */
+export function visionMacs(e: Engine): number {
+  const v = e.cfg.vision;
+  const n = e.cfg.imageSeqLength;
+  const patchIn = v.channels * v.patchSize * v.patchSize;
+  // per layer: q, k, v, o projections, the MLP, and attention scores + weighted values
+  const layer = n * (4 * v.hidden * v.hidden + 2 * v.hidden * v.intermediate) + 2 * n * n * v.hidden;
+  const projector = n * (v.hidden * e.cfg.text.hidden + e.cfg.text.hidden * e.cfg.text.hidden);
+  return n * patchIn * v.hidden + visionLayersToRun(e) * layer + projector;
+}

@@ -41,14 +41,19 @@ export interface KeepContext {
   numVisual: number;
 }
 
+/** How a budget is counted: the mean over LLM layers (ATP-LLaVA's) or the tokens entering layer 0. */
+export type CountBy = "mean" | "input";
+
 /**
  * How `--keep F` sets a method's knob: a closed form on its schedule (`schedule`), or a bisection on
- * `knob` over [lo, hi] measuring the mean fraction that running `method` (this one unless named)
- * reaches on calibration questions (`measure`; the fraction must grow with the knob).
+ * `knob` over [lo, hi] measuring the fraction that running `method` (this one unless named) reaches on
+ * calibration questions (`measure`; the fraction must grow with the knob). `countBy` lists the countings
+ * the rule can match (default mean only: a method pruning inside the LLM lets every token enter it).
  */
-export type KeepRule<K> =
+export type KeepRule<K> = { countBy?: CountBy[] } & (
   | { by: "schedule"; knobs(keep: number, c: KeepContext, base: K): K }
-  | { by: "measure"; knob: keyof K & string; lo: number; hi: number; method?: string };
+  | { by: "measure"; knob: keyof K & string; lo: number; hi: number; method?: string }
+);
 
 /** A pruning method as the registry holds it; K is its knobs' type. */
 export interface MethodSpec<K> {
@@ -136,4 +141,13 @@ function rangeText(s: KnobSpec): string {
 /** Mean fraction over layers of `n0` visual tokens when counts[l] enter layer l. */
 export function meanFraction(counts: number[], n0: number): number {
   return counts.reduce((a, b) => a + b, 0) / counts.length / n0;
+}
+
+/** The --keep rule of a method that keeps `tokens` visual tokens from layer 0 on: tokens = F x N. */
+export function keepInputTokens<K extends { tokens?: number }>(): KeepRule<K> {
+  return {
+    by: "schedule",
+    countBy: ["mean", "input"], // N' tokens from layer 0 on: both fractions are N' / N
+    knobs: (keep, { numVisual }, base) => ({ ...base, tokens: Math.max(1, Math.round(keep * numVisual)) }),
+  };
 }

@@ -27,6 +27,11 @@ export interface LayerView {
   /** Visual tokens per image before any pruning (image_seq_length) and the grid side (sqrt of it). */
   numVisual: number;
   grid: number;
+  /**
+   * A copy of the hidden states [rows, hidden] as they stand: the LLM's input embeddings in
+   * `beforeFirstLayer` (the visual rows hold the projector's outputs), the layer's output in `afterLayer`.
+   */
+  hidden(): Float32Array;
 }
 
 /** Head-averaged attention probabilities captured from one layer. */
@@ -42,6 +47,8 @@ export interface CapturedAttention {
 /** What a policy may read from the model at the start of a prefill (ATP: its threshold MLPs). */
 export interface PolicyContext {
   config: ModelConfig;
+  /** The question's token ids (question tokens and <sep>, as in the prompt after the image). */
+  instructionIds: readonly number[];
   /** A copy of the f32 tensor `name` (wasm/model/names.ts) of `n` values; throws if the model lacks it. */
   tensor(name: string, n: number): Float32Array;
 }
@@ -56,6 +63,11 @@ export interface PruningPolicy {
    * from that layer, or null for none (no capture cost).
    */
   captureRows(view: LayerView): Int32Array | null;
+  /**
+   * Called once before layer 0 (methods that prune the LLM's input, e.g. by the projector outputs): the
+   * grid indices of the visual tokens that enter the LLM at all, or null to keep them all.
+   */
+  beforeFirstLayer?(view: LayerView): Int32Array | null;
   /**
    * Called after `view.layer` ran: the grid indices (subset of `view.visualIndex`) of the visual tokens to
    * keep for the layers after it, or null to keep them all. `attention` is present iff rows were asked.

@@ -4,6 +4,9 @@
 // Adding a method: its file in wasm/pruning/ exporting a MethodSpec, and one line below.
 import type { ModelConfig } from "../config";
 import { atp, type AtpOptions } from "./atp";
+import { cdpruner, type CdPrunerOptions } from "./cdpruner";
+import { dart, type DartOptions } from "./dart";
+import { divprune, type DivPruneOptions } from "./divprune";
 import { fastv, type FastVOptions } from "./fastv";
 import { grid, type GridOptions } from "./grid";
 import { KnobError, validateKnobs, type MethodSpec } from "./method";
@@ -13,7 +16,7 @@ import type { PruningPolicy } from "./policy";
 import { random, type RandomOptions } from "./random";
 
 /** Name -> spec, one line per method. */
-const REGISTRY = { none, atp, fastv, pdrop, random, grid } as const;
+const REGISTRY = { none, atp, fastv, pdrop, random, grid, divprune, cdpruner, dart } as const;
 
 export type MethodName = keyof typeof REGISTRY;
 
@@ -21,7 +24,14 @@ export type MethodName = keyof typeof REGISTRY;
 export const METHODS = Object.keys(REGISTRY) as [MethodName, ...MethodName[]];
 
 /** Every method's knobs (each reads its own; validated per method by createPolicy). */
-export type PolicyKnobs = AtpOptions & FastVOptions & PyramidDropOptions & RandomOptions & GridOptions;
+export type PolicyKnobs = AtpOptions &
+  FastVOptions &
+  PyramidDropOptions &
+  RandomOptions &
+  GridOptions &
+  DivPruneOptions &
+  CdPrunerOptions &
+  DartOptions;
 
 /** Preference for a model's default method: the learned one when the model has it. */
 const DEFAULT_ORDER: MethodName[] = ["atp", "none"];

@@ -34,3 +34,28 @@ export function randomSubset(ids: Int32Array, k: number, rand: () => number): In
   }
   return Int32Array.from(a.slice(0, take)).sort();
 }
+
+/** The rows `rows` of `x` [*, d] as unit vectors [rows.length, d] (a zero row stays zero). */
+export function unitRows(x: Float32Array, d: number, rows: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows.length * d);
+  for (let i = 0; i < rows.length; i++) {
+    const src = rows[i] * d;
+    let s = 0;
+    for (let c = 0; c < d; c++) s += x[src + c] * x[src + c];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let c = 0; c < d; c++) out[i * d + c] = x[src + c] * inv;
+  }
+  return out;
+}
+
+/** Cosine similarities [n, n] of unit rows u [n, d]. */
+export function cosineMatrix(u: Float64Array, n: number, d: number): Float64Array {
+  const s = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = i; j < n; j++) {
+      let dot = 0;
+      for (let c = 0; c < d; c++) dot += u[i * d + c] * u[j * d + c];
+      s[i * n + j] = s[j * n + i] = dot;
+    }
+  return s;
+}

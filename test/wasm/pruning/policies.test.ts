@@ -32,8 +32,16 @@ class Recorder implements PruningPolicy {
   readonly name: string;
   views: LayerView[] = [];
   kept = new Map<number, number[]>();
+  readonly beforeFirstLayer?: (v: LayerView) => Int32Array | null;
   constructor(readonly inner: PruningPolicy) {
     this.name = inner.name;
+    const input = inner.beforeFirstLayer?.bind(inner);
+    if (input)
+      this.beforeFirstLayer = (v) => {
+        const k = input(v);
+        if (k) this.kept.set(-1, [...k]);
+        return k;
+      };
   }
   begin(ctx: Parameters<NonNullable<PruningPolicy["begin"]>>[0]) {
     this.inner.begin?.(ctx);
@@ -56,6 +64,9 @@ const KNOBS: Record<MethodName, PolicyKnobs> = {
   pdrop: { layers: [0, 1], lambda: 0.5 },
   random: { counts: [16, 6, 2], seed: 7 },
   grid: { layer: 0, tokens: 4 },
+  divprune: { tokens: 5 },
+  cdpruner: { tokens: 5, theta: 0.5 },
+  dart: { layer: 1, tokens: 6, pivots: 2, text_pivots: 2 },
 };
 
 describe("pruning policies on the tiny model", async () => {
@@ -73,7 +84,7 @@ describe("pruning policies on the tiny model", async () => {
         policy: rec,
         trace: (n, d) => n === "logits" && (logits = d),
       });
-      let alive = Array.from({ length: 16 }, (_, g) => g);
+      let alive = rec.kept.get(-1) ?? Array.from({ length: 16 }, (_, g) => g);
       rec.views.forEach((v, l) => {
         expect(v.textRows.length).toBe(nText); // text tokens are never dropped
         expect(v.visualRows.length).toBeGreaterThanOrEqual(1); // a visual token always survives
