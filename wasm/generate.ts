@@ -3,7 +3,7 @@
 // LLM prefill (with the pruning policy) -> decode loop, as an async iterator of token events with timings
 // and a final event with the stats. Built by wasm/loader.ts; the worker and the tools use it through
 // wasm/index.ts.
-import type { ModelConfig } from "./config";
+import { gridSide, type ModelConfig } from "./config";
 import { preprocess, type ImageInput } from "./model/preprocess";
 import { visionForward, visionMacs } from "./model/vision";
 import { projectorForward } from "./model/projector";
@@ -147,7 +147,7 @@ export class Model {
     e.trace = options.trace ?? null;
     try {
       const cfg = e.cfg;
-      const policy = options.policy ?? new NoPruning();
+      const policy: PruningPolicy = options.policy ?? new NoPruning();
       const sampler = new Sampler(options);
       const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
       const stop = new Set(options.stopTokens ?? [cfg.eosId]);
@@ -158,7 +158,21 @@ export class Model {
       const t1 = now();
       const visionLayersMs: number[] = [];
       let tl = t1;
-      const feature = visionForward(e, () => visionLayersMs.push(-tl + (tl = now())));
+      const { feature, attention } = visionForward(
+        e,
+        () => visionLayersMs.push(-tl + (tl = now())),
+        policy.afterVision !== undefined,
+      );
+      if (policy.afterVision && attention) {
+        const v = cfg.vision;
+        const n = cfg.imageSeqLength;
+        policy.afterVision({
+          features: f32View(e, feature, n * v.hidden),
+          ...attention,
+          numVisual: n,
+          grid: gridSide(n),
+        });
+      }
       const t2 = now();
       const visual = projectorForward(e, feature);
       const t3 = now();

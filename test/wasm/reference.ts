@@ -204,17 +204,19 @@ export class Reference {
     const encoderOut = this.cfg.visionFeaturePostLayernorm
       ? layerNorm(x, n, D, this.t("vision.post_ln.weight"), this.t("vision.post_ln.bias"), eps)
       : x;
-    const Dt = this.cfg.text.hidden;
-    const mid = linear(
-      encoderOut,
-      n,
-      this.t("projector.fc1.weight"),
-      Dt,
-      D,
-      this.t("projector.fc1.bias"),
-    ).map(gelu);
-    const projected = linear(mid, n, this.t("projector.fc2.weight"), Dt, Dt, this.t("projector.fc2.bias"));
+    const projected = this.project(encoderOut);
     return { "vision.patch_embeds": patchEmbeds, "vision.encoder_out": encoderOut, projector_out: projected };
+  }
+
+  /** The projector on a vision feature [Nv, Dv] -> visual tokens [Nv, Dt]. */
+  project(feature: Vec): Vec {
+    const n = this.cfg.imageSeqLength;
+    const D = this.cfg.vision.hidden;
+    const Dt = this.cfg.text.hidden;
+    const mid = linear(feature, n, this.t("projector.fc1.weight"), Dt, D, this.t("projector.fc1.bias")).map(
+      gelu,
+    );
+    return linear(mid, n, this.t("projector.fc2.weight"), Dt, Dt, this.t("projector.fc2.bias"));
   }
 
   /**

@@ -37,8 +37,8 @@ export interface Buffers {
   kv: { k: Ptr; v: Ptr }[]; // per layer [S, Hkv*hd] each
   ropeTable: Ptr; // [S, hd] cos | sin halves per position
   scores: Ptr; // [max(S, Nv)] attention scratch row
-  capRows: Ptr; // i32 [S]
-  capOut: Ptr; // [S, S] captured head-averaged probability rows
+  capRows: Ptr; // i32 [max(S, Nv)]
+  capOut: Ptr; // [max(S, Nv), max(S, Nv)] captured head-averaged probability rows (LLM or vision)
   xq: Ptr; // u8 [max(S, Nv), actStride(maxK)] quantized activations
   xs: Ptr; // [max(S, Nv)]
   aux: Ptr; // i32 [max(S, Nv), q4Blocks(maxK)] q4 GEMM scratch
@@ -90,8 +90,8 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
     kv: Array.from({ length: t.layers }, () => ({ k: f(s * kvDim), v: f(s * kvDim) })),
     ropeTable: f(s * hd),
     scores: f(rows),
-    capRows: f(s),
-    capOut: f(s * s),
+    capRows: f(rows),
+    capOut: f(rows * rows),
     xq: alloc(rows * actStride(maxK)),
     xs: f(rows),
     aux: f(rows * q4Blocks(maxK)),

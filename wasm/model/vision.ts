@@ -4,7 +4,7 @@
 // hidden state of `vision_feature_layer`, then post_layernorm when `vision_feature_post_layernorm`.
 import { headDim } from "../config";
 import type { Ptr } from "../kernels";
-import { f32View, trace, type Engine } from "../engine/context";
+import { f32View, i32View, trace, type Engine } from "../engine/context";
 
 /**
  * Reorders pixel_values [C, H, W] into patches [Nv, C*P*P]: patch t = py * G + px (row-major over the
@@ -34,8 +34,9 @@ export function visionLayersToRun(e: Engine): number {
   return n;
 }
 
-/** One pre-LN encoder layer on the residual stream b.vx [Nv, Dv], in place. */
-function encoderLayer(e: Engine, i: number): void {
+/** One pre-LN encoder layer on the residual stream b.vx [Nv, Dv], in place; with `capture`, returns the
+ * head-averaged attention probabilities of every row [Nv, Nv] and the layer's keys [Nv, Dv]. */
+function encoderLayer(e: Engine, i: number, capture: boolean): VisionAttention | null {
   const { ops, w, b } = e;
   const { hidden: D, intermediate: I, heads: H, layerNormEps: eps } = e.cfg.vision;
   const n = e.cfg.imageSeqLength;
@@ -45,7 +46,13 @@ function encoderLayer(e: Engine, i: number): void {
   ops.linear(b.vh, w.linear(`${p}.attn.q.weight`), w.maybe(`${p}.attn.q.bias`), b.vq, n); // (Nv, D)
   ops.linear(b.vh, w.linear(`${p}.attn.k.weight`), w.maybe(`${p}.attn.k.bias`), b.vk, n);
   ops.linear(b.vh, w.linear(`${p}.attn.v.weight`), w.maybe(`${p}.attn.v.bias`), b.vv, n);
-  ops.attention(b.vq, D, b.vk, b.vv, D, b.vattn, D, n, H, H, headDim(e.cfg.vision), n, 0, b.scores, 0, 0, 0); // bidirectional
+  if (capture) i32View(e, b.capRows, n).set(Int32Array.from({ length: n }, (_, r) => r));
+  const cap = capture ? n : 0;
+  const hd = headDim(e.cfg.vision);
+  ops.attention(b.vq, D, b.vk, b.vv, D, b.vattn, D, n, H, H, hd, n, 0, b.scores, b.capRows, cap, b.capOut); // bidirectional
+  const seen = capture
+    ? { probs: f32View(e, b.capOut, n * n).slice(), keys: f32View(e, b.vk, n * D).slice() }
+    : null;
   ops.linear(b.vattn, w.linear(`${p}.attn.o.weight`), w.maybe(`${p}.attn.o.bias`), b.vtmp, n);
   ops.add(b.vx, b.vtmp, b.vx, n * D);
   // x = x + fc2(gelu(fc1(layer_norm2(x))))
@@ -54,13 +61,24 @@ function encoderLayer(e: Engine, i: number): void {
   ops.gelu(b.vmlp, b.vmlp, n * I);
   ops.linear(b.vmlp, w.linear(`${p}.mlp.fc2.weight`), w.maybe(`${p}.mlp.fc2.bias`), b.vtmp, n);
   ops.add(b.vx, b.vtmp, b.vx, n * D);
+  return seen;
+}
+
+/** What the last encoder layer run saw: attention probabilities (head mean) [Nv, Nv] and keys [Nv, Dv]. */
+export interface VisionAttention {
+  probs: Float32Array;
+  keys: Float32Array;
 }
 
 /**
- * pixel_values [C, H, W] at b.pixels -> the selected vision feature [Nv, Dv] (returned pointer).
- * `onLayer` is called after each encoder layer (timings).
+ * pixel_values [C, H, W] at b.pixels -> the selected vision feature [Nv, Dv] (its pointer) and, with
+ * `capture`, the last layer's attention. `onLayer` is called after each encoder layer (timings).
  */
-export function visionForward(e: Engine, onLayer: (i: number) => void = () => {}): Ptr {
+export function visionForward(
+  e: Engine,
+  onLayer: (i: number) => void = () => {},
+  capture = false,
+): { feature: Ptr; attention: VisionAttention | null } {
   const { ops, w, b } = e;
   const D = e.cfg.vision.hidden;
   const n = e.cfg.imageSeqLength;
@@ -69,8 +87,9 @@ export function visionForward(e: Engine, onLayer: (i: number) => void = () => {}
   trace(e, "vision.patch_embeds", b.vx, [n, D]);
   ops.add(b.vx, w.vec("vision.pos_embed"), b.vx, n * D);
   const layers = visionLayersToRun(e);
+  let attention: VisionAttention | null = null;
   for (let i = 0; i < layers; i++) {
-    encoderLayer(e, i);
+    attention = encoderLayer(e, i, capture && i === layers - 1) ?? attention;
     onLayer(i);
   }
   let out = b.vx;
@@ -80,7 +99,7 @@ export function visionForward(e: Engine, onLayer: (i: number) => void = () => {}
     out = b.vh;
   }
   trace(e, "vision.encoder_out", out, [n, D]);
-  return out;
+  return { feature: out, attention };
 }
 
 /** Multiply-accumulates of the vision tower (the layers run) and the projector, for one image. */

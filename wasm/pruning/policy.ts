@@ -34,6 +34,17 @@ export interface LayerView {
   hidden(): Float32Array;
 }
 
+/** The vision tower's output as a policy may change it before the projector (VisionZip). */
+export interface VisionView {
+  /** The selected vision feature [numVisual, Dv], writable: what the projector reads next. */
+  features: Float32Array;
+  /** The last encoder layer's head-averaged attention probabilities [numVisual, numVisual] and keys. */
+  probs: Float32Array;
+  keys: Float32Array;
+  numVisual: number;
+  grid: number;
+}
+
 /** Head-averaged attention probabilities captured from one layer. */
 export interface CapturedAttention {
   /** The query rows asked for, in the order asked. */
@@ -63,6 +74,12 @@ export interface PruningPolicy {
    * from that layer, or null for none (no capture cost).
    */
   captureRows(view: LayerView): Int32Array | null;
+  /**
+   * Called once after the vision tower, before the projector (methods that prune or merge there; they
+   * then name the visual tokens entering the LLM in `beforeFirstLayer`). Asking costs the capture of the
+   * last encoder layer's attention.
+   */
+  afterVision?(view: VisionView): void;
   /**
    * Called once before layer 0 (methods that prune the LLM's input, e.g. by the projector outputs): the
    * grid indices of the visual tokens that enter the LLM at all, or null to keep them all.

@@ -14,9 +14,10 @@ import { none } from "./none";
 import { pdrop, type PyramidDropOptions } from "./pdrop";
 import type { PruningPolicy } from "./policy";
 import { random, type RandomOptions } from "./random";
+import { visionzip, type VisionZipOptions } from "./visionzip";
 
 /** Name -> spec, one line per method. */
-const REGISTRY = { none, atp, fastv, pdrop, random, grid, divprune, cdpruner, dart } as const;
+const REGISTRY = { none, atp, fastv, pdrop, random, grid, divprune, cdpruner, visionzip, dart } as const;
 
 export type MethodName = keyof typeof REGISTRY;
 
@@ -31,7 +32,8 @@ export type PolicyKnobs = AtpOptions &
   GridOptions &
   DivPruneOptions &
   CdPrunerOptions &
-  DartOptions;
+  DartOptions &
+  VisionZipOptions;
 
 /** Preference for a model's default method: the learned one when the model has it. */
 const DEFAULT_ORDER: MethodName[] = ["atp", "none"];
