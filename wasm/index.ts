@@ -18,7 +18,7 @@ export type { SamplingOptions } from "./engine/sampler";
 export type { Precision } from "./engine/weights";
 export type { Tracer } from "./engine/context";
 export type { ImageInput } from "./model/preprocess";
-export { headDim, type ModelConfig } from "./config";
+export { gridSide, headDim, type ModelConfig } from "./config";
 export type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "./pruning/policy";
 export type { CountBy } from "./pruning/method";
 export {

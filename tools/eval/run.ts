@@ -1,7 +1,14 @@
 // Runs the engine over evaluation questions with one pruning method and reduces the results to the
 // report `npm run eval` prints and writes (--json): accuracy per family and mean (tools/shapesvqa/score.ts),
 // caption F1, visual tokens kept per LLM layer, LLM prefill MACs and mean timings.
-import { createPolicy, methodSpec, type MethodName, type Model, type PolicyKnobs } from "../../wasm/index";
+import {
+  createPolicy,
+  methodSpec,
+  type MethodName,
+  type Model,
+  type PolicyKnobs,
+  type PruningPolicy,
+} from "../../wasm/index";
 import { score, type Prediction } from "../shapesvqa/score";
 import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
 
@@ -53,6 +60,31 @@ class GroupMeans {
 /** Longest answer (8-object caption + <eos>, tools/shapesvqa/prompt.ts MAX_ANSWER_TOKENS). */
 export const MAX_ANSWER_TOKENS = 24;
 
+/** An evaluation question's image as the engine takes it. */
+export const itemImage = (it: EvalItem) => ({
+  data: it.image,
+  width: EVAL_IMAGE_SIZE,
+  height: EVAL_IMAGE_SIZE,
+});
+
+/**
+ * The policy for question number `index`: `method` with `knobs`, and the knobs a per-instance method takes
+ * from another method's prefill on this very question (the random control: ATP's counts).
+ */
+export async function policyFor(
+  model: Model,
+  method: MethodName,
+  knobs: PolicyKnobs,
+  it: EvalItem,
+  index: number,
+): Promise<PruningPolicy> {
+  const perInstance = methodSpec(method).perInstance;
+  if (!perInstance?.applies(knobs)) return createPolicy(method, knobs);
+  const source = createPolicy(perInstance.method as MethodName, perInstance.source(knobs));
+  const src = await model.run(itemImage(it), it.qIds, { maxTokens: 1, policy: source });
+  return createPolicy(method, perInstance.knobs(src.stats.visualTokens.perLayer, knobs, index));
+}
+
 /** Evaluates `items`; `onProgress(done)` is called after each question. */
 export async function evaluate(
   model: Model,
@@ -82,19 +114,10 @@ export async function evaluate(
   let decodeN = 0;
   const byFamily = new GroupMeans();
   const byObjects = new GroupMeans();
-  const perInstance = methodSpec(method).perInstance;
   for (const it of items) {
-    const image = { data: it.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE };
-    let policyKnobs = knobs;
-    if (perInstance?.applies(knobs)) {
-      // the other method's choice for this very question (prefill only) fixes this one's knobs
-      const policy = createPolicy(perInstance.method as MethodName, perInstance.source(knobs));
-      const src = await model.run(image, it.qIds, { maxTokens: 1, policy });
-      policyKnobs = perInstance.knobs(src.stats.visualTokens.perLayer, knobs, preds.length);
-    }
-    const done = await model.run(image, it.qIds, {
+    const done = await model.run(itemImage(it), it.qIds, {
       maxTokens: MAX_ANSWER_TOKENS,
-      policy: createPolicy(method, policyKnobs),
+      policy: await policyFor(model, method, knobs, it, preds.length),
     });
     const s = done.stats;
     const p = { family: it.family, answer: it.answer, prediction: done.text };

@@ -25,7 +25,18 @@ export interface ChartOptions {
   dots?: boolean;
 }
 
-const COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#7f7f7f", "#8c564b", "#000000"];
+const COLOURS = [
+  "#d62728",
+  "#1f77b4",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#7f7f7f",
+  "#8c564b",
+  "#000000",
+  "#17becf",
+  "#bcbd22",
+];
 const W = 860;
 const H = 520;
 const M = { l: 70, r: 170, t: 40, b: 60 };
@@ -108,8 +119,10 @@ export const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
-/** Renders `svg` to a PNG file with headless chromium (/usr/bin/chromium). */
+/** Renders `svg` (its root's width and height set the window) to a PNG file with headless chromium. */
 export function svgToPng(svg: string, pngPath: string, chromium = "/usr/bin/chromium"): void {
+  const size = /<svg[^>]*\swidth="(\d+)"[^>]*\sheight="(\d+)"/.exec(svg);
+  if (!size) throw new Error("svgToPng: the svg root needs width and height");
   const dir = mkdtempSync(join(tmpdir(), "chart-"));
   try {
     const html = join(dir, "chart.html");
@@ -121,7 +134,7 @@ export function svgToPng(svg: string, pngPath: string, chromium = "/usr/bin/chro
         ...CHROMIUM_FLAGS,
         "--hide-scrollbars",
         `--user-data-dir=${join(dir, "profile")}`,
-        `--window-size=${W},${H}`,
+        `--window-size=${size[1]},${size[2]}`,
         `--screenshot=${resolve(pngPath)}`,
         `file://${html}`,
       ],

@@ -1,6 +1,9 @@
 // docs/pruning.md from the sweep's evaluation reports (tools/eval/run.ts EvalReport).
-import { isMethod, methodSpec } from "../../wasm/index";
+import { isMethod, methodSpec, type CountBy } from "../../wasm/index";
 import type { EvalReport } from "../eval/run";
+
+/** One run of the sweep: its report, the target fraction and how that fraction was counted. */
+export type SweepRun = EvalReport & { target_keep: number; count_by: CountBy };
 
 const FAMILIES = ["colour", "shape", "count", "exist", "position", "relation", "caption"];
 const pct = (x: number | undefined) => (x === undefined ? "-" : (100 * x).toFixed(1));
@@ -10,9 +13,26 @@ function knobText(r: EvalReport): string {
   return isMethod(r.method) ? methodSpec(r.method).describe(r.knobs ?? {}) : "";
 }
 
+/** `x` and its ratio to the unpruned `base` ("12.3 (2.50x)"). */
+const vsNone = (x: number, base: number, digits = 1) => `${x.toFixed(digits)} (${(base / x).toFixed(2)}x)`;
+
 function row(r: EvalReport, none: EvalReport): string {
   const acc = FAMILIES.map((f) => pct(r.accuracy[f]));
-  return `| ${r.method} | ${knobText(r)} | ${pct(r.visual_tokens.mean_fraction)}% | ${acc.join(" | ")} | **${pct(r.accuracy.mean)}** | ${r.caption_f1 === null ? "-" : r.caption_f1.toFixed(3)} | ${(r.llm_prefill_macs / 1e6).toFixed(1)} (${(none.llm_prefill_macs / r.llm_prefill_macs).toFixed(2)}x) | ${r.timings_ms.llm_prefill.toFixed(2)} (${(none.timings_ms.llm_prefill / r.timings_ms.llm_prefill).toFixed(2)}x) |`;
+  const v = r.visual_tokens;
+  const cells = [
+    r.method,
+    knobText(r),
+    `${pct(v.mean_fraction)}%`,
+    `${pct(v.input_fraction)}%`,
+    `${pct(r.kv_fraction)}%`,
+    ...acc,
+    `**${pct(r.accuracy.mean)}**`,
+    r.caption_f1 === null ? "-" : r.caption_f1.toFixed(3),
+    vsNone(r.llm_prefill_macs / 1e6, none.llm_prefill_macs / 1e6),
+    (r.vision_macs / 1e6).toFixed(1),
+    vsNone(r.timings_ms.ttft, none.timings_ms.ttft, 2),
+  ];
+  return `| ${cells.join(" | ")} |`;
 }
 
 function perLayerTable(
@@ -36,22 +56,24 @@ function perLayerTable(
 export function renderMarkdown(
   none: EvalReport,
   atp0: EvalReport,
-  runs: (EvalReport & { target_keep?: number })[],
+  runs: SweepRun[],
   { layers, numVisual }: { layers: number; numVisual: number },
 ): string {
-  const header = `| method | knob | visual tokens kept | ${FAMILIES.join(" | ")} | mean | caption F1 | LLM prefill MMAC (vs none) | prefill ms (vs none) |`;
-  const sep = `|${" --- |".repeat(FAMILIES.length + 7)}`;
-  const targets = [...new Set(runs.map((r) => r.target_keep))];
+  const header = `| method | knob | mean over layers | entering the LLM | KV cache | ${FAMILIES.join(" | ")} | mean | caption F1 | LLM prefill MMAC (vs none) | vision MMAC | TTFT ms (vs none) |`;
+  const sep = `|${" --- |".repeat(FAMILIES.length + 10)}`;
   const lines = [
-    "# Visual-token pruning on ShapesVQA: ATP against FastV, PyramidDrop, random and grid",
+    "# Visual-token pruning on ShapesVQA: every method of the engine at matched budgets",
     "",
     `Written by \`npm run report:pruning\` (tools/report/pruning.ts) from the engine (wasm/, ${none.precision}) on ` +
-      `\`${none.split}\` (${none.count} questions). "Visual tokens kept" is the mean over all ${layers} LLM layers ` +
-      `of the fraction of the ${numVisual} visual tokens alive entering the layer (the paper's counting: unpruned ` +
-      "layers included). Each method reaches a target fraction with its own knob (`--keep`, " +
-      "tools/eval/calibrate.ts; ATP's budget is calibrated on `val`); `random` keeps the per-layer counts ATP " +
-      "chose for the same question. Accuracy is exact match per family (caption too; its object-F1 beside). MACs count the LLM prefill; ms is " +
-      "measured on this machine (shared CPU: compare the ratios).",
+      `\`${none.split}\` (${none.count} questions). Budgets are counted two ways (docs/method.md): the mean over all ` +
+      `${layers} LLM layers of the fraction of the ${numVisual} visual tokens alive entering the layer (ATP-LLaVA's ` +
+      "counting, unpruned layers included), and the fraction entering the first LLM layer (the pre-LLM methods' " +
+      "counting; methods that prune inside the LLM let every token in, so they have no row there). Each method " +
+      "reaches a target with its own knob (`--keep F --count-by mean|input`, tools/eval/calibrate.ts; ATP's " +
+      "budget is calibrated on `val`); `random` keeps the per-layer counts ATP chose for the same question. " +
+      "Accuracy is exact match per family (caption too; its object-F1 beside). KV cache: the key/value rows the " +
+      "prompt leaves over all layers against unpruned. MACs count the LLM prefill and the vision tower + " +
+      "projector; TTFT (vision included) is measured on this machine (shared CPU: compare the ratios).",
     "",
     "## Unpruned and ATP as trained",
     "",
@@ -61,9 +83,13 @@ export function renderMarkdown(
     row(atp0, none),
     "",
   ];
-  for (const t of targets) {
-    lines.push(`## Matched budget: ${pct(t)}% of visual tokens`, "", header, sep);
-    lines.push(...runs.filter((r) => r.target_keep === t).map((r) => row(r, none)), "");
+  for (const countBy of ["mean", "input"] as const) {
+    const mine = runs.filter((r) => r.count_by === countBy);
+    for (const t of [...new Set(mine.map((r) => r.target_keep))]) {
+      const what = countBy === "mean" ? "mean over LLM layers" : "entering the LLM";
+      lines.push(`## ${pct(t)}% of visual tokens, ${what}`, "", header, sep);
+      lines.push(...mine.filter((r) => r.target_keep === t).map((r) => row(r, none)), "");
+    }
   }
   lines.push(
     "## Adaptivity: ATP (budget 0) visual tokens per layer",
@@ -73,6 +99,10 @@ export function renderMarkdown(
     ...perLayerTable("objects", atp0.per_layer_by_objects, layers),
     "",
     "![accuracy vs visual tokens kept](pruning.png)",
+    "",
+    "## Which tokens each method kept (about 25%, mean counting; dimmed: dropped before the last layer)",
+    "",
+    "![pruning map](pruning-map.png)",
     "",
   );
   return lines.join("\n");

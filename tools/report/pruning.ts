@@ -1,16 +1,22 @@
-// npm run report:pruning -- [--split test] [--limit N] [--weights weights] [--keep 0.15,0.25,0.35,0.5]
-//                           [--methods atp,fastv,pdrop,random,grid] [--cache out/pruning] [--no-png]
-// Sweeps each pruning method's knob on ShapesVQA (every method at each matched --keep fraction, via
-// tools/eval/calibrate.ts; ATP also at budget 0, as trained; `none` once) and writes docs/pruning.md (the
-// table, ratios against `none`, ATP's tokens per layer by family and by objects in the scene) and
-// docs/pruning.png (accuracy vs tokens kept). Each run's JSON is cached under --cache, so an interrupted
-// sweep resumes where it stopped (delete the folder to start over).
+// npm run report:pruning -- [--split test] [--limit N] [--weights weights] [--keep 0.11,0.15,0.25,0.35,0.5]
+//                           [--methods atp,fastv,...] [--cache out/pruning] [--no-png]
+// Sweeps every pruning method of the registry (or --methods) on ShapesVQA at each --keep fraction under
+// both countings of the budget (the mean over LLM layers, ATP-LLaVA's; the tokens entering the LLM, the
+// pre-LLM methods'), each method's knob set by its --keep rule (tools/eval/calibrate.ts; measured rules
+// on `val`), ATP also at budget 0 as trained, `none` once; and writes docs/pruning.md (tables with ratios
+// against `none`, ATP's tokens per layer by family and by objects), docs/pruning.png (accuracy against
+// the mean fraction, one curve per method) and docs/pruning-map.png (which tokens each method kept on a
+// few test images at 25%). Each run's JSON is cached under --cache by method and knobs, so an interrupted
+// sweep resumes and a run both countings share is made once (delete the folder to start over).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
+  gridSide,
   isMethod,
   loadModel,
+  methodSpec,
   METHODS,
+  type CountBy,
   type MethodName,
   type Model,
   type PolicyKnobs,
@@ -20,7 +26,8 @@ import { loadSplit, type EvalItem } from "../eval/data";
 import { FileSource, kernelModule } from "../eval/node";
 import { evaluate, type EvalReport } from "../eval/run";
 import { chartSvg, svgToPng } from "./chart";
-import { renderMarkdown } from "./markdown";
+import { keptTokens, mapSvg } from "./map";
+import { renderMarkdown, type SweepRun } from "./markdown";
 
 const { values } = parseArgs({
   options: {
@@ -28,22 +35,23 @@ const { values } = parseArgs({
     limit: { type: "string" },
     weights: { type: "string", default: "weights" },
     data: { type: "string", default: "data" },
-    keep: { type: "string", default: "0.15,0.25,0.35,0.5" },
-    methods: { type: "string", default: "atp,fastv,pdrop,random,grid" },
+    keep: { type: "string", default: "0.11,0.15,0.25,0.35,0.5" },
+    methods: { type: "string", default: METHODS.filter((m) => methodSpec(m).keep).join(",") },
     calibrate: { type: "string", default: "140" },
     cache: { type: "string", default: "out/pruning" },
     md: { type: "string", default: "docs/pruning.md" },
     png: { type: "string", default: "docs/pruning.png" },
+    map: { type: "string", default: "docs/pruning-map.png" },
+    "map-images": { type: "string", default: "3" },
     "no-png": { type: "boolean", default: false },
   },
 });
 
+const COUNTINGS: CountBy[] = ["mean", "input"];
+
 /** Runs (or reads from the cache) one evaluation. */
-async function cached(
-  key: string,
-  run: () => Promise<EvalReport & { target_keep?: number }>,
-): Promise<EvalReport & { target_keep?: number }> {
-  const path = `${values.cache}/${key}.json`;
+async function cached(key: string, run: () => Promise<EvalReport>): Promise<EvalReport> {
+  const path = `${values.cache}/${key.replace(/[^\w.-]+/g, "_")}.json`;
   if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as EvalReport;
   const t0 = performance.now();
   const r = await run();
@@ -54,65 +62,93 @@ async function cached(
   return r;
 }
 
-async function sweep(model: Model, items: EvalItem[], calib: EvalItem[]) {
+async function sweep(model: Model, items: EvalItem[], calib: EvalItem[], methods: MethodName[]) {
   const split = values.split!;
   const run = (method: MethodName, knobs: PolicyKnobs) =>
-    evaluate(model, items, method, split, () => {}, knobs);
-  const none = await cached("none", () => run("none", {}));
-  const atp0 = await cached("atp-budget0", () => run("atp", { budget: 0 }));
-  const runs: (EvalReport & { target_keep?: number })[] = [];
-  for (const keep of values.keep!.split(",").map(Number)) {
-    for (const name of values.methods!.split(",")) {
-      if (!isMethod(name)) throw new Error(`--methods: ${name} is not one of ${METHODS.join(", ")}`);
-      const method = name;
-      runs.push(
-        await cached(`${method}-keep${keep}`, async () => {
-          const knobs = await knobsFor(model, method, keep, calib);
-          return { ...(await run(method, knobs)), target_keep: keep };
-        }),
-      );
+    cached(`${method}-${JSON.stringify(knobs)}`, () =>
+      evaluate(model, items, method, split, () => {}, knobs),
+    );
+  const none = await run("none", {});
+  const atp0 = await run("atp", { budget: 0 });
+  const runs: SweepRun[] = [];
+  for (const count_by of COUNTINGS) {
+    for (const target_keep of values.keep!.split(",").map(Number)) {
+      for (const method of methods) {
+        const rule = methodSpec(method).keep;
+        if (!rule || !(rule.countBy ?? ["mean"]).includes(count_by)) continue;
+        const knobs = JSON.parse(
+          JSON.stringify(
+            await cachedKnobs(`${method}-${count_by}-${target_keep}`, () =>
+              knobsFor(model, method, target_keep, calib, {}, count_by),
+            ),
+          ),
+        ) as PolicyKnobs;
+        runs.push({ ...(await run(method, knobs)), target_keep, count_by });
+      }
     }
   }
   return { none, atp0, runs };
+}
+
+/** Knobs calibrated once per method, counting and target (a measured calibration takes a while). */
+async function cachedKnobs(key: string, calibrate: () => Promise<PolicyKnobs>): Promise<PolicyKnobs> {
+  const path = `${values.cache}/knobs-${key}.json`;
+  if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as PolicyKnobs;
+  const k = await calibrate();
+  writeFileSync(path, JSON.stringify(k) + "\n");
+  return k;
 }
 
 async function main(): Promise<void> {
   mkdirSync(values.cache!, { recursive: true });
   const split = values.split;
   if (split !== "val" && split !== "test") throw new Error("--split must be val or test");
+  const methods = values.methods!.split(",").map((m) => {
+    if (!isMethod(m)) throw new Error(`--methods: ${m} is not one of ${METHODS.join(", ")}`);
+    return m;
+  });
   let items = loadSplit(values.data!, split);
   if (values.limit) items = items.slice(0, Number(values.limit));
   const calib = loadSplit(values.data!, "val").slice(0, Number(values.calibrate));
   const model = await loadModel(new FileSource(values.weights!), { kernels: kernelModule("relaxed") });
-  const { none, atp0, runs } = await sweep(model, items, calib);
+  const { none, atp0, runs } = await sweep(model, items, calib, methods);
+  const c = model.config;
   writeFileSync(
     values.md!,
-    renderMarkdown(none, atp0, runs, {
-      layers: model.config.text.layers,
-      numVisual: model.config.imageSeqLength,
-    }),
+    renderMarkdown(none, atp0, runs, { layers: c.text.layers, numVisual: c.imageSeqLength }),
   );
   console.error(`wrote ${values.md}`);
-  if (!values["no-png"]) {
-    const methods = [...new Set(runs.map((r) => r.method))];
-    const series = methods.map((m) => ({
-      name: m,
-      points: runs
-        .filter((r) => r.method === m)
-        .concat(m === "atp" ? [atp0] : [])
-        .map((r) => ({ x: r.visual_tokens.mean_fraction, y: r.accuracy.mean })),
-    }));
-    const svg = chartSvg(series, {
-      title: `ShapesVQA ${values.split} (${none.count} questions)`,
-      xLabel: "mean visual tokens kept over LLM layers",
-      yLabel: "mean accuracy (%)",
-      xTick: (x) => `${(100 * x).toFixed(0)}%`,
-      xMax: 1,
-      reference: { y: none.accuracy.mean, label: "none (all tokens)" },
-    });
-    svgToPng(svg, values.png!);
-    console.error(`wrote ${values.png}`);
-  }
+  if (values["no-png"]) return;
+  const series = methods.map((m) => ({
+    name: m,
+    points: runs
+      .filter((r) => r.method === m && r.count_by === "mean")
+      .concat(m === "atp" ? [{ ...atp0, target_keep: 0, count_by: "mean" as const }] : [])
+      .map((r) => ({ x: r.visual_tokens.mean_fraction, y: r.accuracy.mean }))
+      .sort((a, b) => a.x - b.x),
+  }));
+  const svg = chartSvg(series, {
+    title: `ShapesVQA ${values.split} (${none.count} questions)`,
+    xLabel: "mean visual tokens kept over LLM layers",
+    yLabel: "mean accuracy (%)",
+    xTick: (x) => `${(100 * x).toFixed(0)}%`,
+    xMax: 1,
+    reference: { y: none.accuracy.mean, label: "none (all tokens)" },
+  });
+  svgToPng(svg, values.png!);
+  console.error(`wrote ${values.png}`);
+  // the pruning map: the runs nearest 25% (mean counting), on the first images of the split
+  const columns = methods.flatMap((m) => {
+    const r = runs
+      .filter((x) => x.method === m && x.count_by === "mean")
+      .sort((a, b) => Math.abs(a.target_keep - 0.25) - Math.abs(b.target_keep - 0.25))[0];
+    return r ? [{ method: m, knobs: r.knobs ?? {}, label: m }] : [];
+  });
+  const firstOfEach = items.filter((it, i) => i === 0 || it.imageIndex !== items[i - 1].imageIndex);
+  const mapItems = firstOfEach.slice(0, Number(values["map-images"]));
+  const kept = await keptTokens(model, mapItems, columns);
+  svgToPng(mapSvg(mapItems, columns, kept, gridSide(c.imageSeqLength), c.vision.imageSize), values.map!);
+  console.error(`wrote ${values.map}`);
 }
 
 main().catch((err: Error) => {
