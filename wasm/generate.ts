@@ -179,6 +179,8 @@ export class Model {
       const llmLayersMs: number[] = [];
       tl = t3;
       const pre = prefill(e, ids, visual, policy, () => llmLayersMs.push(-tl + (tl = now())));
+      // the KV rows the prompt leaves (before decoding appends to every layer)
+      const promptKvRows = pre.state.cacheLen.reduce((a, b) => a + b, 0);
       const t4 = now();
 
       const out: number[] = [];
@@ -243,7 +245,7 @@ export class Model {
           },
           llmPrefillMacs: pre.macs,
           visionMacs: visionMacs(e),
-          kvFraction: pre.state.cacheLen.reduce((a, b) => a + b, 0) / (cfg.text.layers * ids.length),
+          kvFraction: promptKvRows / (cfg.text.layers * ids.length),
           peakMemoryBytes: this.memoryBytes,
         },
       };

@@ -109,6 +109,9 @@ describe("pruning policies on the tiny model", async () => {
         }
       });
       expect(done.stats.visualTokens.perLayer).toEqual(rec.views.map((v) => v.visualRows.length));
+      expect(done.stats.visualTokens.inputFraction).toBe(rec.views[0].visualRows.length / 16);
+      const kvRows = rec.views.reduce((a, v) => a + v.rows, 0);
+      expect(done.stats.kvFraction).toBeCloseTo(kvRows / (rec.views.length * ids.length), 12);
       // a method that merges at the vision output (visionzip) changes the visual tokens: the reference
       // decodes from the engine's (checked against the reference's own merge in the visionzip test)
       const tokens = rec.inner.afterVision ? Float64Array.from(projected!) : visual;
