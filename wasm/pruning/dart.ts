@@ -55,16 +55,11 @@ export function dartSelect(
   const pivotRows = [...visualPivots.map((i) => vis[i]), ...textPivots];
   const pu = unitRows(x, d, pivotRows);
   // each pivot claims, in turn, its least similar free visual token until the budget is met
-  const order = pivotRows.map((_, pi) =>
-    Array.from({ length: n }, (_, i) => i).sort((a, b) => {
-      const sim = (i: number) => {
-        let s = 0;
-        for (let c = 0; c < d; c++) s += pu[pi * d + c] * u[i * d + c];
-        return s;
-      };
-      return sim(a) - sim(b) || a - b;
-    }),
-  );
+  const order = pivotRows.map((_, pi) => {
+    const sim = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) sim[i] += pu[pi * d + c] * u[i * d + c];
+    return Array.from({ length: n }, (_, i) => i).sort((a, b) => sim[a] - sim[b] || a - b);
+  });
   const next = new Int32Array(pivotRows.length);
   for (let pi = 0; kept.size < budget && pivotRows.length > 0; pi = (pi + 1) % pivotRows.length) {
     const list = order[pi];

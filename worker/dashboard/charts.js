@@ -12,6 +12,10 @@ export const METHOD_COLORS = {
   pdrop: "#b48ead",
   random: "#ebcb8b",
   grid: "#a3be8c",
+  divprune: "#d08770",
+  cdpruner: "#bf616a",
+  visionzip: "#8fbcbb",
+  dart: "#e5e9f0",
 };
 export const methodColor = (m) => METHOD_COLORS[m] ?? "#d8dee9";
 
