@@ -10,7 +10,7 @@
 // the selection a plain DPP MAP on S (the paper's theta knob).
 import { keepInputTokens, type MethodSpec } from "./method";
 import type { LayerView, PolicyContext, PruningPolicy } from "./policy";
-import { cosineMatrix, unitRows } from "./select";
+import { cosineMatrix, unitRows, visualUnits } from "./select";
 
 /** Knobs of `cdpruner`. */
 export interface CdPrunerOptions {
@@ -61,11 +61,7 @@ export class CdPrunerPolicy implements PruningPolicy {
   }
 
   beforeFirstLayer(view: LayerView): Int32Array {
-    const n = view.visualRows.length;
-    const k = Math.min(n, this.options.tokens ?? Math.round(view.numVisual / 4));
-    const h = view.hidden();
-    const d = h.length / view.rows;
-    const u = unitRows(h, d, view.visualRows);
+    const { n, d, k, u } = visualUnits(view, this.options.tokens);
     const S = cosineMatrix(u, n, d);
     const r = relevance(u, n, d, unitRows(this.embed, d, this.instruction), this.instruction.length);
     const theta = this.options.theta ?? 0.5;

@@ -5,7 +5,7 @@
 // Ties go to the lowest grid index. Training-free; the LLM sees k visual tokens from layer 0 on.
 import { keepInputTokens, type MethodSpec } from "./method";
 import type { LayerView, PruningPolicy } from "./policy";
-import { cosineMatrix, unitRows } from "./select";
+import { cosineMatrix, visualUnits } from "./select";
 
 /** Knobs of `divprune`. */
 export interface DivPruneOptions {
@@ -45,11 +45,7 @@ export class DivPrunePolicy implements PruningPolicy {
   constructor(readonly options: DivPruneOptions = {}) {}
 
   beforeFirstLayer(view: LayerView): Int32Array {
-    const n = view.visualRows.length;
-    const k = Math.min(n, this.options.tokens ?? Math.round(view.numVisual / 4));
-    const h = view.hidden();
-    const d = h.length / view.rows;
-    const u = unitRows(h, d, view.visualRows);
+    const { n, d, k, u } = visualUnits(view, this.options.tokens);
     return Int32Array.from(maxMinDiverse(u, n, d, k), (i) => view.visualIndex[i]).sort();
   }
   captureRows(): null {

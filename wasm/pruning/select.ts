@@ -1,5 +1,7 @@
 // Small selection helpers the policies share: top-k by score, a uniform sub-grid of the visual-token
-// grid, a seeded random subset. Pure functions over typed arrays; the policies decide what to feed them.
+// grid, a seeded random subset, unit rows and cosine similarities. Pure functions over typed arrays; the
+// policies decide what to feed them.
+import type { LayerView } from "./policy";
 
 /** The `k` entries of `ids` with the highest `score` (ties: lower index first), ascending by id. */
 export function topK(ids: Int32Array, score: Float64Array | Float32Array, k: number): Int32Array {
@@ -58,4 +60,16 @@ export function cosineMatrix(u: Float64Array, n: number, d: number): Float64Arra
       s[i * n + j] = s[j * n + i] = dot;
     }
   return s;
+}
+
+/**
+ * What a selection over the alive visual tokens starts from: their count n, the hidden width d, the
+ * budget k (`tokens`, default a quarter of the image's tokens, at most n) and their unit rows u [n, d].
+ */
+export function visualUnits(view: LayerView, tokens: number | undefined) {
+  const n = view.visualRows.length;
+  const h = view.hidden();
+  const d = h.length / view.rows;
+  const k = Math.min(n, tokens ?? Math.round(view.numVisual / 4));
+  return { n, d, k, u: unitRows(h, d, view.visualRows) };
 }
