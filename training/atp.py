@@ -3,7 +3,12 @@
 A module sits after LLM layer `l` (0-based, config `atp.layers`). From layer l's head-averaged attention
 probabilities A it scores every visual token j still alive (alive weights m_j; 1/0 at inference):
   p_i(j)    = A[i, j] m_j / sum_j' A[i, j'] m_j'          query row i's attention over the alive visual keys
-  S_self[j] = n * sum_{i in V} m_i p_i(j) / sum_i m_i     n = sum_j m_j (uniform attention -> 1)
+  S_self[j] = sum_{i in V} m_i p_i(j)                     self_norm "sum" (the shipped modules)
+  S_self[j] = sum_{i >= j} m_i r_i p_i(j) / sum_{i >= j} m_i    self_norm "visible", r_i = sum_{j' <= i} m_j'
+              (the keys row i can see): each row's share scaled to what uniform attention gives it, averaged
+              over the rows that can see j. In a causal decoder "sum" is H(n) - H(j) under uniform
+              attention (~5.6 for the first of 144 tokens, ~0.007 for the last): biased to the first rows;
+              "visible" is exactly 1 for every token then (test_atp.py).
   S_cross[j]= n * mean_{t in T} p_t(j)                    T = question tokens + <sep> (never the answer)
   S_r       = (S_self + S_cross) / 2                      importance (redundancy + relevance)
   S_s[j]    = max over SAP grids holding j of 1 - lambda / stride^2, else 0     (spatial, coarser = higher)
@@ -46,6 +51,9 @@ class ATPConfig:
     target_keep: float = 0.25  # mean fraction of visual tokens over ALL LLM layers (the paper's counting)
     init_z_r: float = 0.0  # keep tokens above uniform importance at first
     init_z_s: float = 0.85  # sigmoid(0.85) = 0.70: the stride-4 and stride-6 grids at first
+    # S_self's normalisation (see the header): "sum" as the shipped modules were trained, "visible" without
+    # the causal position bias; a checkpoint without the key was trained with "sum"
+    self_norm: str = "sum"
 
     @staticmethod
     def from_dict(d: dict) -> "ATPConfig":
@@ -68,14 +76,21 @@ def sap_scores(grid: int, strides: List[int], lam: float) -> torch.Tensor:
     return s_s.flatten()
 
 
-def scores(A: torch.Tensor, vis: slice, text_w: torch.Tensor, m: torch.Tensor):
+def scores(A: torch.Tensor, vis: slice, text_w: torch.Tensor, m: torch.Tensor, self_norm: str = "sum"):
     """A (B, R, S) head-mean probabilities (rows R = keys S here: full sequences); vis: the visual columns
     (and rows); text_w (B, R) 1 on instruction rows; m (B, N) alive weights. -> S_self, S_cross (B, N)."""
     Av = A[:, :, vis] * m[:, None, :]  # (B, R, N)
     p = Av / Av.sum(-1, keepdim=True).clamp_min(1e-30)  # each row's attention over alive visual keys
     n = m.sum(-1, keepdim=True)  # (B, 1)
     pv = p[:, vis, :]  # (B, N, N) visual query rows
-    s_self = n * (m[:, :, None] * pv).sum(1) / n.clamp_min(1e-6)
+    if self_norm == "visible":
+        r = m.cumsum(-1)  # (B, N) alive keys each visual row sees (itself included)
+        seen = m.flip(-1).cumsum(-1).flip(-1)  # (B, N) alive rows that see each key (i >= j)
+        s_self = ((m * r)[:, :, None] * pv).sum(1) / seen.clamp_min(1e-6)
+    elif self_norm == "sum":
+        s_self = n * (m[:, :, None] * pv).sum(1) / n.clamp_min(1e-6)
+    else:
+        raise ValueError(f"atp: self_norm must be sum or visible, got {self_norm!r}")
     s_cross = n * (text_w[:, :, None] * p).sum(1) / text_w.sum(-1, keepdim=True).clamp_min(1.0)
     return s_self, s_cross
 
@@ -124,7 +139,7 @@ class ATPModule(nn.Module):
     def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True):
         """Returns (M (B, N) this module's mask, info dict). m: alive weights entering (B, N)."""
         c = self.c
-        s_self, s_cross = scores(A.detach(), vis, text_w, m.detach())
+        s_self, s_cross = scores(A.detach(), vis, text_w, m.detach(), c.self_norm)
         z = self.mlp(features(s_self, s_cross, m.detach()))  # (B, 2)
         t_r = z[:, :1] - beta
         th_s = torch.sigmoid(z[:, 1:] - beta)

@@ -5,12 +5,14 @@
 1. with every token kept (beta = +100) atp_forward equals the plain full-prompt forward;
 2. with hard masks it equals a forward where the dropped visual tokens are physically removed from the
    sequence after their module's layer (original position ids kept) -- what the engine does;
-3. the kept fraction grows with the budget knob beta (monotone), and the SAP grid scores are as documented.
+3. the kept fraction grows with the budget knob beta (monotone), and the SAP grid scores are as documented;
+4. under uniform causal attention S_self is 1 for every token with self_norm "visible" (no position bias),
+   H(n) - H(j) with "sum", also with dropped tokens.
 """
 
 import torch
 
-from atp import ATP, ATPConfig, atp_forward, sap_scores
+from atp import ATP, ATPConfig, atp_forward, sap_scores, scores
 from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
 
 TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
@@ -93,6 +95,34 @@ def test_budget_monotone_and_sap():
     assert all(a <= b + 1e-6 for a, b in zip(means, means[1:])), means  # larger beta: lower thresholds
     s = sap_scores(12, [6, 4, 3, 2], 3.0).view(12, 12)
     assert abs(s[2, 2].item() - (1 - 3 / 36)) < 1e-6 and abs(s[0, 0].item() - 0.25) < 1e-6 and s[0, 1] == 0
+
+
+def uniform_causal(n: int, alive: torch.Tensor) -> torch.Tensor:
+    """(1, n, n) probabilities: each row attends uniformly to the alive keys at or before it."""
+    a = torch.ones(n, n).tril() * alive[None, :]
+    return (a / a.sum(-1, keepdim=True).clamp_min(1e-30))[None]
+
+
+def test_self_score_position_bias():
+    n = 144
+    for alive in (torch.ones(n), (torch.arange(n) % 3 != 1).float()):
+        A = uniform_causal(n, alive)
+        m = alive[None]
+        text_w = torch.zeros(1, n)
+        visible, _ = scores(A, slice(0, n), text_w, m, "visible")
+        assert torch.allclose(visible[m > 0], torch.ones(int(alive.sum())), atol=1e-5), visible
+        summed, _ = scores(A, slice(0, n), text_w, m, "sum")
+        k = torch.arange(1, int(alive.sum()) + 1, dtype=torch.float64)  # rank among alive tokens
+        harmonic = (1 / k).cumsum(0)
+        want = harmonic[-1] - harmonic + 1 / k  # sum over rows i >= j of 1 / rank(i)
+        assert torch.allclose(summed[m > 0].double(), want, atol=1e-4), (summed, want)
+        if alive.all():  # the bias the "sum" form carries: H(144) ~ 5.55 for the first token, 1/144 for the last
+            assert abs(float(want[0]) - 5.55) < 0.01 and abs(float(want[-1]) - 1 / 144) < 1e-9
+    try:
+        scores(A, slice(0, n), text_w, m, "rows")
+        raise AssertionError("an unknown self_norm must be refused")
+    except ValueError:
+        pass
 
 
 if __name__ == "__main__":

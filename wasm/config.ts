@@ -39,6 +39,12 @@ export interface AtpConfig {
   numFeatures: number;
   /** Mean fraction of visual tokens over all LLM layers the modules were trained for. */
   targetKeep: number;
+  /**
+   * How S_self is normalised (training/atp.py): "sum" (the shipped modules: biased to the first rows in a
+   * causal decoder) or "visible" (each row scaled to its visible keys, averaged over the rows that see
+   * the token: 1 for every token under uniform attention). Absent: "sum".
+   */
+  selfNorm: "sum" | "visible";
 }
 
 /** Everything the engine needs to know about the model. */
@@ -160,6 +166,11 @@ function intList(obj: Json, key: string): number[] {
   return v as number[];
 }
 
+function selfNormOf(v: unknown): AtpConfig["selfNorm"] {
+  if (v === undefined || v === "sum" || v === "visible") return v ?? "sum";
+  throw new Error('config: atp.self_norm must be "sum" or "visible"');
+}
+
 /** The `atp` block: module layers strictly increasing inside [0, layers - 1). */
 function parseAtp(json: unknown, layers: number): AtpConfig {
   if (typeof json !== "object" || json === null) throw new Error("config: atp must be an object");
@@ -171,6 +182,7 @@ function parseAtp(json: unknown, layers: number): AtpConfig {
     mlpHidden: positiveInt(a, "mlp_hidden", "atp"),
     numFeatures: positiveInt(a, "num_features", "atp"),
     targetKeep: num(a, "target_keep", "atp"),
+    selfNorm: selfNormOf(a.self_norm),
   };
   if (
     !atp.layers.length ||

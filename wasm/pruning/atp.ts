@@ -2,7 +2,9 @@
 // each module layer, from that layer's head-averaged attention of the alive visual rows and the
 // instruction rows, score every alive visual token
 //   p_i(j) = A[i, j] / sum_j' A[i, j']        (j, j' alive visual keys)
-//   S_self[j] = sum_{i visual} p_i(j),  S_cross[j] = n * mean_{t instruction} p_t(j),  n = alive count
+//   S_self[j] = sum_{i visual} p_i(j)  (config atp.self_norm "sum", the shipped modules), or
+//   S_self[j] = mean_{i visual, i >= j} (i + 1) p_i(j)  ("visible": without the causal bias to the first rows)
+//   S_cross[j] = n * mean_{t instruction} p_t(j),  n = alive count
 //   S_r = (S_self + S_cross) / 2;  S_s[j] = max over SAP grids holding j of 1 - lambda / stride^2
 // feed 9 statistics of the log scores to the module's MLP (z_r, z_s), shift both by the `budget` knob
 // beta (t_r = z_r - beta, theta_s = sigmoid(z_s - beta)) and keep j iff log S_r[j] > t_r or S_s[j] >
@@ -35,8 +37,16 @@ export function sapScores(grid: number, strides: number[], lambda: number): Floa
   return s;
 }
 
-/** Scores from the captured rows (the visual rows first, then the instruction rows, as captureRows asks). */
-export function atpScores(view: LayerView, a: CapturedAttention): AtpScores {
+/**
+ * Scores from the captured rows (the visual rows first, then the instruction rows, as captureRows asks).
+ * `selfNorm` "visible" scales visual row i's share by the i + 1 alive keys it sees and averages over the
+ * n - j rows that see token j (training/atp.py scores); "sum" adds the shares up.
+ */
+export function atpScores(
+  view: LayerView,
+  a: CapturedAttention,
+  selfNorm: AtpConfig["selfNorm"] = "sum",
+): AtpScores {
   const n = view.visualRows.length;
   const nText = view.textRows.length;
   const self = new Float64Array(n);
@@ -45,12 +55,14 @@ export function atpScores(view: LayerView, a: CapturedAttention): AtpScores {
     const row = a.probs.subarray(i * a.keys, (i + 1) * a.keys);
     let sum = 0;
     for (let j = 0; j < n; j++) sum += row[view.visualRows[j]];
-    const inv = 1 / Math.max(sum, 1e-30);
+    const visible = i < n && selfNorm === "visible" ? i + 1 : 1;
+    const inv = visible / Math.max(sum, 1e-30);
     const dst = i < n ? self : cross;
     for (let j = 0; j < n; j++) dst[j] += row[view.visualRows[j]] * inv;
   }
   const logR = new Float64Array(n);
   for (let j = 0; j < n; j++) {
+    if (selfNorm === "visible") self[j] /= n - j;
     cross[j] *= n / Math.max(1, nText);
     logR[j] = Math.log((self[j] + cross[j]) / 2 + EPS);
   }
@@ -164,7 +176,7 @@ export class AtpPolicy implements PruningPolicy {
   afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
     const k = this.module(view.layer);
     if (k < 0 || !attention) return null;
-    const s = atpScores(view, attention);
+    const s = atpScores(view, attention, this.cfg!.selfNorm);
     const [zr, zs] = mlp(this.mlps[k], atpFeatures(s, view.numVisual), this.cfg!.mlpHidden);
     const tR = zr - this.budget;
     const thetaS = 1 / (1 + Math.exp(-(zs - this.budget)));

@@ -1,0 +1,55 @@
+// ATP's scores (wasm/pruning/atp.ts atpScores) on a synthetic attention pattern: under uniform causal
+// attention the "visible" S_self is 1 for every visual token (no position bias) while the shipped "sum"
+// form is H(n) - H(j) + 1/(j + 1), ~5.6 for the first of 144 tokens and 1/144 for the last; the cross
+// score is 1 for every token either way. The same checks as training/test_atp.py's, on the engine side.
+import { describe, expect, it } from "vitest";
+import { atpScores } from "../../../wasm/pruning/atp";
+import type { CapturedAttention, LayerView } from "../../../wasm/pruning/policy";
+import { parseConfig } from "../../../wasm/config";
+import { TINY_ATP_CONFIG } from "../helpers/tiny";
+
+/** <bos>, n visual rows, t instruction rows; every row attends uniformly to the rows at or before it. */
+function uniformCausal(n: number, t: number): { view: LayerView; a: CapturedAttention } {
+  const keys = 1 + n + t;
+  const visualRows = Int32Array.from({ length: n }, (_, i) => 1 + i);
+  const textRows = Int32Array.from({ length: t }, (_, i) => 1 + n + i);
+  const rows = Int32Array.from([...visualRows, ...textRows]);
+  const probs = new Float32Array(rows.length * keys);
+  rows.forEach((r, i) => {
+    for (let k = 0; k <= r; k++) probs[i * keys + k] = 1 / (r + 1);
+  });
+  const view = { visualRows, textRows, numVisual: n } as unknown as LayerView;
+  return { view, a: { rows, probs, keys } };
+}
+
+describe("ATP's self score", () => {
+  it('is 1 for every token under uniform causal attention with self_norm "visible"', () => {
+    const { view, a } = uniformCausal(144, 6);
+    const s = atpScores(view, a, "visible");
+    for (let j = 0; j < 144; j++) {
+      expect(s.self[j]).toBeCloseTo(1, 5);
+      expect(s.cross[j]).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('carries the first-rows bias H(n) - H(j) with the shipped "sum"', () => {
+    const n = 144;
+    const { view, a } = uniformCausal(n, 6);
+    const s = atpScores(view, a, "sum");
+    const H = (k: number) => Array.from({ length: k }, (_, i) => 1 / (i + 1)).reduce((x, y) => x + y, 0);
+    for (let j = 0; j < n; j++) expect(s.self[j]).toBeCloseTo(H(n) - H(j), 4);
+    expect(s.self[0]).toBeGreaterThan(5.5);
+    expect(s.self[n - 1]).toBeCloseTo(1 / n, 6);
+    expect(atpScores(view, a).self).toEqual(s.self); // "sum" is the default
+  });
+});
+
+describe("config.json atp.self_norm", () => {
+  it('defaults to "sum" (what the shipped modules were trained with) and refuses unknown forms', () => {
+    expect(parseConfig(TINY_ATP_CONFIG).atp!.selfNorm).toBe("sum");
+    const visible = { ...TINY_ATP_CONFIG, atp: { ...TINY_ATP_CONFIG.atp, self_norm: "visible" } };
+    expect(parseConfig(visible).atp!.selfNorm).toBe("visible");
+    const bad = { ...TINY_ATP_CONFIG, atp: { ...TINY_ATP_CONFIG.atp, self_norm: "rows" } };
+    expect(() => parseConfig(bad)).toThrow(/atp.self_norm must be "sum" or "visible"/);
+  });
+});
