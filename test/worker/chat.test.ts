@@ -34,7 +34,8 @@ interface Completion {
     deadline_ms: number;
     deadline_hit: boolean;
     stopped_by: string;
-    visual_tokens: { per_layer: number[]; total: number; mean_fraction: number };
+    visual_tokens: { per_layer: number[]; total: number; mean_fraction: number; input_fraction: number };
+    kv_fraction: number;
     timings: { ttft_ms: number; prefill_ms: number };
   };
 }
@@ -132,6 +133,8 @@ describe("POST /v1/chat/completions", () => {
       const ref = await model.run(image, QUESTION, { maxTokens: 6, policy: createPolicy(method, knobs) });
       expect(body.atp.method).toBe(method);
       expect(body.atp.visual_tokens.per_layer).toEqual(ref.stats.visualTokens.perLayer);
+      expect(body.atp.visual_tokens.input_fraction).toBe(ref.stats.visualTokens.inputFraction);
+      expect(body.atp.kv_fraction).toBe(ref.stats.kvFraction);
       expect(body.choices[0].message.content).toBe(ref.text);
     }
   });

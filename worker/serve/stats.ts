@@ -18,8 +18,11 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
       per_layer: s.visualTokens.perLayer,
       total: s.visualTokens.total,
       mean_fraction: s.visualTokens.meanFraction,
+      input_fraction: s.visualTokens.inputFraction,
     },
+    kv_fraction: s.kvFraction,
     llm_prefill_macs: s.llmPrefillMacs,
+    vision_macs: s.visionMacs,
     timings: {
       preprocess_ms: t.preprocessMs,
       vision_ms: t.visionMs,
