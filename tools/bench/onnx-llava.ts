@@ -67,24 +67,11 @@ class Builder {
     const rms = this.g.op("Sqrt", [this.g.op("Add", [ms, this.scalar(this.c.text.rmsNormEps)])]);
     return this.g.op("Mul", [this.g.op("Div", [x, rms]), this.w(`${name}.weight`)]);
   }
-  /** softmax(q k^T * scale + mask) v over the last two axes. */
-  attention(q: string, k: string, v: string, d: number, mask: string | null): string {
-    let s = this.g.op("Mul", [
-      this.g.op("MatMul", [q, this.transpose(k, this.permLast(k))]),
-      this.scalar(1 / Math.sqrt(d)),
-    ]);
+  /** softmax(q kT * scale + mask) v; kT holds the keys with their last two axes swapped. */
+  attention(q: string, kT: string, v: string, d: number, mask: string | null): string {
+    let s = this.g.op("Mul", [this.g.op("MatMul", [q, kT]), this.scalar(1 / Math.sqrt(d))]);
     if (mask) s = this.g.op("Add", [s, mask]);
     return this.g.op("MatMul", [this.g.op("Softmax", [s], { axis: { int: -1 } }), v]);
-  }
-  private rank = new Map<string, number>();
-  /** Marks the rank of a tensor used as attention keys (for the transpose of its last two axes). */
-  withRank(x: string, r: number): string {
-    this.rank.set(x, r);
-    return x;
-  }
-  private permLast(x: string): number[] {
-    const r = this.rank.get(x) ?? 3;
-    return [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
   }
 }
 
@@ -103,12 +90,15 @@ function visual(b: Builder, pixels: string): string {
   let x = g.op("Add", [b.linear(p, "vision.patch_embed"), b.w("vision.pos_embed")]);
   const f = c.visionFeatureLayer;
   const layers = f < 0 ? v.layers + 1 + f : f;
-  const heads = (t: string) => b.withRank(b.transpose(b.reshape(t, [N, H, hd]), [1, 0, 2]), 3); // (H, N, hd)
+  const heads = (t: string) => b.transpose(b.reshape(t, [N, H, hd]), [1, 0, 2]); // (H, N, hd)
   for (let i = 0; i < layers; i++) {
     const pre = `vision.layers.${i}`;
     const h = b.layerNorm(x, `${pre}.ln1`);
     const [q, k, vv] = ["q", "k", "v"].map((n) => heads(b.linear(h, `${pre}.attn.${n}`, true)));
-    const a = b.reshape(b.transpose(b.attention(q, k, vv, hd, null), [1, 0, 2]), [N, D]);
+    const a = b.reshape(b.transpose(b.attention(q, b.transpose(k, [0, 2, 1]), vv, hd, null), [1, 0, 2]), [
+      N,
+      D,
+    ]);
     x = g.op("Add", [x, b.linear(a, `${pre}.attn.o`, true)]);
     const h2 = b.layerNorm(x, `${pre}.ln2`);
     x = g.op("Add", [x, b.linear(b.gelu(b.linear(h2, `${pre}.mlp.fc1`, true)), `${pre}.mlp.fc2`, true)]);
@@ -174,14 +164,14 @@ export function llavaOnnx(files: Map<string, Uint8Array>, ids: readonly number[]
     // (H, T, hd) heads, RoPE at positions 0..T-1; GQA: q as (Hkv, rep, T, hd) over k, v (Hkv, 1, T, hd)
     const split = (y: string, heads: number) => rope(b.transpose(b.reshape(y, [T, heads, hd]), [1, 0, 2]));
     const q = b.reshape(split(b.linear(h, `${pre}.attn.q`), t.heads), [t.kvHeads, rep, T, hd]);
-    const k = b.withRank(b.reshape(split(b.linear(h, `${pre}.attn.k`), t.kvHeads), [t.kvHeads, 1, T, hd]), 4);
+    const k = b.reshape(split(b.linear(h, `${pre}.attn.k`), t.kvHeads), [t.kvHeads, 1, T, hd]);
     const v = b.reshape(b.transpose(b.reshape(b.linear(h, `${pre}.attn.v`), [T, t.kvHeads, hd]), [1, 0, 2]), [
       t.kvHeads,
       1,
       T,
       hd,
     ]);
-    const a = b.reshape(b.attention(q, k, v, hd, maskT), [t.heads, T, hd]);
+    const a = b.reshape(b.attention(q, b.transpose(k, [0, 1, 3, 2]), v, hd, maskT), [t.heads, T, hd]);
     x = g.op("Add", [x, b.linear(b.reshape(b.transpose(a, [1, 0, 2]), [T, t.heads * hd]), `${pre}.attn.o`)]);
     const h2 = b.rmsNorm(x, `${pre}.mlp_norm`);
     const gate = b.linear(h2, `${pre}.mlp.gate`);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decode } from "fast-png";
 import { FileSource, kernelModule } from "../eval/node";
-import { EVAL_IMAGE_SIZE, loadSplit } from "../eval/data";
+import { itemImage, loadSplit } from "../eval/data";
 import { MAX_ANSWER_TOKENS } from "../eval/run";
 import { loadModel } from "../../wasm/index";
 
@@ -99,13 +99,9 @@ async function main(): Promise<void> {
       (it) => it.imageIndex === Number.parseInt(q.image, 10) && it.question === q.question,
     );
     if (!ev) throw new Error(`${q.image} "${q.question}" is not in ${values.data}/test.jsonl`);
-    const evalRun = await model.run(
-      { data: ev.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE },
-      ev.qIds,
-      {
-        maxTokens: MAX_ANSWER_TOKENS,
-      },
-    );
+    const evalRun = await model.run(itemImage(ev), ev.qIds, {
+      maxTokens: MAX_ANSWER_TOKENS,
+    });
     const pngRun = await model.run(pixels, q.question, { maxTokens: MAX_ANSWER_TOKENS });
     const body = {
       max_tokens: MAX_ANSWER_TOKENS,

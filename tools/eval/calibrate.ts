@@ -10,7 +10,7 @@ import {
   type Model,
   type PolicyKnobs,
 } from "../../wasm/index";
-import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
+import { itemImage, type EvalItem } from "./data";
 
 /** Bisection steps: 2^-10 of the range is far below the effect of one token on a calibration set. */
 const STEPS = 10;
@@ -25,8 +25,10 @@ export async function fractionOn(
 ): Promise<number> {
   let sum = 0;
   for (const it of items) {
-    const image = { data: it.image, width: EVAL_IMAGE_SIZE, height: EVAL_IMAGE_SIZE };
-    const done = await model.run(image, it.qIds, { maxTokens: 1, policy: createPolicy(method, knobs) });
+    const done = await model.run(itemImage(it), it.qIds, {
+      maxTokens: 1,
+      policy: createPolicy(method, knobs),
+    });
     const v = done.stats.visualTokens;
     sum += countBy === "input" ? v.inputFraction : v.meanFraction;
   }

@@ -73,3 +73,10 @@ export function generateItems(seed: number, count: number): EvalItem[] {
 
 /** Side of the generator's images (the model's input size for atp-tiny). */
 export const EVAL_IMAGE_SIZE = IMAGE_SIZE;
+
+/** An evaluation question's image as the engine takes it. */
+export const itemImage = (it: EvalItem) => ({
+  data: it.image,
+  width: EVAL_IMAGE_SIZE,
+  height: EVAL_IMAGE_SIZE,
+});

@@ -10,7 +10,7 @@ import {
   type PruningPolicy,
 } from "../../wasm/index";
 import { score, type Prediction } from "../shapesvqa/score";
-import { EVAL_IMAGE_SIZE, type EvalItem } from "./data";
+import { itemImage, type EvalItem } from "./data";
 
 /** The JSON report (field names are the issue's). */
 export interface EvalReport {
@@ -59,13 +59,6 @@ class GroupMeans {
 
 /** Longest answer (8-object caption + <eos>, tools/shapesvqa/prompt.ts MAX_ANSWER_TOKENS). */
 export const MAX_ANSWER_TOKENS = 24;
-
-/** An evaluation question's image as the engine takes it. */
-export const itemImage = (it: EvalItem) => ({
-  data: it.image,
-  width: EVAL_IMAGE_SIZE,
-  height: EVAL_IMAGE_SIZE,
-});
 
 /**
  * The policy for question number `index`: `method` with `knobs`, and the knobs a per-instance method takes

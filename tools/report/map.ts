@@ -2,8 +2,8 @@
 // LLM's last layer at the same budget, as one picture (rows = images, columns = methods; dropped tokens
 // dimmed). Drawn as SVG with each image embedded as a PNG, then screenshotted like the charts.
 import type { MethodName, Model, PolicyKnobs } from "../../wasm/index";
-import type { EvalItem } from "../eval/data";
-import { itemImage, policyFor } from "../eval/run";
+import { itemImage, type EvalItem } from "../eval/data";
+import { policyFor } from "../eval/run";
 import { rgbToPng } from "../shapesvqa/png";
 
 /** Pixels per image pixel in the picture. */

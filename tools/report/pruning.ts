@@ -76,13 +76,9 @@ async function sweep(model: Model, items: EvalItem[], calib: EvalItem[], methods
       for (const method of methods) {
         const rule = methodSpec(method).keep;
         if (!rule || !(rule.countBy ?? ["mean"]).includes(count_by)) continue;
-        const knobs = JSON.parse(
-          JSON.stringify(
-            await cachedKnobs(`${method}-${count_by}-${target_keep}`, () =>
-              knobsFor(model, method, target_keep, calib, {}, count_by),
-            ),
-          ),
-        ) as PolicyKnobs;
+        const knobs = await cachedKnobs(`${method}-${count_by}-${target_keep}`, () =>
+          knobsFor(model, method, target_keep, calib, {}, count_by),
+        );
         runs.push({ ...(await run(method, knobs)), target_keep, count_by });
       }
     }
