@@ -51,6 +51,9 @@ def parse_args(argv=None):
     ap.add_argument("--unpruned-every", type=int, default=0,
                     help="every Nth step trains the LLM on the unpruned forward (CE only), so that fine-tuning "
                          "under pruning keeps the unpruned model; 0 = never")
+    ap.add_argument("--anneal-steps", type=int, default=0,
+                    help="the budget target falls linearly from 1 (every token) to atp.target_keep over this many "
+                         "steps, so that the LLM adapts to the pruning as it tightens; 0 = the target from step 0")
     ap.add_argument("--soft", action="store_true", help="soft masks in the forward (default straight-through)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-per-family", type=int, default=40)
@@ -66,6 +69,13 @@ def lr_scale(step, total, warmup):
         return (step + 1) / warmup
     t = min(1.0, (step - warmup) / max(1, total - warmup))
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def annealed_target(step, anneal_steps, target):
+    """The budget target at `step`: 1 -> target linearly over the first anneal_steps steps, then target."""
+    if anneal_steps <= 0 or step >= anneal_steps:
+        return target
+    return 1.0 - (1.0 - target) * step / anneal_steps
 
 
 def batch_tensors(b):
@@ -131,7 +141,7 @@ def main(argv=None):
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
     ck = torch.load(ckpt_path if a.resume else a.init, map_location="cpu")
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
-        for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "soft",
+        for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
                   "eval_every", "eval_per_family", "seed"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
@@ -186,7 +196,7 @@ def main(argv=None):
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
         loss = ce
         if not unpruned:
-            depth, target = budget_losses(kept, atp_cfg.target_keep)
+            depth, target = budget_losses(kept, annealed_target(step, a.anneal_steps, atp_cfg.target_keep))
             loss = ce + a.lambda_depth * depth + a.lambda_target * target
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -4,6 +4,7 @@
 // the kernels' tails: patch features 48 (not a multiple of 32), GQA (4 query heads over 2 KV heads),
 // a 4 x 4 visual grid (16 tokens) that the pruning tests can thin out.
 import { convert } from "../../../tools/convert/convert";
+import { writeSafetensors as writeSafetensorsFile } from "../../../tools/convert/safetensors";
 import { wordLevelTokenizerJson } from "../../../tools/shapesvqa/tokenizer";
 import { parseConfig } from "../../../wasm/config";
 import { tensorSpecs } from "../../../wasm/names";
@@ -110,22 +111,7 @@ export function randomCheckpoint(config: object = TINY_CONFIG, seed = 1): Checkp
 
 /** safetensors bytes (F32) from name -> tensor. */
 export function writeSafetensors(tensors: Checkpoint): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let p = 8 + json.length;
-  for (const t of tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), p);
-    p += t.data.byteLength;
-  }
-  return out;
+  return writeSafetensorsFile([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })));
 }
 
 /** The converted tiny model: file name -> bytes (manifest.json, config.json, tokenizer.json, shards). */
