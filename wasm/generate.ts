@@ -13,7 +13,7 @@ import type { PruningPolicy } from "./pruning/policy";
 import type { TextTokenizer } from "./tokenizer";
 import { now } from "./engine/clock";
 import { f32View, type Engine, type Tracer } from "./engine/context";
-import { Mutex } from "./engine/mutex";
+import { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 import { Sampler, type SamplingOptions } from "./engine/sampler";
 import type { Precision } from "./engine/weights";
 
@@ -32,6 +32,10 @@ export interface GenerateOptions extends SamplingOptions {
   policy?: PruningPolicy;
   /** Receives named intermediates (parity tests); makes prefill compute logits of every row. */
   trace?: Tracer;
+  /** This request's place in `model.queue`, taken at admission; default: one taken at the first step. */
+  ticket?: Ticket;
+  /** Aborting it while the request waits for the model takes it out of the queue (QueueLeft). */
+  signal?: AbortSignal;
 }
 
 /** One generated token. `ms` is the time it took: the time to first token for index 0. */
@@ -110,7 +114,8 @@ export type GenerateEvent = TokenEvent | DoneEvent;
 export const DEFAULT_MAX_TOKENS = 32;
 
 export class Model {
-  private readonly lock = new Mutex();
+  /** Requests use the model one at a time, in arrival order (wasm/engine/queue.ts). */
+  readonly queue = new ModelQueue();
 
   constructor(
     private readonly engine: Engine,
@@ -135,16 +140,28 @@ export class Model {
 
   /**
    * Answers `prompt` (question text, or its token ids) about `image`. Yields one event per generated
-   * token, then a `done` event. Requests on one model run one at a time.
+   * token, then a `done` event. Requests on one model run one at a time, in the order of their tickets;
+   * the model is free for the next once the done event is out, or when the caller ends the iteration.
    */
   async *generate(
     image: ImageInput,
     prompt: string | readonly number[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
-    const release = await this.lock.acquire();
+    const ticket = options.ticket ?? this.queue.enter();
+    try {
+      await this.queue.turn(ticket, options.signal);
+    } catch (err) {
+      this.queue.leave(ticket);
+      throw err;
+    }
     const e = this.engine;
     e.trace = options.trace ?? null;
+    /** After each suspension: stop if the queue gave the model to the next request meanwhile. */
+    const resumed = () => {
+      if (ticket.lost) throw new QueueLeft("lost");
+      this.queue.touch(ticket);
+    };
     try {
       const cfg = e.cfg;
       const policy: PruningPolicy = options.policy ?? new NoPruning();
@@ -211,7 +228,9 @@ export class Model {
         const full = this.tokenizer.decode(out);
         const piece = full.startsWith(text) ? full.slice(text.length) : full;
         text = full;
+        this.queue.touch(ticket);
         yield { type: "token", index: i, id, text: piece, ms: i === 0 ? ttft : t - tStart };
+        resumed();
       }
       const total = cfg.imageSeqLength;
       const timings: Timings = {
@@ -226,7 +245,7 @@ export class Model {
         decodeMsPerToken: decodeSteps > 0 ? decodeMs / decodeSteps : 0,
         totalMs: ttft + decodeMs,
       };
-      yield {
+      const done: DoneEvent = {
         type: "done",
         text,
         ids: out,
@@ -249,9 +268,12 @@ export class Model {
           peakMemoryBytes: this.memoryBytes,
         },
       };
-    } finally {
       e.trace = null;
-      release();
+      this.queue.leave(ticket); // the buffers are no longer read: the next request may start
+      yield done;
+    } finally {
+      if (!ticket.lost) e.trace = null;
+      this.queue.leave(ticket);
     }
   }
 

@@ -15,6 +15,7 @@ export {
 } from "./generate";
 export { instantiateKernels, type Kernels } from "./kernels";
 export type { SamplingOptions } from "./engine/sampler";
+export { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 export type { Precision } from "./engine/weights";
 export type { Tracer } from "./engine/context";
 export type { ImageInput } from "./model/preprocess";

@@ -29,6 +29,8 @@ export class ApiError extends Error {
     readonly type: ErrorType,
     readonly code: string | null = null,
     readonly param: string | null = null,
+    /** Seconds for the Retry-After header (503, 429): when the client may expect capacity. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }

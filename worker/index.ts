@@ -35,7 +35,7 @@ app.route("/", dashboard);
 app.notFound((c) => c.json(errorBody("Not found", "invalid_request_error", "not_found"), 404));
 app.onError((err, c) => {
   if (err instanceof ApiError) {
-    if (err.status === 503) c.header("Retry-After", "1");
+    if (err.status === 503 || err.status === 429) c.header("Retry-After", String(err.retryAfterS ?? 1));
     return c.json(err.body(), err.status);
   }
   if (err instanceof HTTPException && err.status < 500) {

@@ -1,10 +1,10 @@
 // A client that disconnects stops the generation before the engine's next step: for a stream, the
 // Worker's write rejects; for a plain request, request.signal fires (enable_request_signal). The model is
 // free for the next request afterwards.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { activeAnswers } from "../../worker/serve/answer";
 import { recentOutcomes } from "../../worker/serve/request";
+import { modelStore } from "../../worker/store";
 import { call, chatBody, IMAGES, seedWeights } from "./helpers/api";
 
 /** The tiny model's context allows 41 tokens after this prompt; the random weights rarely stop early. */
@@ -61,7 +61,8 @@ describe("client disconnect", () => {
         signal: abort.signal,
       })
       .catch((err: Error) => err);
-    while (activeAnswers() === 0) await scheduler.wait(0); // generation under way
+    const model = await modelStore.get(env.WEIGHTS);
+    while (model.queue.length === 0) await scheduler.wait(0); // generation under way
     abort.abort();
     expect(await pending).toBeInstanceOf(Error);
     const o = await lastOutcome("chat");

@@ -1,13 +1,21 @@
-// One answer from the model: the prompt checked against the context, the pruning policy chosen, and the
-// engine's token stream wrapped with the request's deadline and cancellation (checked by the engine
-// before each decode step through `shouldStop`) and a yield to the event loop after every token, so SSE
-// chunks leave as tokens are made and a client's disconnect (an abort event) is seen in time.
+// One answer from the model: the prompt checked against the context, the pruning policy chosen, the
+// request admitted to the model's queue (wasm/engine/queue.ts) or refused at once, and the engine's token
+// stream wrapped with the request's deadline and cancellation (checked by the engine before each decode
+// step through `shouldStop`) and a yield to the event loop after every token, so SSE chunks leave as
+// tokens are made and a client's disconnect (an abort event) is seen in time.
+//
+// Admission: a request is refused with 503 `overloaded` when MAX_QUEUED_REQUESTS already wait, or when
+// the queue's predicted wait plus one mean answer would end past its deadline; Retry-After is the
+// predicted time for the queue to drain. Admitted requests take their ticket at once, so the model
+// serves them in arrival order.
 import {
   createPolicy,
   DEFAULT_MAX_TOKENS,
   defaultMethod,
   KnobError,
   methodUnavailable,
+  QueueLeft,
+  type Ticket,
   type DoneEvent,
   type ImageInput,
   type Model,
@@ -44,12 +52,6 @@ export interface Outcome {
   elapsedMs: number;
 }
 
-/** Requests holding or waiting for the model in this isolate. */
-let active = 0;
-
-/** How many answers are running or waiting for the model now. */
-export const activeAnswers = () => active;
-
 const now = () => performance.now();
 const nextTask = () =>
   typeof scheduler !== "undefined" ? scheduler.wait(0) : new Promise((r) => setTimeout(r, 0));
@@ -70,12 +72,34 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
     );
   }
   const policy = policyFor(model, job.atp);
-  if (active >= MAX_QUEUED_REQUESTS) {
-    throw new ApiError(503, "The model is busy; retry shortly", "service_unavailable", "overloaded");
-  }
+  const ticket = admit(model, job);
   // The first token needs no position; each later one takes one.
   const maxTokens = Math.min(job.maxTokens ?? DEFAULT_MAX_TOKENS, context - promptLength + 1);
-  return run(model, job, question, maxTokens, policy);
+  return run(model, job, question, maxTokens, policy, ticket);
+}
+
+/** 503 overloaded with the queue's predicted drain time as Retry-After. */
+function overloaded(model: Model, why: string): ApiError {
+  return new ApiError(
+    503,
+    `The model is busy: ${why}; retry after the Retry-After seconds`,
+    "service_unavailable",
+    "overloaded",
+    null,
+    Math.max(1, Math.ceil(model.queue.drainMs() / 1000)),
+  );
+}
+
+/** A place in the model's queue, or 503 when the request cannot be served in time. */
+function admit(model: Model, job: Job): Ticket {
+  const q = model.queue;
+  if (q.waiting >= MAX_QUEUED_REQUESTS) throw overloaded(model, `${q.waiting} requests are waiting`);
+  const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
+  const predicted = now() - job.arrivedAt + q.expectedWaitMs() + q.holdMs;
+  if (predicted > deadlineMs) {
+    throw overloaded(model, `the queue ahead would end this request past its ${deadlineMs} ms deadline`);
+  }
+  return q.enter();
 }
 
 /** The request's pruning policy; 400 for a method this model cannot run or knobs the method refuses. */
@@ -99,6 +123,7 @@ async function* run(
   question: number[],
   maxTokens: number,
   policy: PruningPolicy,
+  ticket: Ticket,
 ): AsyncGenerator<TokenEvent, Outcome> {
   const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
   let lastTokenMs = 0;
@@ -109,13 +134,19 @@ async function* run(
     pastDeadline = now() - job.arrivedAt + lastTokenMs >= deadlineMs;
     return pastDeadline;
   };
-  active++;
+  // While it waits, the request leaves the queue when the client goes or its deadline passes.
+  const leave = new AbortController();
+  const onAbort = () => leave.abort();
+  job.signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(onAbort, Math.max(0, deadlineMs - (now() - job.arrivedAt)));
   try {
     const events = model.generate(job.image, question, {
       ...job.sampling,
       maxTokens,
       policy,
       shouldStop,
+      ticket,
+      signal: leave.signal,
     });
     for await (const ev of events) {
       if (ev.type === "done") {
@@ -136,7 +167,19 @@ async function* run(
       await nextTask();
     }
     throw new Error("the engine ended without a done event");
+  } catch (err) {
+    if (!(err instanceof QueueLeft)) throw err;
+    if (job.signal.aborted)
+      throw badRequest("The client closed the request before the model was free", "request_cancelled");
+    throw overloaded(
+      model,
+      err.why === "lost"
+        ? "this request stalled and lost its turn"
+        : `it waited past its ${deadlineMs} ms deadline`,
+    );
   } finally {
-    active--;
+    clearTimeout(timer);
+    job.signal.removeEventListener("abort", onAbort);
+    model.queue.leave(ticket); // if the generation never started
   }
 }
