@@ -53,7 +53,7 @@ function parseManifest(bytes: Uint8Array): Manifest {
     throw new Error("weights: manifest.json is not valid JSON");
   }
   if (m.format !== MANIFEST_FORMAT)
-    throw new Error(`weights: manifest format ${m.format}, expected ${MANIFEST_FORMAT}`);
+    throw new Error(`weights: manifest.json has format ${m.format}, expected ${MANIFEST_FORMAT}`);
   if (!Array.isArray(m.shards) || !m.files?.[m.config] || !m.files?.[m.tokenizer]) {
     throw new Error("weights: manifest.json lacks shards, config or tokenizer entries");
   }

@@ -35,3 +35,15 @@ export const MAX_DEADLINE_MS = 100_000;
  * turned away with 503 at once rather than waiting past any useful deadline.
  */
 export const MAX_QUEUED_REQUESTS = 8;
+
+/**
+ * Longest wait for one R2 object while loading the weights: a stalled read fails the load (503 with
+ * Retry-After for every waiting request) instead of holding them all until the CPU or wall limit.
+ */
+export const WEIGHTS_READ_TIMEOUT_MS = 20_000;
+
+/** How often a warm isolate looks at the manifest's etag to pick up newly uploaded weights. */
+export const MANIFEST_CHECK_MS = 30_000;
+
+/** Longest wait for the metrics Durable Object (a write after the response, or a /v1/metrics read). */
+export const METRICS_TIMEOUT_MS = 5_000;

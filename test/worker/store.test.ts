@@ -18,7 +18,7 @@ describe("ModelStore", () => {
     const store = new ModelStore(async () => {
       opens++;
       await scheduler.wait(5);
-      return model;
+      return { model, etag: null };
     });
     expect(store.state).toBe("empty");
     const got = await Promise.all([store.get(bucket), store.get(bucket), store.get(bucket)]);
@@ -32,7 +32,7 @@ describe("ModelStore", () => {
     const store = new ModelStore(async () => {
       await scheduler.wait(1);
       if (fail) throw new Error("weights: shard-00000.bin is missing from the weight source");
-      return {} as Model;
+      return { model: {} as Model, etag: null };
     });
     const results = await Promise.allSettled([store.get(bucket), store.get(bucket)]);
     for (const r of results) {

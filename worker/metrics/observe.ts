@@ -8,7 +8,8 @@ import type { TokenEvent } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import type { Outcome } from "../serve/answer";
 import { buildRecord, type MetricsRecord, type RequestMarks } from "./record";
-import { metricsStore } from "./store";
+import { METRICS_TIMEOUT_MS } from "../limits";
+import { metricsStore, withStore } from "./store";
 
 /** Passes `answer` through, stamping each token's arrival in `marks.tokenAt`; `onEnd` gets the Outcome. */
 export async function* observe(
@@ -51,9 +52,9 @@ export function finishMetrics(c: Context<AppEnv>, o: Outcome, marks: RequestMark
   const rec = buildRecord(o, marks);
   serverTiming(c, rec);
   if (c.env.METRICS) {
-    const write = metricsStore(c.env)
-      .record(rec)
-      .catch((err: unknown) => console.error(`metrics write failed: ${String(err)}`));
+    const write = withStore("writes", () => metricsStore(c.env).record(rec), METRICS_TIMEOUT_MS).catch(
+      (err: unknown) => console.error(`metrics write failed: ${String(err)}`),
+    );
     try {
       c.executionCtx.waitUntil(write);
     } catch {

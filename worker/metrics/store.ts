@@ -184,6 +184,29 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** The store's stub (one instance for the whole deployment) from the Worker's METRICS binding. */
+/** How the store has failed in this isolate (/health reports it). */
+export const storeFailures = { writes: 0, reads: 0, lastError: null as string | null };
+
+/**
+ * A call to the store with a time limit: rejects when `call` fails or has not answered within `ms`, and
+ * counts the failure (a write failing is counted and logged; it never reaches a request).
+ */
+export async function withStore<T>(kind: "writes" | "reads", call: () => Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the metrics store did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([call(), late]);
+  } catch (err) {
+    storeFailures[kind]++;
+    storeFailures.lastError = err instanceof Error ? err.message : String(err);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function metricsStore(env: {
   METRICS: DurableObjectNamespace<MetricsStore>;
 }): DurableObjectStub<MetricsStore> {

@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { getKernels } from "../kernels";
+import { storeFailures } from "../metrics/store";
 import { modelStore } from "../store";
 
 export const health = new Hono<AppEnv>();
@@ -13,6 +14,7 @@ health.get("/health", async (c) => {
     status: "ok",
     model: c.env.MODEL_ID,
     weights: modelStore.state,
+    metrics_store_failures: { writes: storeFailures.writes, reads: storeFailures.reads },
     kernels: { build: k.relaxedSimd ? "relaxed" : "simd", simd128: k.simd, relaxed_simd: k.relaxedSimd },
   });
 });

@@ -9,7 +9,8 @@ import { z } from "zod";
 import { METHODS } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import { ApiError, badRequest } from "../errors";
-import { MAX_AGE_MS, metricsStore } from "../metrics/store";
+import { METRICS_TIMEOUT_MS } from "../limits";
+import { MAX_AGE_MS, metricsStore, withStore } from "../metrics/store";
 
 /** Default window: the last hour. */
 const DEFAULT_WINDOW_S = 3600;
@@ -62,23 +63,34 @@ metrics.get("/v1/metrics", async (c) => {
   const from = q.from ?? to - q.window * 1000;
   if (from > to) throw badRequest("Invalid from: after to", "invalid_request", "from");
   startTime(c, "store", "Metrics store query");
-  const report = await metricsStore(c.env).query({
-    from,
-    to,
-    methods: q.method ?? null,
-    limit: q.limit,
-    buckets: q.buckets,
-  });
+  const report = await read(() =>
+    metricsStore(c.env).query({ from, to, methods: q.method ?? null, limit: q.limit, buckets: q.buckets }),
+  );
   endTime(c, "store");
   c.header("Cache-Control", "no-store");
   return c.json({ object: "metrics", from, to, method: q.method ?? null, ...report });
 });
 
+/** A store read, or 503 metrics_unavailable when the store fails or stalls. */
+async function read<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await withStore("reads", call, METRICS_TIMEOUT_MS);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ApiError(
+      503,
+      `The metrics store is unavailable: ${why}`,
+      "service_unavailable",
+      "metrics_unavailable",
+    );
+  }
+}
+
 metrics.get("/v1/metrics/requests/:id", async (c) => {
   const id = Number(c.req.param("id"));
   if (!Number.isSafeInteger(id) || id < 1) throw badRequest("Invalid request id", "invalid_request", "id");
   startTime(c, "store", "Metrics store read");
-  const detail = await metricsStore(c.env).request(id);
+  const detail = await read(() => metricsStore(c.env).request(id));
   endTime(c, "store");
   if (!detail) throw new ApiError(404, `No recorded request ${id}`, "not_found_error", "not_found", "id");
   c.header("Cache-Control", "no-store");

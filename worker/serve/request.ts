@@ -46,7 +46,11 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
   const image = await decodeImage(input.imageBytes, input.imageParam);
   const imageDecodedAt = performance.now();
   const cold = modelStore.state !== "ready";
-  const model = await detach(c, modelStore.get(c.env.WEIGHTS)); // a shared load outlives its request
+  // a shared load, or a new model's load in the background, outlives its request
+  const model = await detach(
+    c,
+    modelStore.get(c.env.WEIGHTS, (work) => void detach(c, work)),
+  );
   const modelReadyAt = performance.now();
   setMetric(c, "image", imageDecodedAt - arrivedAt, "Image decode");
   setMetric(c, "model", modelReadyAt - imageDecodedAt, cold ? "Model load (cold)" : "Model wait (warm)");
