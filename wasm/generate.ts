@@ -50,6 +50,8 @@ export interface TokenEvent {
 
 /** Prefill timing breakdown and per-token figures, in milliseconds. */
 export interface Timings {
+  /** Waiting for the model behind earlier requests (the queue), before any of the figures below. */
+  queueMs: number;
   preprocessMs: number;
   visionMs: number;
   visionLayersMs: number[];
@@ -149,6 +151,7 @@ export class Model {
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
     const ticket = options.ticket ?? this.queue.enter();
+    const queuedAt = now();
     try {
       await this.queue.turn(ticket, options.signal);
     } catch (err) {
@@ -171,6 +174,7 @@ export class Model {
       const ids = this.tokenizer.promptIds(prompt);
 
       const t0 = now();
+      const queueMs = t0 - queuedAt;
       preprocess(e, image);
       const t1 = now();
       const visionLayersMs: number[] = [];
@@ -234,6 +238,7 @@ export class Model {
       }
       const total = cfg.imageSeqLength;
       const timings: Timings = {
+        queueMs,
         preprocessMs: t1 - t0,
         visionMs: t2 - t1,
         visionLayersMs,

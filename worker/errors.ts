@@ -29,8 +29,11 @@ export class ApiError extends Error {
     readonly type: ErrorType,
     readonly code: string | null = null,
     readonly param: string | null = null,
-    /** Seconds for the Retry-After header (503, 429): when the client may expect capacity. */
-    readonly retryAfterS?: number,
+    /**
+     * When the client may expect capacity (503, 429), ms: sent as Retry-After (whole seconds, at least 1)
+     * and retry-after-ms (the header OpenAI's clients read first).
+     */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

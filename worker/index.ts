@@ -35,7 +35,11 @@ app.route("/", dashboard);
 app.notFound((c) => c.json(errorBody("Not found", "invalid_request_error", "not_found"), 404));
 app.onError((err, c) => {
   if (err instanceof ApiError) {
-    if (err.status === 503 || err.status === 429) c.header("Retry-After", String(err.retryAfterS ?? 1));
+    if (err.status === 503 || err.status === 429) {
+      const ms = Math.max(1, Math.round(err.retryAfterMs ?? 1000));
+      c.header("Retry-After", String(Math.max(1, Math.ceil(ms / 1000))));
+      c.header("retry-after-ms", String(ms));
+    }
     return c.json(err.body(), err.status);
   }
   if (err instanceof HTTPException && err.status < 500) {

@@ -53,6 +53,10 @@ describe("the model's queue in the Worker", () => {
     for (const r of refused) {
       const retry = Number(r.headers.get("Retry-After"));
       expect(Number.isInteger(retry) && retry >= 1).toBe(true);
+      // the predicted drain time, also in ms for clients that read it (OpenAI's do)
+      const retryMs = Number(r.headers.get("retry-after-ms"));
+      expect(retryMs).toBeGreaterThan(0);
+      expect(retry).toBe(Math.max(1, Math.ceil(retryMs / 1000)));
       const body = (await r.json()) as ErrorReply;
       expect(body.error).toMatchObject({ code: "overloaded", type: "service_unavailable" });
       expect(body.error.message).toMatch(/requests are waiting/);

@@ -6,7 +6,7 @@
 //
 // Admission: a request is refused with 503 `overloaded` when MAX_QUEUED_REQUESTS already wait, or when
 // the queue's predicted wait plus one mean answer would end past its deadline; Retry-After is the
-// predicted time for the queue to drain. Admitted requests take their ticket at once, so the model
+// predicted time for the queue to drain (also as retry-after-ms). Admitted requests take their ticket at once, so the model
 // serves them in arrival order.
 import {
   createPolicy,
@@ -86,7 +86,7 @@ function overloaded(model: Model, why: string): ApiError {
     "service_unavailable",
     "overloaded",
     null,
-    Math.max(1, Math.ceil(model.queue.drainMs() / 1000)),
+    model.queue.drainMs(),
   );
 }
 

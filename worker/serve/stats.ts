@@ -24,6 +24,7 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
     llm_prefill_macs: s.llmPrefillMacs,
     vision_macs: s.visionMacs,
     timings: {
+      queue_ms: t.queueMs,
       preprocess_ms: t.preprocessMs,
       vision_ms: t.visionMs,
       projector_ms: t.projectorMs,
