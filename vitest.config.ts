@@ -30,7 +30,15 @@ export default defineConfig({
         test: { name: "node", include: [...shared, "test/tools/**/*.test.ts"], environment: "node" },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // test/worker/fuzz.test.ts: cases per property and seed (`npm run fuzz` sets them)
+            miniflare: {
+              bindings: { FUZZ_RUNS: process.env.FUZZ_RUNS ?? "", FUZZ_SEED: process.env.FUZZ_SEED ?? "" },
+            },
+          }),
+        ],
         assetsInclude: BINARY_FIXTURES,
         test: { name: "workerd", include: [...shared, "test/worker/**/*.test.ts"] },
       },

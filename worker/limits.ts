@@ -32,9 +32,16 @@ export const MAX_DEADLINE_MS = 100_000;
 
 /**
  * Requests waiting for the model at once (one generates at a time per isolate). Beyond this a request is
- * turned away with 503 at once rather than waiting past any useful deadline.
+ * turned away with 503 at once; requests that could not finish before their deadline are turned away
+ * sooner (worker/serve/answer.ts).
  */
-export const MAX_QUEUED_REQUESTS = 8;
+export const MAX_QUEUED_REQUESTS = 32;
+
+/**
+ * Decoded image bytes the queued requests may keep at once (each waits with its pixels): two 4 Mpx RGBA
+ * images, or hundreds of small ones, beside the model in the isolate's 128 MB.
+ */
+export const MAX_QUEUED_IMAGE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Longest wait for one R2 object while loading the weights: a stalled read fails the load (503 with

@@ -5,7 +5,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fixturePixels, call, chatBody, IMAGES, seedWeights, QUESTION } from "./helpers/api";
-import { MAX_QUEUED_REQUESTS } from "../../worker/limits";
+import { encode } from "fast-png";
+import { MAX_QUEUED_IMAGE_BYTES, MAX_QUEUED_REQUESTS } from "../../worker/limits";
 import { modelStore } from "../../worker/store";
 
 interface Completion {
@@ -64,6 +65,28 @@ describe("the model's queue in the Worker", () => {
     for (const r of replies.filter((x) => x.status === 200)) {
       expect(((await r.json()) as Completion).choices[0].message.content).toBe(solo);
     }
+  });
+
+  it("refuses a request whose decoded image would take the queued images past their memory bound", async () => {
+    const side = 2048; // 2048 x 2048 RGB: 12 MB decoded from a PNG of a few KB
+    const png = encode({
+      width: side,
+      height: side,
+      data: new Uint8Array(side * side * 3).fill(90),
+      channels: 3,
+    });
+    const url = `data:image/png;base64,${btoa(Array.from(png, (b) => String.fromCharCode(b)).join(""))}`;
+    const replies = await Promise.all(
+      [0, 1, 2, 3].map(() => call("/v1/chat/completions", chatBody(url, QUESTION, { max_tokens: 2 }))),
+    );
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(
+      Math.floor(MAX_QUEUED_IMAGE_BYTES / (side * side * 3)),
+    );
+    const refused = replies.filter((r) => r.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused)
+      expect(((await r.json()) as ErrorReply).error.message).toMatch(/images already take \d+ MB/);
   });
 
   it("refuses at once a request whose deadline the queue ahead would pass", async () => {

@@ -22,6 +22,8 @@ export interface Ticket {
 
 interface Entry extends Ticket {
   lost: boolean;
+  /** What the request keeps in memory while it waits (its decoded image), bytes. */
+  bytes: number;
   seenAt: number;
   heldSince: number | null;
 }
@@ -67,6 +69,13 @@ export class ModelQueue {
     return this.entries.length;
   }
 
+  /** Bytes the requests in the queue keep (what they declared on entering). */
+  get bytes(): number {
+    let n = 0;
+    for (const e of this.entries) n += e.bytes;
+    return n;
+  }
+
   /** Requests waiting (not holding). */
   get waiting(): number {
     return this.entries.length - (this.holder ? 1 : 0);
@@ -98,9 +107,9 @@ export class ModelQueue {
     return this.expectedWaitMs() + this.meanHoldMs;
   }
 
-  /** Takes a place at the back of the queue. */
-  enter(): Ticket {
-    const e: Entry = { id: this.nextId++, lost: false, seenAt: now(), heldSince: null };
+  /** Takes a place at the back of the queue for a request that keeps `bytes` in memory meanwhile. */
+  enter(bytes = 0): Ticket {
+    const e: Entry = { id: this.nextId++, lost: false, bytes, seenAt: now(), heldSince: null };
     this.entries.push(e);
     return e;
   }

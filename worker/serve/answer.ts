@@ -4,9 +4,11 @@
 // step through `shouldStop`) and a yield to the event loop after every token, so SSE chunks leave as
 // tokens are made and a client's disconnect (an abort event) is seen in time.
 //
-// Admission: a request is refused with 503 `overloaded` when MAX_QUEUED_REQUESTS already wait, or when
-// the queue's predicted wait plus one mean answer would end past its deadline; Retry-After is the
-// predicted time for the queue to drain (also as retry-after-ms). Admitted requests take their ticket at once, so the model
+// Admission: a request is refused with 503 `overloaded` when MAX_QUEUED_REQUESTS already wait, when its
+// decoded image would take the queued images past MAX_QUEUED_IMAGE_BYTES, or when the queue's predicted
+// wait plus one mean answer would end past its deadline. Retry-After is the predicted time for the queue
+// to drain, spread by up to half again at random so that refused clients do not all return at once
+// (also in ms as retry-after-ms). Admitted requests take their ticket at once, so the model
 // serves them in arrival order.
 import {
   createPolicy,
@@ -24,7 +26,7 @@ import {
   type TokenEvent,
 } from "../../wasm/index";
 import { ApiError, badRequest } from "../errors";
-import { DEFAULT_DEADLINE_MS, MAX_QUEUED_REQUESTS } from "../limits";
+import { DEFAULT_DEADLINE_MS, MAX_QUEUED_IMAGE_BYTES, MAX_QUEUED_REQUESTS } from "../limits";
 import type { AtpRequest } from "../schemas/atp";
 
 /** What one request asks of the model. */
@@ -86,7 +88,7 @@ function overloaded(model: Model, why: string): ApiError {
     "service_unavailable",
     "overloaded",
     null,
-    model.queue.drainMs(),
+    model.queue.drainMs() * (1 + 0.5 * Math.random()),
   );
 }
 
@@ -94,12 +96,16 @@ function overloaded(model: Model, why: string): ApiError {
 function admit(model: Model, job: Job): Ticket {
   const q = model.queue;
   if (q.waiting >= MAX_QUEUED_REQUESTS) throw overloaded(model, `${q.waiting} requests are waiting`);
+  const bytes = job.image.data.byteLength;
+  if (q.length > 0 && q.bytes + bytes > MAX_QUEUED_IMAGE_BYTES) {
+    throw overloaded(model, `the queued requests' images already take ${Math.round(q.bytes / 2 ** 20)} MB`);
+  }
   const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
   const predicted = now() - job.arrivedAt + q.expectedWaitMs() + q.holdMs;
   if (predicted > deadlineMs) {
     throw overloaded(model, `the queue ahead would end this request past its ${deadlineMs} ms deadline`);
   }
-  return q.enter();
+  return q.enter(bytes);
 }
 
 /** The request's pruning policy; 400 for a method this model cannot run or knobs the method refuses. */

@@ -80,6 +80,15 @@ describe("ModelQueue", () => {
     expect(served).toBe(true);
   });
 
+  it("adds up the bytes its entries keep", () => {
+    const q = new ModelQueue();
+    const a = q.enter(10);
+    q.enter(20);
+    expect(q.bytes).toBe(30);
+    q.leave(a);
+    expect(q.bytes).toBe(20);
+  });
+
   it("predicts the wait from the mean hold and the queue's length", async () => {
     const q = new ModelQueue();
     expect(q.expectedWaitMs()).toBe(0);
