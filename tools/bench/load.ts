@@ -304,6 +304,7 @@ async function main(): Promise<void> {
     writeFileSync(values.out!, JSON.stringify(report, null, 2) + "\n");
     console.log(JSON.stringify(report, null, 2));
     console.log(`wrote ${values.out}`);
+    if (server) writeFileSync(values.out!.replace(/\.json$/, ".server.log"), server.log());
   } finally {
     await server?.stop();
     if (root) rmSync(root, { recursive: true, force: true });

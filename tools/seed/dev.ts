@@ -9,6 +9,8 @@ import { resolve } from "node:path";
 export interface DevServer {
   url: string;
   stop(): Promise<void>;
+  /** What wrangler and workerd printed so far. */
+  log(): string;
 }
 
 /** A TCP port nobody listens on now. */
@@ -58,7 +60,7 @@ export async function startDevServer(opts: {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${log}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop: () => stopProcess(child) };
+      if ((await fetch(`${url}/health`)).ok) return { url, stop: () => stopProcess(child), log: () => log };
     } catch {
       // not listening yet
     }

@@ -1,6 +1,9 @@
-// The dashboard page's script: reads the API key (?key= or the form, kept for the tab's session), polls
-// /v1/metrics with it as a bearer token, fills the summary cards, the charts (charts.js), the pruning map
-// (map.js) and the table of recent requests. `window.__dashboard` exposes what was drawn, for the
+// The dashboard page's script: reads the API key from its form (kept for the tab's session, never from
+// the URL: a key in a URL ends up in logs, history and Referer headers, so a `?key=` is dropped from the
+// address bar unused), polls /v1/metrics with it as a bearer token, fills the summary cards, the charts
+// (charts.js), the pruning map (map.js) and the table of recent requests. Everything that comes from the
+// store is put in the page as text (DOM nodes and textContent, never parsed as HTML), and the page's
+// Content-Security-Policy (worker/routes/dashboard.ts) runs no script but its own files. `window.__dashboard` exposes what was drawn, for the
 // browser test (test/browser/) and for anyone curious in the console.
 import { createCharts, methodColor } from "./charts.js";
 import { drawMap } from "./map.js";
@@ -10,7 +13,12 @@ const REFRESH_MS = Math.max(1000, Number(params.get("refresh") ?? 5000));
 const KEY_SLOT = "atp-edge.key";
 /** Rows of the recent-requests table. */
 const TABLE_ROWS = 15;
-if (params.has("key")) sessionStorage.setItem(KEY_SLOT, params.get("key"));
+if (params.has("key")) {
+  params.delete("key");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : ""));
+  document.addEventListener("DOMContentLoaded", () => ($("key-in-url").hidden = false));
+}
 
 const $ = (id) => document.getElementById(id);
 const state = (window.__dashboard = { ready: false, loads: 0, report: null, map: null, charts: null });
@@ -32,8 +40,16 @@ async function api(path) {
 
 const fmt = (v, d = 1) => (v == null ? "–" : Number(v).toFixed(d));
 
+/** An element with a class and children (strings become text nodes). */
+function el(tag, className, ...children) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  node.append(...children.map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+  return node;
+}
+
 function card(label, value, sub = "") {
-  return `<div class="card"><div class="label">${label}</div><div class="value">${value}</div><div class="sub">${sub}</div></div>`;
+  return el("div", "card", el("div", "label", label), el("div", "value", value), el("div", "sub", sub));
 }
 
 function renderCards(r) {
@@ -41,7 +57,7 @@ function renderCards(r) {
   const pct = (p) => `p95 ${fmt(p.p95)} · p99 ${fmt(p.p99)}`;
   const fractions = r.requests.flatMap((q) => q.visual_per_layer.map((v) => v / q.visual_total));
   const kept = fractions.length ? fractions.reduce((a, b) => a + b, 0) / fractions.length : null;
-  $("cards").innerHTML = [
+  $("cards").replaceChildren(
     card(
       "requests",
       r.count,
@@ -61,31 +77,42 @@ function renderCards(r) {
       kept == null ? "–" : `${fmt(100 * kept, 0)}%`,
       "mean over layers and requests",
     ),
-  ].join("");
+  );
 }
 
 function renderTable(requests) {
   const rows = requests.slice(0, TABLE_ROWS).map((q) => {
     const itl = q.itl_ms.slice().sort((a, b) => a - b);
     const kept = q.visual_per_layer.length ? `${q.visual_per_layer.at(-1)}/${q.visual_total}` : "–";
-    const tag = `<span class="tag" style="background:${methodColor(q.method)}">${q.method}</span>`;
-    return `<tr data-id="${q.id}" class="${q.id === state.map?.id ? "selected" : ""}">
-      <td>${q.id}</td><td>${new Date(q.ts).toLocaleTimeString()}</td><td>${tag}</td><td>${q.budget ?? "–"}</td>
-      <td class="${q.cold ? "cold" : ""}">${q.cold ? "cold" : "warm"}</td><td>${fmt(q.ttft_ms)}</td>
-      <td>${fmt(itl[Math.floor((itl.length - 1) / 2)], 2)}</td><td>${q.itl_ms.length + 1}</td><td>${kept}</td>
-      <td>${q.stopped_by}</td></tr>`;
+    const tag = el("span", "tag", q.method);
+    tag.style.background = methodColor(q.method);
+    const tr = el(
+      "tr",
+      q.id === state.map?.id ? "selected" : "",
+      el("td", "", q.id),
+      el("td", "", new Date(q.ts).toLocaleTimeString()),
+      el("td", "", tag),
+      el("td", "", q.budget ?? "–"),
+      el("td", q.cold ? "cold" : "", q.cold ? "cold" : "warm"),
+      el("td", "", fmt(q.ttft_ms)),
+      el("td", "", fmt(itl[Math.floor((itl.length - 1) / 2)], 2)),
+      el("td", "", q.itl_ms.length + 1),
+      el("td", "", kept),
+      el("td", "", q.stopped_by),
+    );
+    tr.dataset.id = String(q.id);
+    return tr;
   });
-  $("requests").tBodies[0].innerHTML = rows.join("");
+  $("requests").tBodies[0].replaceChildren(...rows);
 }
 
 function renderMapChoices(requests) {
   const withThumb = requests.filter((q) => q.has_thumb).slice(0, 50);
-  $("map-request").innerHTML = withThumb
-    .map(
-      (q) =>
-        `<option value="${q.id}">#${q.id} ${q.method}${q.budget != null ? ` β=${q.budget}` : ""}</option>`,
-    )
-    .join("");
+  $("map-request").replaceChildren(
+    ...withThumb.map(
+      (q) => new Option(`#${q.id} ${q.method}${q.budget != null ? ` β=${q.budget}` : ""}`, String(q.id)),
+    ),
+  );
   const pruned = withThumb.find((q) => q.method !== "none") ?? withThumb[0];
   const id = selected ?? pruned?.id ?? null;
   if (id != null) $("map-request").value = String(id);
@@ -94,7 +121,7 @@ function renderMapChoices(requests) {
 
 async function showMap(id) {
   if (id == null) return;
-  const detail = await api(`/v1/metrics/requests/${id}`);
+  const detail = await api(`/v1/metrics/requests/${encodeURIComponent(id)}`);
   state.map = drawMap($("map"), detail, methodColor(detail.method));
   $("map-title").textContent =
     `request #${detail.id} · ${detail.method} · ${detail.grid}×${detail.grid} tokens`;

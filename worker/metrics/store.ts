@@ -128,11 +128,11 @@ export class MetricsStore extends DurableObject<StoreEnv> {
     const parsed = rows.slice(0, MAX_SCAN).map(toRequestRow);
     const ttft: number[] = [];
     const itl: number[] = [];
-    const methods: Record<string, number> = {};
+    const methods = new Map<string, number>(); // a Map: "__proto__" is a method string like any other
     for (const r of parsed) {
       ttft.push(r.ttft_ms);
       for (const x of r.itl_ms) itl.push(x);
-      methods[r.method] = (methods[r.method] ?? 0) + 1;
+      methods.set(r.method, (methods.get(r.method) ?? 0) + 1);
     }
     const samples: LatencySample[] = parsed;
     // the series spans the requests found, not the whole window: a burst keeps its resolution
@@ -141,7 +141,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
     return {
       count: parsed.length,
       truncated,
-      methods,
+      methods: Object.fromEntries(methods), // own data properties, whatever the names
       ttft_ms: percentiles(ttft),
       itl_ms: percentiles(itl),
       series: latencySeries(samples, first, last, q.buckets),

@@ -13,8 +13,25 @@ export async function sameKey(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(da, db);
 }
 
-/** Rejects requests without the right bearer key (401) when API_KEY is set; open otherwise. */
+/** Query parameters that carry credentials by habit; refused so that no key sits in a URL. */
+const KEY_PARAMS = ["key", "api_key", "apikey", "access_token", "token", "authorization"];
+
+/**
+ * Rejects requests without the right bearer key (401) when API_KEY is set; open otherwise. A key in the
+ * query string is never read: such a request answers 400 (a URL lands in logs, history and Referer
+ * headers, so the key should be revoked), whether or not a key is set.
+ */
 export const requireApiKey = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const inUrl = KEY_PARAMS.find((p) => new URL(c.req.url).searchParams.has(p));
+  if (inUrl) {
+    throw new ApiError(
+      400,
+      `API keys are not accepted in the URL (query parameter '${inUrl}'): send Authorization: Bearer <key>`,
+      "invalid_request_error",
+      "key_in_url",
+      inUrl,
+    );
+  }
   const key = c.env.API_KEY;
   if (!key) return next();
   const header = c.req.header("Authorization") ?? "";

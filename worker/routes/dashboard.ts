@@ -1,8 +1,10 @@
 // GET /dashboard: the latency dashboard page and its files, served from the Worker itself (text modules
 // bundled by wrangler, no CDN): the page shell, its script modules and styles (worker/dashboard/) and
-// uPlot 1.6.32. The page holds no data; it reads /v1/metrics with the API key the user gives it, so it
-// is served without the key.
+// uPlot 1.6.32. The page holds no data; it reads /v1/metrics with the API key the user types into it
+// (sent as a bearer header, never in a URL), so it is served without the key, under a strict
+// Content-Security-Policy.
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import uplotJs from "uplot/dist/uPlot.iife.min.js";
 import uplotCss from "uplot/dist/uPlot.min.css";
 import chartsJs from "../dashboard/charts.js";
@@ -27,6 +29,30 @@ const FILES: Record<string, [string, string, boolean]> = {
 };
 
 export const dashboard = new Hono<AppEnv>();
+
+/**
+ * The page runs only its own scripts and talks only to this origin; nothing from the metrics store can
+ * become markup or script, and neither the page's URL nor its key leaves in a Referer.
+ */
+const POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const secure = createMiddleware(async (c, next) => {
+  await next();
+  c.header("Content-Security-Policy", POLICY);
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("X-Content-Type-Options", "nosniff");
+});
+dashboard.use("/dashboard", secure);
+dashboard.use("/dashboard/*", secure);
 
 dashboard.get("/dashboard", (c) => {
   c.header("Cache-Control", "no-cache");
