@@ -7,7 +7,7 @@
 // per property (>= 10,000 cases in all) from a seed it prints.
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { METHODS } from "../../wasm/index";
 import { call, chatBody, IMAGES, QUESTION, seedWeights, urlBytes } from "./helpers/api";
 
@@ -17,8 +17,17 @@ const RUNS = Number(fuzzEnv.FUZZ_RUNS) || FUZZ_RUNS_DEFAULT;
 const SEED = fuzzEnv.FUZZ_SEED ? Number(fuzzEnv.FUZZ_SEED) : 20261202;
 const OPTIONS = { numRuns: RUNS, seed: SEED, endOnFailure: true };
 
+/** Statuses seen per property (printed, so a run shows how many cases got past validation). */
+const seen: Record<string, Record<number, number>> = {};
+let current = "";
+function tally(status: number): void {
+  const t = (seen[current] ??= {});
+  t[status] = (t[status] ?? 0) + 1;
+}
+
 /** The response must be a success or a client error with an OpenAI error body. */
 async function checkReply(res: Response, what: string): Promise<void> {
+  tally(res.status);
   const text = await res.text(); // a stream is read to its end
   expect(res.status, `${what}: ${text.slice(0, 300)}`).toBeLessThan(500);
   if (res.status >= 400) {
@@ -90,7 +99,59 @@ const atp = fc.oneof(
 );
 const small = fc.oneof(fc.integer({ min: -2, max: 8 }), anyValue);
 
+/** Well-formed bodies with values drawn over (and just past) their ranges: these reach the engine. */
+const wellFormedChat = fc
+  .record({
+    image: fc.constantFrom("shapes.png", "shapes.jpg", "photo.jpg"),
+    question: fc.oneof(fc.constant(QUESTION), fc.string({ maxLength: 80 }), hostileString),
+    max_tokens: fc.integer({ min: 1, max: 8 }),
+    stream: fc.boolean(),
+    temperature: fc.double({ min: 0, max: 2, noNaN: true }),
+    seed: fc.integer(),
+    method: fc.constantFrom(...METHODS),
+    budget: fc.option(fc.double({ min: -120, max: 120, noNaN: true }), { freq: 2 }),
+    knobs: fc.option(
+      fc.dictionary(
+        fc.constantFrom(
+          "k",
+          "ratio",
+          "layers",
+          "lambda",
+          "counts",
+          "seed",
+          "layer",
+          "tokens",
+          "keep",
+          "budget",
+          "x",
+        ),
+        fc.oneof(
+          fc.double({ min: -2, max: 300, noNaN: true }),
+          fc.array(fc.integer({ min: -3, max: 200 }), { maxLength: 10 }),
+        ),
+        { maxKeys: 3 },
+      ),
+      { freq: 2 },
+    ),
+    deadline_ms: fc.integer({ min: 0, max: 30_000 }),
+  })
+  .map((v) =>
+    chatBody(IMAGES[v.image], v.question, {
+      max_tokens: v.max_tokens,
+      stream: v.stream,
+      temperature: v.temperature,
+      seed: v.seed,
+      atp: {
+        method: v.method,
+        deadline_ms: v.deadline_ms,
+        ...(v.budget === null ? {} : { budget: v.budget }),
+        ...(v.knobs === null ? {} : { knobs: v.knobs }),
+      },
+    }),
+  );
+
 const chatBodies = fc.oneof(
+  { arbitrary: wellFormedChat, weight: 4 },
   fc.jsonValue({ maxDepth: 4 }),
   fc.record(
     {
@@ -118,6 +179,18 @@ const chatBodies = fc.oneof(
 );
 
 const describeBodies = fc.oneof(
+  {
+    arbitrary: fc.record({
+      image: fc.oneof(fc.constant(b64(PNG)), fc.constant(Array.from(JPEG))),
+      prompt: fc.oneof(fc.constant(QUESTION), hostileString),
+      max_tokens: fc.integer({ min: 1, max: 8 }),
+      atp: fc.record({
+        method: fc.constantFrom(...METHODS),
+        deadline_ms: fc.integer({ min: 0, max: 30_000 }),
+      }),
+    }),
+    weight: 2,
+  },
   fc.jsonValue({ maxDepth: 3 }),
   fc.record(
     {
@@ -162,13 +235,13 @@ const corruptImage = fc
         u32be(b, 20, big ^ (byte << 8)); // IHDR height
       } else {
         const sof = b.findIndex((x, j) => x === 0xff && (b[j + 1] === 0xc0 || b[j + 1] === 0xc2));
-        if (sof > 0) new DataView(b.buffer).setUint32(sof + 5, big); // height and width (16 bits each)
+        if (sof > 0 && sof + 9 <= b.length) new DataView(b.buffer).setUint32(sof + 5, big); // height and width (16 bits each)
       }
     } else if (kind === "png") {
       u32be(b, 8 + (at % 3) * 12, big); // a chunk's declared length
     } else {
       const seg = b.findIndex((x, j) => j > i && x === 0xff && b[j + 1] >= 0xc0 && b[j + 1] !== 0xff);
-      if (seg > 0) new DataView(b.buffer).setUint16(seg + 2, big & 0xffff); // a segment's declared length
+      if (seg > 0 && seg + 4 <= b.length) new DataView(b.buffer).setUint16(seg + 2, big & 0xffff); // a segment's declared length
     }
     return { kind, how, bytes: b };
   });
@@ -183,6 +256,8 @@ function pathSegment(s: string): string {
 }
 
 beforeAll(() => seedWeights());
+beforeEach((ctx) => void (current = ctx.task.name));
+afterAll(() => console.log(`fuzz statuses (seed ${SEED}, ${RUNS} per property): ${JSON.stringify(seen)}`));
 
 describe(`fuzzing every route (${RUNS} cases per property, seed ${SEED})`, () => {
   it("POST /v1/chat/completions with arbitrary and mutated JSON bodies", async () => {

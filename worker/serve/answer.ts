@@ -5,8 +5,8 @@
 // tokens are made and a client's disconnect (an abort event) is seen in time.
 //
 // Admission: a request is refused with 503 `overloaded` when MAX_QUEUED_REQUESTS already wait, when its
-// decoded image would take the queued images past MAX_QUEUED_IMAGE_BYTES, or when the queue's predicted
-// wait plus one mean answer would end past its deadline. Retry-After is the predicted time for the queue
+// decoded image would take the queued images past MAX_QUEUED_IMAGE_BYTES, or when the work queued ahead
+// of it (the queue's predicted wait) would end past its deadline. Retry-After is the predicted time for the queue
 // to drain, spread by up to half again at random so that refused clients do not all return at once
 // (also in ms as retry-after-ms). Admitted requests take their ticket at once, so the model
 // serves them in arrival order.
@@ -101,8 +101,10 @@ function admit(model: Model, job: Job): Ticket {
     throw overloaded(model, `the queued requests' images already take ${Math.round(q.bytes / 2 ** 20)} MB`);
   }
   const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
-  const predicted = now() - job.arrivedAt + q.expectedWaitMs() + q.holdMs;
-  if (predicted > deadlineMs) {
+  // the work queued ahead: a request that could start in time is admitted, and its own deadline then
+  // ends its answer early if need be (finish_reason "length")
+  const predicted = now() - job.arrivedAt + q.expectedWaitMs();
+  if (q.length > 0 && predicted > deadlineMs) {
     throw overloaded(model, `the queue ahead would end this request past its ${deadlineMs} ms deadline`);
   }
   return q.enter(bytes);
