@@ -221,7 +221,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in chromium", () => {
     expect(seen.count).toBe(REQUESTS);
     // uPlot's own data arrays: one bar per request, one line per recent request, one series per method
     expect(seen.breakdown.xs).toBe(Math.min(REQUESTS, 1000));
-    expect(seen.breakdown.series).toBe(9);
+    expect(seen.breakdown.series).toBe(10);
     expect(seen.tokens.series).toBe(Math.min(REQUESTS, 16) + 1);
     expect(seen.layers.series).toBe(1 + new Set(SETTINGS.slice(0, REQUESTS).map((s) => s.method)).size);
     expect(seen.percentiles.points).toBe(REQUESTS);

@@ -76,7 +76,8 @@ describe("recorded requests", () => {
       expect(q.has_thumb).toBe(true);
       const b = q.breakdown;
       expect(b.llm_layers).toHaveLength(a.atp.visual_tokens.per_layer.length);
-      const parts = b.image_decode + b.model_wait + b.preprocess + b.vision + b.projector + b.pruning;
+      const parts =
+        b.image_decode + b.model_wait + b.queue + b.preprocess + b.vision + b.projector + b.pruning;
       expect(parts + b.llm_layers.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(q.ttft_ms + 1e-2);
       expect(q.ttft_ms).toBeGreaterThan(0);
     });
@@ -207,6 +208,7 @@ describe("retention", () => {
       projector: 0,
       llm_layers: [1],
       pruning: 0,
+      queue: 0,
       other: 0,
     },
     visual_per_layer: [4],

@@ -30,7 +30,8 @@ const PARTS = [
   ["projector", "projector", "#81a1c1"],
   ["LLM layers", "llm", "#a3be8c"],
   ["pruning", "pruning", "#f9a65f"],
-  ["queue + other", "other", "#616e88"],
+  ["queue", "queue", "#bf616a"],
+  ["other", "other", "#616e88"],
 ];
 
 const AXIS = {
@@ -67,7 +68,7 @@ function breakdownData(requests) {
   const parts = rows.map((r) => {
     const b = r.breakdown;
     const llm = b.llm_layers.reduce((a, c) => a + c, 0);
-    return PARTS.map(([, key]) => (key === "llm" ? llm : b[key]));
+    return PARTS.map(([, key]) => (key === "llm" ? llm : (b[key] ?? 0))); // records older than a part: 0
   });
   const stacks = PARTS.map((_, p) => parts.map((v) => v.slice(0, p + 1).reduce((a, c) => a + c, 0)));
   const totals = parts.map((v) => v.reduce((a, c) => a + c, 0)).sort((a, b) => a - b);

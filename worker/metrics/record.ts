@@ -18,8 +18,9 @@ export interface Breakdown {
   llm_layers: number[];
   /** The pruning policy's work in prefill (scores, selection, compaction): ATP's overhead. */
   pruning: number;
-  /** Time to first token not in the parts above: waiting for the model lock (queue), final norm, lm_head,
-   * sampling, the event loop. */
+  /** Waiting behind earlier requests for the model (its queue, wasm/engine/queue.ts). */
+  queue: number;
+  /** Time to first token not in the parts above: final norm, lm_head, sampling, the event loop. */
   other: number;
 }
 
@@ -82,7 +83,8 @@ export function buildRecord(o: Outcome, m: RequestMarks): MetricsRecord {
   const imageDecode = m.imageDecodedAt - m.arrivedAt;
   const modelWait = m.modelReadyAt - m.imageDecodedAt;
   const pruning = sum(pruneMs);
-  const parts = imageDecode + modelWait + t.preprocessMs + t.visionMs + t.projectorMs + sum(layers) + pruning;
+  const parts =
+    imageDecode + modelWait + t.queueMs + t.preprocessMs + t.visionMs + t.projectorMs + sum(layers) + pruning;
   const visualTotal = s.visualTokens.total;
   return {
     ts: m.arrivedEpochMs,
@@ -104,6 +106,7 @@ export function buildRecord(o: Outcome, m: RequestMarks): MetricsRecord {
       projector: ms(t.projectorMs),
       llm_layers: layers,
       pruning: ms(pruning),
+      queue: ms(t.queueMs),
       other: ms(Math.max(0, ttft - parts)),
     },
     visual_per_layer: s.visualTokens.perLayer,
