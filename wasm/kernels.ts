@@ -85,6 +85,8 @@ export type AttentionKernel = (
   d: number,
   cacheLen: number,
   causal: number,
+  /** 0, or f32 [cacheLen] added to each key's scores (log sizes: proportional attention) */
+  keyBias: Ptr,
   scores: Ptr,
   capRows: Ptr,
   capCount: number,

@@ -9,11 +9,14 @@
 //     0 .. cache_len - mq + i inclusive. This is the right mask even when earlier rows were pruned, since
 //     pruning keeps order. A query row that sees no key (mq > cache_len) gets a zero output.
 //   causal == 0: every query row sees all cache_len rows (vision encoder: mq == cache_len, hq == hkv).
+//   key_bias: 0, or f32 [cache_len] added to every score of key j after scaling (the same for every row
+//     and head): log(size_j) gives proportional attention over merged tokens, a key that stands for
+//     size_j tokens weighing as size_j copies of itself (docs/method.md, "Merging").
 //   scores: caller scratch of cache_len f32 (one row of scores; reused for every row and head).
 //   cap_rows: i32 [cap_count] query-row indices, any order; cap_out: f32 [cap_count, cache_len] receives,
 //     for each listed row i, mean over heads of softmax(q_i k^T / sqrt(d)), 0 at masked keys. Rows not in
 //     0..mq-1 are left all zero. cap_count = 0 disables the capture (pointers then unused).
-// Per (row, head): scores = scale * q.k (scale = 1/sqrt(d)); mx = max; e = exp(s - mx) (./math.ts);
+// Per (row, head): scores = scale * q.k (+ key_bias[j]) (scale = 1/sqrt(d)); mx = max; e = exp(s - mx) (./math.ts);
 // out = (sum_j e_j v_j) * (1 / sum e); the capture adds e_j * (1 / sum e) * (1 / hq) in the same pass.
 import { exp_f32 } from "../ops/math";
 
@@ -32,6 +35,7 @@ export function f32_attention__scalar(
   d: i32,
   cache_len: i32,
   causal: i32,
+  key_bias: usize,
   scores: usize,
   cap_rows: usize,
   cap_count: i32,
@@ -59,6 +63,7 @@ export function f32_attention__scalar(
         for (let c = 0; c < d; c++)
           s += load<f32>(qi + ((<usize>c) << 2)) * load<f32>(kj + ((<usize>c) << 2));
         s *= scale;
+        if (key_bias != 0) s += load<f32>(key_bias + ((<usize>j) << 2));
         store<f32>(scores + ((<usize>j) << 2), s);
         mx = max<f32>(mx, s);
       }

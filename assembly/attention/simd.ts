@@ -25,8 +25,20 @@ function madd<M>(a: v128, b: v128, c: v128): v128 {
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** Pass 1: scores[j] = scale * q.k_j for j < nk; returns max_j scores[j]. k_j = k + j*ldk4 bytes. */
-function scores_pass<M>(qi: usize, k: usize, ldk4: usize, nk: i32, d: i32, scale: f32, scores: usize): f32 {
+/**
+ * Pass 1: scores[j] = scale * q.k_j (+ bias[j] when bias != 0) for j < nk; returns max_j scores[j].
+ * k_j = k + j*ldk4 bytes.
+ */
+function scores_pass<M>(
+  qi: usize,
+  k: usize,
+  ldk4: usize,
+  nk: i32,
+  d: i32,
+  scale: f32,
+  bias: usize,
+  scores: usize,
+): f32 {
   const d4 = d & ~3;
   const vscale = f32x4.splat(scale);
   let vmx = f32x4.splat(-Infinity);
@@ -56,6 +68,7 @@ function scores_pass<M>(qi: usize, k: usize, ldk4: usize, nk: i32, d: i32, scale
       s = madd<M>(qc, kc, s);
     }
     s = f32x4.mul(s, vscale);
+    if (bias != 0) s = f32x4.add(s, v128.load(bias + ((<usize>j) << 2)));
     v128.store(scores + ((<usize>j) << 2), s);
     vmx = f32x4.max(vmx, s);
   }
@@ -70,6 +83,7 @@ function scores_pass<M>(qi: usize, k: usize, ldk4: usize, nk: i32, d: i32, scale
     let s = hsum_f32x4(a);
     for (let c = d4; c < d; c++) s += load<f32>(qi + ((<usize>c) << 2)) * load<f32>(kj + ((<usize>c) << 2));
     s *= scale;
+    if (bias != 0) s += load<f32>(bias + ((<usize>j) << 2));
     store<f32>(scores + ((<usize>j) << 2), s);
     mx = max<f32>(mx, s);
   }
@@ -170,6 +184,7 @@ function attention<M>(
   d: i32,
   cache_len: i32,
   causal: i32,
+  key_bias: usize,
   scores: usize,
   cap_rows: usize,
   cap_count: i32,
@@ -191,7 +206,7 @@ function attention<M>(
         memory.fill(oi, 0, (<usize>d) << 2);
         continue;
       }
-      const mx = scores_pass<M>(qi, k + kvh, ldkv4, nk, d, scale, scores);
+      const mx = scores_pass<M>(qi, k + kvh, ldkv4, nk, d, scale, key_bias, scores);
       const inv: f32 = <f32>1 / exp_pass(scores, nk, mx);
       pv_pass<M>(oi, v + kvh, ldkv4, nk, d, scores, inv);
       for (let s = 0; s < cap_count; s++) {
@@ -217,6 +232,7 @@ export function f32_attention__simd(
   d: i32,
   cache_len: i32,
   causal: i32,
+  key_bias: usize,
   scores: usize,
   cap_rows: usize,
   cap_count: i32,
@@ -236,6 +252,7 @@ export function f32_attention__simd(
     d,
     cache_len,
     causal,
+    key_bias,
     scores,
     cap_rows,
     cap_count,
@@ -261,6 +278,7 @@ export function f32_attention__relaxed(
   d: i32,
   cache_len: i32,
   causal: i32,
+  key_bias: usize,
   scores: usize,
   cap_rows: usize,
   cap_count: i32,
@@ -281,6 +299,7 @@ export function f32_attention__relaxed(
     d,
     cache_len,
     causal,
+    key_bias,
     scores,
     cap_rows,
     cap_count,

@@ -83,6 +83,7 @@ function attention(
   hkv: number,
   d: number,
   causal: boolean,
+  keyBias: ArrayLike<number> | null = null,
 ) {
   const out = new Float64Array(m * hq * d);
   const probs = new Float64Array(m * n);
@@ -95,7 +96,7 @@ function attention(
       for (let j = 0; j < nk; j++) {
         let dot = 0;
         for (let c = 0; c < d; c++) dot += q[i * hq * d + h * d + c] * k[j * hkv * d + kh * d + c];
-        s[j] = dot / Math.sqrt(d);
+        s[j] = dot / Math.sqrt(d) + (keyBias ? keyBias[j] : 0);
         mx = Math.max(mx, s[j]);
       }
       let sum = 0;
@@ -130,6 +131,11 @@ const add = (a: Vec, b: Vec) => a.map((v, i) => v + b[i]);
 export interface RefRunOptions {
   /** Grid indices of visual tokens kept after layer l (absent: keep all); l = -1: entering layer 0. */
   keepAfter?: Map<number, number[]>;
+  /**
+   * Merge each dropped visual token into its most similar kept one (cosine of the hidden states,
+   * size-weighted mean) and add log(size) to the merged keys' scores (proportional attention).
+   */
+  merge?: boolean;
   /** Greedy tokens to generate after the prompt (default 0). */
   maxTokens?: number;
   stop?: number;
@@ -241,7 +247,8 @@ export class Reference {
     let grid = ids.map(() => -1);
     img = 0;
     ids.forEach((id, i) => id === this.cfg.imageTokenId && (grid[i] = img++));
-    const caches: { k: Vec; v: Vec; n: number }[] = [];
+    const caches: { k: Vec; v: Vec; n: number; bias: number[] }[] = [];
+    let sizes = ids.map(() => 1);
     const hidden: Vec[] = [];
     const probs: Vec[] = [];
     const visualPerLayer: number[] = [];
@@ -253,11 +260,13 @@ export class Reference {
       const v = linear(h, m, this.t(`${pre}.attn.v.weight`), t.kvHeads * hd, D);
       rope(q, m, t.heads, hd, p, t.ropeTheta);
       rope(k, m, t.kvHeads, hd, p, t.ropeTheta);
-      const c = caches[l] ?? { k: new Float64Array(0), v: new Float64Array(0), n: 0 };
+      const c = caches[l] ?? { k: new Float64Array(0), v: new Float64Array(0), n: 0, bias: [] };
       const K = new Float64Array([...c.k, ...k]);
       const V = new Float64Array([...c.v, ...v]);
-      caches[l] = { k: K, v: V, n: c.n + m };
-      const a = attention(q, K, V, m, c.n + m, t.heads, t.kvHeads, hd, true);
+      // prefill rows carry log(size); rows appended while decoding stand for one token
+      const bias = [...c.bias, ...(c.n === 0 ? sizes.map(Math.log) : new Array<number>(m).fill(0))];
+      caches[l] = { k: K, v: V, n: c.n + m, bias };
+      const a = attention(q, K, V, m, c.n + m, t.heads, t.kvHeads, hd, true, bias);
       let y = add(xs, linear(a.out, m, this.t(`${pre}.attn.o.weight`), D, t.heads * hd));
       const h2 = rmsNorm(y, m, D, this.t(`${pre}.mlp_norm.weight`), t.rmsNormEps);
       const g = linear(h2, m, this.t(`${pre}.mlp.gate.weight`), t.intermediate, D);
@@ -280,10 +289,33 @@ export class Reference {
     };
     /** Only the text rows and the kept visual tokens continue, with their positions. */
     const drop = (keep: number[]) => {
+      if (opts.merge) {
+        const unit = (r: number) => {
+          const v = Array.from(x.subarray(r * D, (r + 1) * D));
+          const n = Math.sqrt(v.reduce((a, b) => a + b * b, 0));
+          return v.map((z) => (n > 0 ? z / n : 0));
+        };
+        const kept = grid.map((g, i) => (g >= 0 && keep.includes(g) ? i : -1)).filter((i) => i >= 0);
+        const dropped = grid.map((g, i) => (g >= 0 && !keep.includes(g) ? i : -1)).filter((i) => i >= 0);
+        const ku = kept.map(unit);
+        const targets = dropped.map((r) => {
+          const u = unit(r);
+          const sims = ku.map((k) => k.reduce((a, z, c) => a + z * u[c], 0));
+          return kept[sims.indexOf(Math.max(...sims))];
+        });
+        dropped.forEach((d, i) => {
+          const k = targets[i];
+          const total = sizes[k] + sizes[d];
+          for (let c = 0; c < D; c++)
+            x[k * D + c] = (sizes[k] * x[k * D + c] + sizes[d] * x[d * D + c]) / total;
+          sizes[k] = total;
+        });
+      }
       const rows = grid.map((g, i) => (g < 0 || keep.includes(g) ? i : -1)).filter((i) => i >= 0);
       x = Float64Array.from(rows.flatMap((r) => [...x.subarray(r * D, (r + 1) * D)]));
       pos = rows.map((r) => pos[r]);
       grid = rows.map((r) => grid[r]);
+      sizes = rows.map((r) => sizes[r]);
     };
     const input = opts.keepAfter?.get(-1);
     if (input) drop(input);

@@ -35,6 +35,7 @@ export interface Buffers {
   logits: Ptr; // [V]
   pos: Ptr; // i32 [S] position id per row
   kv: { k: Ptr; v: Ptr }[]; // per layer [S, Hkv*hd] each
+  keyBias: Ptr[]; // per layer [S]: log(size) of each cache row once tokens were merged (else unused)
   ropeTable: Ptr; // [S, hd] cos | sin halves per position
   scores: Ptr; // [max(S, Nv)] attention scratch row
   capRows: Ptr; // i32 [max(S, Nv)]
@@ -88,6 +89,7 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
     logits: f(t.vocabSize),
     pos: f(s),
     kv: Array.from({ length: t.layers }, () => ({ k: f(s * kvDim), v: f(s * kvDim) })),
+    keyBias: Array.from({ length: t.layers }, () => f(s)),
     ropeTable: f(s * hd),
     scores: f(rows),
     capRows: f(rows),

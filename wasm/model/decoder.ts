@@ -5,7 +5,10 @@
 // pruning policy (wasm/pruning/policy.ts) after every layer which visual tokens stay; dropped rows leave
 // the hidden states, so every later layer's KV cache (engine/buffers.ts: one per layer, own length) is
 // built without them. Every row carries its original position id (RoPE at explicit positions), and
-// decoding continues from the unpruned prompt length.
+// decoding continues from the unpruned prompt length. With a merging policy (`policy.merge`) a dropped
+// visual row is first averaged into its most similar kept row, weighted by the tokens each stands for,
+// and from then on every layer's attention adds log(size) to that key's scores (proportional attention,
+// ToMe): a key standing for n tokens weighs as n copies of itself.
 import { gridSide, headDim } from "../config";
 import type { Ptr } from "../kernels";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
@@ -16,6 +19,8 @@ import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/pol
 export interface DecoderState {
   cacheLen: Int32Array;
   nextPos: number;
+  /** True once tokens were merged: every layer's attention then reads its b.keyBias row. */
+  biased: boolean;
 }
 
 /** What prefill reports besides the logits of the last row (left in b.logits). */
@@ -56,7 +61,14 @@ export function embed(e: Engine, ids: readonly number[], visual: Ptr, x: Ptr): v
  * One decoder layer over `m` new rows of b.x (positions in b.pos), appending their K/V to layer `l`'s
  * cache after `past` rows. With `capture`, returns those rows' head-averaged attention probabilities.
  */
-function decoderLayer(e: Engine, l: number, m: number, past: number, capture: Int32Array | null) {
+function decoderLayer(
+  e: Engine,
+  l: number,
+  m: number,
+  past: number,
+  capture: Int32Array | null,
+  biased: boolean,
+) {
   const { ops, w, b } = e;
   const t = e.cfg.text;
   const D = t.hidden;
@@ -91,6 +103,7 @@ function decoderLayer(e: Engine, l: number, m: number, past: number, capture: In
     hd,
     keys,
     1,
+    biased ? b.keyBias[l] : 0,
     b.scores,
     b.capRows,
     capCount,
@@ -151,15 +164,17 @@ export function prefill(
   let grid: Int32Array = new Int32Array(T).fill(-1); // grid index of each visual row, -1 for text rows
   let nImg = 0;
   ids.forEach((id, i) => id === e.cfg.imageTokenId && (grid[i] = nImg++));
+  let sizes: Float32Array = new Float32Array(T).fill(1); // tokens each row stands for (merging)
+  const merge = policy.merge === true;
   let inputPruneMs = 0;
   if (policy.beforeFirstLayer) {
     const tp = now();
     const view = layerView(e, 0, positions, grid, lastImageRow);
     const keep = policy.beforeFirstLayer(view);
-    if (keep) [positions, grid] = compact(e, view, keep, positions, grid);
+    if (keep) [positions, grid, sizes] = compact(e, view, keep, positions, grid, sizes, merge);
     inputPruneMs = now() - tp;
   }
-  const state: DecoderState = { cacheLen: new Int32Array(t.layers), nextPos: T };
+  const state: DecoderState = { cacheLen: new Int32Array(t.layers), nextPos: T, biased: false };
   const visualPerLayer: number[] = [];
   const visualIndexPerLayer: number[][] = [];
   const pruneMsPerLayer: number[] = [];
@@ -172,6 +187,8 @@ export function prefill(
     visualPerLayer.push(view.visualRows.length);
     visualIndexPerLayer.push(Array.from(view.visualIndex));
     const capture = policy.captureRows(view);
+    if (!state.biased && sizes.some((n) => n !== 1)) state.biased = true;
+    if (state.biased) writeKeyBias(e, l, sizes);
     const pruneMs = now() - tp + (l === 0 ? inputPruneMs : 0);
     const probs: CapturedAttention | null = decoderLayer(
       e,
@@ -179,13 +196,14 @@ export function prefill(
       rows,
       0,
       capture && capture.length ? capture : null,
+      state.biased,
     );
     state.cacheLen[l] = rows;
     macs += rows * layerLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * D;
     trace(e, `llm.hidden.${l}`, e.b.x, [rows, D]);
     const ta = now();
     const keep = l + 1 < t.layers ? policy.afterLayer(view, probs) : null;
-    if (keep) [positions, grid] = compact(e, view, keep, positions, grid);
+    if (keep) [positions, grid, sizes] = compact(e, view, keep, positions, grid, sizes, merge);
     pruneMsPerLayer.push(pruneMs + now() - ta);
     onLayer(l); // the layer's time includes its pruning
   }
@@ -206,7 +224,7 @@ export function decodeStep(e: Engine, state: DecoderState, token: number): void 
   f32View(e, e.b.x, D).set(table.subarray(token * D, (token + 1) * D));
   i32View(e, e.b.pos, 1)[0] = state.nextPos++;
   for (let l = 0; l < t.layers; l++) {
-    decoderLayer(e, l, 1, state.cacheLen[l], null);
+    decoderLayer(e, l, 1, state.cacheLen[l], null, state.biased);
     state.cacheLen[l]++;
   }
   head(e, 0);
@@ -242,32 +260,98 @@ function layerView(
   };
 }
 
-/** Drops the visual rows not in `keep` from b.x (order kept); returns the new positions and grid map. */
+/**
+ * Layer l's key bias row: log(size) of each of its prefill rows, 0 after them (rows decoding appends
+ * stand for one token).
+ */
+function writeKeyBias(e: Engine, l: number, sizes: Float32Array): void {
+  const row = f32View(e, e.b.keyBias[l], e.cfg.text.maxPositions);
+  row.fill(0);
+  for (let r = 0; r < sizes.length; r++) row[r] = Math.log(sizes[r]);
+}
+
+/**
+ * With `merge`: each visual row about to be dropped is averaged into the kept visual row most similar
+ * to it (cosine of the hidden states as they stand; ties to the first), weighted by the tokens each
+ * stands for, and its size added to that row's.
+ */
+function mergeDropped(
+  e: Engine,
+  view: LayerView,
+  kept: Set<number>,
+  grid: Int32Array,
+  sizes: Float32Array,
+): void {
+  const D = e.cfg.text.hidden;
+  const x = f32View(e, e.b.x, grid.length * D);
+  const keptRows: number[] = [];
+  const dropRows: number[] = [];
+  for (const r of view.visualRows) (kept.has(grid[r]) ? keptRows : dropRows).push(r);
+  if (!keptRows.length || !dropRows.length) return;
+  const unit = (r: number) => {
+    const v = x.slice(r * D, (r + 1) * D);
+    let n = 0;
+    for (let c = 0; c < D; c++) n += v[c] * v[c];
+    const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+    for (let c = 0; c < D; c++) v[c] *= inv;
+    return v;
+  };
+  const keptUnit = keptRows.map(unit);
+  const target = dropRows.map((r) => {
+    const u = unit(r);
+    let best = 0;
+    let bestSim = -Infinity;
+    keptUnit.forEach((k, i) => {
+      let s = 0;
+      for (let c = 0; c < D; c++) s += u[c] * k[c];
+      if (s > bestSim) [best, bestSim] = [i, s];
+    });
+    return keptRows[best];
+  });
+  dropRows.forEach((d, i) => {
+    const k = target[i];
+    const total = sizes[k] + sizes[d];
+    const wk = sizes[k] / total;
+    const wd = sizes[d] / total;
+    for (let c = 0; c < D; c++) x[k * D + c] = wk * x[k * D + c] + wd * x[d * D + c];
+    sizes[k] = total;
+  });
+}
+
+/**
+ * Drops the visual rows not in `keep` from b.x (order kept), merging them first with `merge`; returns
+ * the new positions, grid map and sizes.
+ */
 function compact(
   e: Engine,
   view: LayerView,
   keep: Int32Array,
   positions: Int32Array,
   grid: Int32Array,
-): [Int32Array, Int32Array] {
+  sizes: Float32Array,
+  merge: boolean,
+): [Int32Array, Int32Array, Float32Array] {
   const alive = new Set(view.visualIndex);
   const kept = new Set<number>();
   for (const g of keep) {
     if (!alive.has(g)) throw new Error(`pruning policy kept visual token ${g}, which is not alive`);
     kept.add(g);
   }
+  if (merge) mergeDropped(e, view, kept, grid, sizes);
   const D = e.cfg.text.hidden;
   const x = f32View(e, e.b.x, positions.length * D);
   const pos: number[] = [];
   const map: number[] = [];
+  const size: number[] = [];
   for (let r = 0; r < positions.length; r++) {
     if (grid[r] >= 0 && !kept.has(grid[r])) continue;
     const dst = pos.length;
     if (dst !== r) x.copyWithin(dst * D, r * D, (r + 1) * D);
     pos.push(positions[r]);
     map.push(grid[r]);
+    size.push(sizes[r]);
   }
-  return [Int32Array.from(pos), Int32Array.from(map)];
+  return [Int32Array.from(pos), Int32Array.from(map), Float32Array.from(size)];
 }
 
 /** Trace only: final norm of every row and logits of every row ("llm.norm_out", "logits"). */

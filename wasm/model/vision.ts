@@ -49,7 +49,7 @@ function encoderLayer(e: Engine, i: number, capture: boolean): VisionAttention |
   if (capture) i32View(e, b.capRows, n).set(Int32Array.from({ length: n }, (_, r) => r));
   const cap = capture ? n : 0;
   const hd = headDim(e.cfg.vision);
-  ops.attention(b.vq, D, b.vk, b.vv, D, b.vattn, D, n, H, H, hd, n, 0, b.scores, b.capRows, cap, b.capOut); // bidirectional
+  ops.attention(b.vq, D, b.vk, b.vv, D, b.vattn, D, n, H, H, hd, n, 0, 0, b.scores, b.capRows, cap, b.capOut); // bidirectional
   const seen = capture
     ? { probs: f32View(e, b.capOut, n * n).slice(), keys: f32View(e, b.vk, n * D).slice() }
     : null;

@@ -67,6 +67,13 @@ export interface PolicyContext {
 /** A visual-token pruning method. One instance serves one request (it may keep per-request state). */
 export interface PruningPolicy {
   readonly name: string;
+  /**
+   * How the engine removes the visual tokens this policy drops: false (default) drops them; true merges
+   * each into its most similar kept token (cosine of hidden states; size-weighted mean) and gives every
+   * merged key the score bias log(size) from then on (proportional attention). Set by the registry from
+   * the `merge` knob every method takes.
+   */
+  merge?: boolean;
   /** Called once at the start of each prefill, before layer 0. */
   begin?(ctx: PolicyContext): void;
   /**

@@ -9,7 +9,7 @@ import { dart, type DartOptions } from "./dart";
 import { divprune, type DivPruneOptions } from "./divprune";
 import { fastv, type FastVOptions } from "./fastv";
 import { grid, type GridOptions } from "./grid";
-import { KnobError, validateKnobs, type MethodSpec } from "./method";
+import { KnobError, validateKnobs, type KnobSpec, type MethodSpec } from "./method";
 import { none } from "./none";
 import { pdrop, type PyramidDropOptions } from "./pdrop";
 import type { PruningPolicy } from "./policy";
@@ -24,8 +24,22 @@ export type MethodName = keyof typeof REGISTRY;
 /** Every method name, in registry order (the Worker validates requests against this list). */
 export const METHODS = Object.keys(REGISTRY) as [MethodName, ...MethodName[]];
 
+/** Knobs every method takes: how the engine removes what the method drops (docs/method.md, "Merging"). */
+export interface CommonKnobs {
+  merge?: number;
+}
+const COMMON_KNOBS: { [K in keyof CommonKnobs]-?: KnobSpec } = {
+  merge: {
+    kind: "integer",
+    min: 0,
+    max: 1,
+    doc: "1: merge each dropped visual token into its most similar kept one (size-weighted) and attend to merged keys with log(size) (proportional attention); 0 (default): drop",
+  },
+};
+
 /** Every method's knobs (each reads its own; validated per method by createPolicy). */
-export type PolicyKnobs = AtpOptions &
+export type PolicyKnobs = CommonKnobs &
+  AtpOptions &
   FastVOptions &
   PyramidDropOptions &
   RandomOptions &
@@ -62,12 +76,15 @@ export function defaultMethod(config: ModelConfig): MethodName {
 
 /** `knobs` checked against `method`'s knob table (KnobError naming the knob otherwise). */
 export function validatedKnobs(method: MethodName, knobs: object): PolicyKnobs {
-  return validateKnobs<PolicyKnobs>(method, methodSpec(method).knobs, knobs);
+  return validateKnobs<PolicyKnobs>(method, { ...methodSpec(method).knobs, ...COMMON_KNOBS }, knobs);
 }
 
 /** A fresh policy for `method` with its knobs validated (defaults: each method's paper setting). */
 export function createPolicy(method: MethodName, knobs: object = {}): PruningPolicy {
-  return methodSpec(method).create(validatedKnobs(method, knobs));
+  const { merge, ...own } = validatedKnobs(method, knobs);
+  const policy = methodSpec(method).create(own);
+  if (merge === 1) policy.merge = true;
+  return policy;
 }
 
 export { KnobError };

@@ -25,6 +25,8 @@ interface Case {
   causal: boolean;
   keyPos: number[] | null; // original positions of the cache rows (null: unmasked)
   capRows: number[];
+  /** Per-key score bias (log sizes of merged tokens), or none. */
+  bias?: boolean;
 }
 
 function contiguous(mq: number, hq: number, hkv: number, d: number, cacheLen: number): AttnShape {
@@ -53,6 +55,22 @@ const CASES: Case[] = [
     capRows: [8, 0, 3, 99],
   },
   {
+    name: "GQA prefill over a pruned, merged cache (per-key bias)",
+    shape: contiguous(9, 6, 2, 64, 21),
+    causal: true,
+    keyPos: prunedPositions(3, 21, 41),
+    capRows: [8, 0],
+    bias: true,
+  },
+  {
+    name: "GQA decode with per-key bias, d=34",
+    shape: contiguous(1, 4, 2, 34, 19),
+    causal: true,
+    keyPos: range(19),
+    capRows: [0],
+    bias: true,
+  },
+  {
     name: "GQA decode, pruned",
     shape: contiguous(1, 8, 2, 32, 23),
     causal: true,
@@ -76,10 +94,24 @@ const CASES: Case[] = [
   { name: "tiny heads, d=3", shape: contiguous(3, 2, 2, 3, 6), causal: true, keyPos: range(6), capRows: [1] },
 ];
 
-function run(k: Kernels, isa: Isa, c: Case, data: number[][], capture: boolean) {
+/** log(size) per key: most keys stand for one token, some for 2..9 (what merging leaves). */
+const biasOf = (n: number, seed: number) => {
+  const r = rng(seed);
+  return range(n).map(() => (r() < 0.6 ? 0 : Math.log(2 + Math.floor(r() * 8))));
+};
+
+function run(
+  k: Kernels,
+  isa: Isa,
+  c: Case,
+  data: number[][],
+  capture: boolean,
+  bias: number[] | null = null,
+) {
   const a = arena(k);
   const s = c.shape;
   const [q, kk, v] = data.map((x) => a.f32(x));
+  const biasPtr = bias ? a.f32(bias) : 0;
   const outLen = s.mq * s.ldO;
   const out = a.f32(new Array<number>(outLen).fill(7)); // padding sentinel
   const scores = a.f32(s.cacheLen);
@@ -94,7 +126,7 @@ function run(k: Kernels, isa: Isa, c: Case, data: number[][], capture: boolean) 
     isa,
     "attention",
   )(
-    ...[q, s.ldQ, kk, v, s.ldKv, out, s.ldO, s.mq, s.hq, s.hkv, s.d, s.cacheLen, c.causal ? 1 : 0],
+    ...[q, s.ldQ, kk, v, s.ldKv, out, s.ldO, s.mq, s.hq, s.hkv, s.d, s.cacheLen, c.causal ? 1 : 0, biasPtr],
     ...[scores, rowsPtr, rows.length, cap],
   );
   const raw = a.readF32(out, outLen);
@@ -112,10 +144,11 @@ describe.each(BUILDS)("f32_attention ($name build)", ({ name: build, module }) =
     const r = rng(s.mq * 100 + s.d);
     const data = [uniform(r, s.mq * s.ldQ), uniform(r, s.cacheLen * s.ldKv), uniform(r, s.cacheLen * s.ldKv)];
     const pos = c.keyPos && { keyPos: c.keyPos, queryPos: c.keyPos.slice(-s.mq) };
-    const ref = attention64(data[0], data[1], data[2], s, pos);
+    const bias = c.bias ? biasOf(s.cacheLen, s.d) : null;
+    const ref = attention64(data[0], data[1], data[2], s, pos, bias);
     const refCap = headMean(ref.probs, c.capRows, s.cacheLen);
     for (const isa of ISAS) {
-      const got = run(k, isa, c, data, true);
+      const got = run(k, isa, c, data, true, bias);
       expectWithin(got.out, ref.out, () => ATTN_ABS(s));
       expect(got.padding.every((x) => x === 7)).toBe(true);
       expectWithin(got.cap, refCap, (i) => CAPTURE_REL(s) * refCap[i] + 1e-30);
@@ -126,9 +159,40 @@ describe.each(BUILDS)("f32_attention ($name build)", ({ name: build, module }) =
         // Masked keys (later positions) are exactly 0.
         if (pos) p.forEach((x, j) => row < s.mq && pos.keyPos[j] > pos.queryPos[row] && expect(x).toBe(0));
       });
-      expect(run(k, isa, c, data, false).out).toEqual(got.out);
+      expect(run(k, isa, c, data, false, bias).out).toEqual(got.out);
     }
   });
+
+  it.each(ISAS)(
+    "a key with bias log(n) attends as n copies of itself (proportional attention, %s)",
+    async (isa) => {
+      const k = await loadBuild(module);
+      const [hq, hkv, d, keys] = [4, 2, 32, 6];
+      const sizes = [1, 3, 1, 2, 1, 4];
+      const r = rng(91);
+      const q = uniform(r, hq * d);
+      const kk = uniform(r, keys * hkv * d);
+      const v = uniform(r, keys * hkv * d);
+      // the cache with every key repeated size times
+      const rows = sizes.flatMap((n, j) => new Array<number>(n).fill(j));
+      const copy = (x: number[]) => rows.flatMap((j) => x.slice(j * hkv * d, (j + 1) * hkv * d));
+      const one: Case = {
+        name: "",
+        shape: contiguous(1, hq, hkv, d, keys),
+        causal: false,
+        keyPos: null,
+        capRows: [],
+      };
+      const merged = run(k, isa, one, [q, kk, v], false, sizes.map(Math.log));
+      const many: Case = { ...one, shape: contiguous(1, hq, hkv, d, rows.length) };
+      const repeated = run(k, isa, many, [q, copy(kk), copy(v)], false);
+      expectWithin(merged.out, repeated.out, () => ATTN_ABS(many.shape));
+      // and a zero bias changes nothing, bit for bit
+      expect(run(k, isa, one, [q, kk, v], false, new Array<number>(keys).fill(0)).out).toEqual(
+        run(k, isa, one, [q, kk, v], false).out,
+      );
+    },
+  );
 
   it("the relaxed variant exists exactly in the relaxed build", async () => {
     const k = await loadBuild(module);

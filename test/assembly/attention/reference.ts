@@ -16,6 +16,7 @@ export interface AttnShape {
 /**
  * out [mq, hq, d] (contiguous) and probs[i][h] = softmax row of query row i, head h over the cache
  * (0 at masked keys). keyPos [cacheLen] and queryPos [mq] are original token positions; null = no mask.
+ * keyBias [cacheLen] is added to every score of key j after scaling (null: none).
  */
 export function attention64(
   q: ArrayLike<number>,
@@ -23,6 +24,7 @@ export function attention64(
   v: ArrayLike<number>,
   s: AttnShape,
   pos: { keyPos: number[]; queryPos: number[] } | null,
+  keyBias: number[] | null = null,
 ): { out: number[]; probs: number[][][] } {
   const { mq, hq, hkv, d, cacheLen, ldQ, ldKv } = s;
   const group = hq / hkv;
@@ -37,7 +39,7 @@ export function attention64(
         if (pos && pos.keyPos[j] > pos.queryPos[i]) return -Infinity;
         let dot = 0;
         for (let c = 0; c < d; c++) dot += q[i * ldQ + h * d + c] * k[j * ldKv + kh + c];
-        return dot * scale;
+        return dot * scale + (keyBias ? keyBias[j] : 0);
       });
       const mx = Math.max(...sc);
       const e = sc.map((x) => (x === -Infinity ? 0 : Math.exp(x - mx)));

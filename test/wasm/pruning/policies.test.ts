@@ -34,8 +34,10 @@ class Recorder implements PruningPolicy {
   kept = new Map<number, number[]>();
   readonly beforeFirstLayer?: (v: LayerView) => Int32Array | null;
   readonly afterVision?: PruningPolicy["afterVision"];
+  readonly merge?: boolean;
   constructor(readonly inner: PruningPolicy) {
     this.name = inner.name;
+    this.merge = inner.merge;
     this.afterVision = inner.afterVision?.bind(inner);
     const input = inner.beforeFirstLayer?.bind(inner);
     if (input)
@@ -78,9 +80,13 @@ describe("pruning policies on the tiny model", async () => {
   const visual = REF.image(REF.pixels(IMAGE.data)).projector_out;
   const nText = ids.length - 17; // <bos> + 16 visual tokens before the question
 
-  for (const method of METHODS) {
-    it(`${method}: keeps text rows and positions, rows agree with kept sets, decodes like the reference`, async () => {
-      const rec = new Recorder(createPolicy(method, KNOBS[method]));
+  const variants = [
+    ...METHODS.map((method) => ({ method, merge: false })),
+    ...METHODS.filter((m) => m !== "none").map((method) => ({ method, merge: true })),
+  ];
+  for (const { method, merge } of variants) {
+    it(`${method}${merge ? " with merge" : ""}: keeps text rows and positions, rows agree with kept sets, decodes like the reference`, async () => {
+      const rec = new Recorder(createPolicy(method, { ...KNOBS[method], ...(merge ? { merge: 1 } : {}) }));
       let logits: Float32Array | null = null;
       let projected: Float32Array | null = null; // the visual tokens as the engine fed them to the LLM
       const done = await model.run(IMAGE, QUESTION, {
@@ -115,7 +121,7 @@ describe("pruning policies on the tiny model", async () => {
       // a method that merges at the vision output (visionzip) changes the visual tokens: the reference
       // decodes from the engine's (checked against the reference's own merge in the visionzip test)
       const tokens = rec.inner.afterVision ? Float64Array.from(projected!) : visual;
-      const ref = REF.run(ids, tokens, { keepAfter: rec.kept, maxTokens: 4, stop: 2 });
+      const ref = REF.run(ids, tokens, { keepAfter: rec.kept, merge, maxTokens: 4, stop: 2 });
       expect(ref.visualPerLayer).toEqual(done.stats.visualTokens.perLayer);
       const V = model.config.text.vocabSize;
       const err = logits!
@@ -123,6 +129,14 @@ describe("pruning policies on the tiny model", async () => {
         .reduce((m, x, i) => Math.max(m, Math.abs(x - ref.logitsLast[i])), 0);
       expect(err).toBeLessThan(F32_BUDGET);
       expect(done.ids).toEqual(ref.tokens);
+      if (merge) {
+        // merging changed what the model computed (the same kept sets without it give other logits)
+        const dropped = REF.run(ids, tokens, { keepAfter: rec.kept }).logitsLast;
+        const diff = logits!
+          .subarray(logits!.length - V)
+          .reduce((m, x, i) => Math.max(m, Math.abs(x - dropped[i])), 0);
+        expect(diff).toBeGreaterThan(10 * F32_BUDGET);
+      }
       if (method !== "none") expect(done.stats.visualTokens.meanFraction).toBeLessThan(1);
     });
   }
@@ -191,13 +205,13 @@ describe("pruning policies on the tiny model", async () => {
     const refused: [MethodName, object, string, RegExp][] = [
       ["fastv", { ratio: 1 }, "ratio", /fastv: knob 'ratio' must be a number in \[0, 1\), got 1/],
       ["fastv", { k: 1.5 }, "k", /knob 'k' must be an integer >= 1/],
-      ["fastv", { budget: 0 }, "budget", /fastv has no knob 'budget' \(its knobs: k, ratio\)/],
+      ["fastv", { budget: 0 }, "budget", /fastv has no knob 'budget' \(its knobs: k, ratio, merge\)/],
       ["pdrop", { layers: [2, 1] }, "layers", /strictly increasing/],
       ["pdrop", { lambda: 0 }, "lambda", /in \(0, 1\]/],
       ["random", { counts: [-1] }, "counts", /must be a list of integers >= 0, got -1/],
       ["grid", { tokens: [1, 2] }, "tokens", /must be a number >= 1/],
       ["atp", { budget: Infinity }, "budget", /must be a number/],
-      ["none", { k: 1 }, "k", /none has no knob 'k' \(it has none\)/],
+      ["none", { k: 1 }, "k", /none has no knob 'k' \(its knobs: merge\)/],
     ];
     for (const [method, knobs, knob, message] of refused) {
       let err: unknown;
