@@ -45,6 +45,12 @@ export interface AtpConfig {
    * the token: 1 for every token under uniform attention). Absent: "sum".
    */
   selfNorm: "sum" | "visible";
+  /**
+   * How this model's modules remove what they drop when a request does not say (the `merge` knob): true
+   * merges into the most similar kept token with proportional attention (docs/method.md, "Merging").
+   * Absent: false (drop).
+   */
+  merge: boolean;
 }
 
 /** Everything the engine needs to know about the model. */
@@ -166,6 +172,11 @@ function intList(obj: Json, key: string): number[] {
   return v as number[];
 }
 
+function boolOf(v: unknown, what: string): boolean {
+  if (typeof v !== "boolean") throw new Error(`config: ${what} must be true or false`);
+  return v;
+}
+
 function selfNormOf(v: unknown): AtpConfig["selfNorm"] {
   if (v === undefined || v === "sum" || v === "visible") return v ?? "sum";
   throw new Error('config: atp.self_norm must be "sum" or "visible"');
@@ -183,6 +194,7 @@ function parseAtp(json: unknown, layers: number): AtpConfig {
     numFeatures: positiveInt(a, "num_features", "atp"),
     targetKeep: num(a, "target_keep", "atp"),
     selfNorm: selfNormOf(a.self_norm),
+    merge: a.merge === undefined ? false : boolOf(a.merge, "atp.merge"),
   };
   if (
     !atp.layers.length ||

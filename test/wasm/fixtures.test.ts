@@ -179,6 +179,10 @@ class CaptureLayer1 implements PruningPolicy {
 /** The `atp` policy, recording the grid indices alive after each module. */
 class RecordingAtp extends AtpPolicy {
   kept: number[][] = [];
+  constructor() {
+    super();
+    this.merge = false; // the PyTorch reference drops (whatever the shipped config's atp.merge)
+  }
   override afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
     const keep = super.afterLayer(view, attention);
     if (keep) this.kept.push([...keep].sort((a, b) => a - b));

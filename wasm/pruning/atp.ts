@@ -138,6 +138,7 @@ export class AtpPolicy implements PruningPolicy {
   private sap: Float64Array = new Float64Array(0);
   /** Per module, the last prefill's decision. */
   decisions: AtpDecision[] = [];
+  merge?: boolean;
 
   constructor(options: AtpOptions = {}) {
     this.budget = options.budget ?? 0;
@@ -148,6 +149,7 @@ export class AtpPolicy implements PruningPolicy {
     if (!a) throw new Error("atp: this model has no ATP modules (config.json lacks `atp`)");
     if (a.numFeatures !== 9) throw new Error(`atp: ${a.numFeatures} features, the engine computes 9`);
     this.cfg = a;
+    this.merge ??= a.merge; // the model's default unless the request's `merge` knob said
     const H = a.mlpHidden;
     this.mlps = a.layers.map((_, k) => ({
       w1: ctx.tensor(`atp.${k}.mlp.fc1.weight`, H * a.numFeatures),

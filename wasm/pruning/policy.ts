@@ -71,7 +71,8 @@ export interface PruningPolicy {
    * How the engine removes the visual tokens this policy drops: false (default) drops them; true merges
    * each into its most similar kept token (cosine of hidden states; size-weighted mean) and gives every
    * merged key the score bias log(size) from then on (proportional attention). Set by the registry from
-   * the `merge` knob every method takes.
+   * the `merge` knob every method takes; without the knob, a policy may choose in `begin` (atp: the
+   * model's `atp.merge`). Read after `begin`.
    */
   merge?: boolean;
   /** Called once at the start of each prefill, before layer 0. */

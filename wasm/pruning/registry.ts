@@ -83,7 +83,7 @@ export function validatedKnobs(method: MethodName, knobs: object): PolicyKnobs {
 export function createPolicy(method: MethodName, knobs: object = {}): PruningPolicy {
   const { merge, ...own } = validatedKnobs(method, knobs);
   const policy = methodSpec(method).create(own);
-  if (merge === 1) policy.merge = true;
+  if (merge !== undefined) policy.merge = merge === 1; // else the policy's own default (atp: config)
   return policy;
 }
 

@@ -34,10 +34,11 @@ class Recorder implements PruningPolicy {
   kept = new Map<number, number[]>();
   readonly beforeFirstLayer?: (v: LayerView) => Int32Array | null;
   readonly afterVision?: PruningPolicy["afterVision"];
-  readonly merge?: boolean;
+  get merge() {
+    return this.inner.merge; // read after begin, as the engine does
+  }
   constructor(readonly inner: PruningPolicy) {
     this.name = inner.name;
-    this.merge = inner.merge;
     this.afterVision = inner.afterVision?.bind(inner);
     const input = inner.beforeFirstLayer?.bind(inner);
     if (input)
@@ -178,6 +179,34 @@ describe("pruning policies on the tiny model", async () => {
     await expect(plain.run(IMAGE, QUESTION, { policy: createPolicy("atp") })).rejects.toThrow(
       /no ATP modules/,
     );
+  });
+
+  it("atp merges by default when the model's atp.merge says so; the merge knob overrides it", async () => {
+    const config = { ...ATP_CONFIG, atp: { ...ATP_CONFIG.atp, merge: true } };
+    const merging = await loadModel(new MemorySource(tinyModelFiles("q8", 1, config)), {
+      kernels: BUILDS[0].module,
+    });
+    const dropping = await loadModel(new MemorySource(tinyModelFiles("q8", 1, ATP_CONFIG)), {
+      kernels: BUILDS[0].module,
+    });
+    const logitsOf = async (m: typeof merging, knobs: object) => {
+      const policy = createPolicy("atp", knobs);
+      let last: Float32Array | null = null;
+      await m.run(IMAGE, QUESTION, {
+        maxTokens: 1,
+        policy,
+        trace: (n, d) => n === "logits" && (last = d.slice()),
+      });
+      return { merge: policy.merge, logits: Array.from(last!) };
+    };
+    const byDefault = await logitsOf(merging, {});
+    const explicit = await logitsOf(dropping, { merge: 1 });
+    const off = await logitsOf(merging, { merge: 0 });
+    const plain = await logitsOf(dropping, {});
+    expect([byDefault.merge, explicit.merge, off.merge, plain.merge]).toEqual([true, true, false, false]);
+    expect(byDefault.logits).toEqual(explicit.logits); // same weights, both merging
+    expect(off.logits).toEqual(plain.logits);
+    expect(byDefault.logits).not.toEqual(off.logits);
   });
 
   it("--keep knobs land near the target fraction", () => {
