@@ -24,4 +24,5 @@ export {
 export { parseConfig } from "./config";
 export { tensorSpecs } from "./names";
 export { readTensorsF32 } from "./tensors";
+export { seeded } from "./engine/random";
 export type { KeepContext, KeepRule, MethodSpec } from "./pruning/method";

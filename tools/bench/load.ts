@@ -18,6 +18,7 @@ import { seedLocalR2 } from "../seed/seed";
 import { startDevServer, type DevServer } from "../seed/dev";
 import { rgbToPng } from "../shapesvqa/png";
 import { percentiles, type Percentiles } from "../../worker/metrics/stats";
+import { seeded } from "../../wasm/tools";
 
 const { values } = parseArgs({
   options: {
@@ -45,18 +46,6 @@ interface Spec {
   id: number;
   body: Record<string, unknown>;
   stream: boolean;
-}
-
-/** A small seeded generator (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function specs(items: EvalItem[], count: number, rand: () => number): Spec[] {
@@ -215,7 +204,7 @@ async function send(url: string, spec: Spec, cancel: boolean): Promise<Outcome> 
 const ms = (p: Percentiles) => ({ p50: p.p50, p95: p.p95, p99: p.p99, mean: p.mean });
 
 async function main(): Promise<void> {
-  const rand = rng(Number(values.seed));
+  const rand = seeded(Number(values.seed));
   const items = loadSplit("data", "test");
   const distinct = specs(items, Number(values.distinct), rand);
   let server: DevServer | undefined;
