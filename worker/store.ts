@@ -13,6 +13,7 @@
 import { loadModel, type ByteSource, type Model } from "../wasm/index";
 import { ApiError } from "./errors";
 import { kernelModule } from "./kernels";
+import { withTimeout } from "./timeout";
 import { MANIFEST_CHECK_MS, WEIGHTS_READ_TIMEOUT_MS } from "./limits";
 
 /** The engine's ByteSource over an R2 bucket; remembers the etag of the manifest it read. */
@@ -25,13 +26,6 @@ export class R2Source implements ByteSource {
   ) {}
 
   async get(key: string): Promise<Uint8Array | null> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`weights: ${key} did not arrive within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-    });
     const read = async () => {
       const obj = await this.bucket.get(key).catch((err: unknown) => {
         throw new Error(`weights: reading ${key} failed: ${describe(err)}`);
@@ -40,11 +34,7 @@ export class R2Source implements ByteSource {
       if (key === "manifest.json") this.manifestEtag = obj.etag;
       return new Uint8Array(await obj.arrayBuffer());
     };
-    try {
-      return await Promise.race([read(), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(read(), this.timeoutMs, `weights: ${key} did not arrive within ${this.timeoutMs} ms`);
   }
 }
 

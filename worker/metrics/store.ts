@@ -4,6 +4,7 @@
 // `request`. Retention is bounded three ways: rows older than MAX_AGE_MS, more than MAX_REQUESTS rows,
 // and thumbnails beyond the newest MAX_THUMBS (the bulk of the bytes).
 import { DurableObject } from "cloudflare:workers";
+import { withTimeout } from "../timeout";
 import type { MetricsRecord } from "./record";
 import {
   latencySeries,
@@ -192,18 +193,12 @@ export const storeFailures = { writes: 0, reads: 0, lastError: null as string | 
  * counts the failure (a write failing is counted and logged; it never reaches a request).
  */
 export async function withStore<T>(kind: "writes" | "reads", call: () => Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the metrics store did not answer within ${ms} ms`)), ms);
-  });
   try {
-    return await Promise.race([call(), late]);
+    return await withTimeout(call(), ms, `the metrics store did not answer within ${ms} ms`);
   } catch (err) {
     storeFailures[kind]++;
     storeFailures.lastError = err instanceof Error ? err.message : String(err);
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
