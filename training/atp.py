@@ -166,6 +166,60 @@ class ATP(nn.Module):
         self.modules_.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("atp.")})
 
 
+def uniform_grid(grid: int, n: float) -> List[int]:
+    """wasm/pruning/select.ts uniformGrid: the rows x cols sub-grid nearest n tokens, centred in each cell."""
+    jsround = lambda v: math.floor(v + 0.5)  # Math.round, not Python's half-to-even
+    want = max(1, min(grid * grid, jsround(n)))
+    rows = max(1, min(grid, jsround(math.sqrt(want))))
+    cols = max(1, min(grid, jsround(want / rows)))
+    return sorted({((r * 2 + 1) * grid // (2 * rows)) * grid + ((c * 2 + 1) * grid // (2 * cols))
+                   for r in range(rows) for c in range(cols)})
+
+
+def grid_tokens(keep: float, layers: int, n: int, layer: int) -> int:
+    """wasm/pruning/grid.ts `keep.knobs`: the grid size after `layer` whose real count lands nearest the count
+    that gives a mean kept fraction `keep` over all `layers` LLM layers."""
+    side = int(round(math.sqrt(n)))
+    want = (keep * layers - (layer + 1)) * n / (layers - layer - 1)
+    return min(range(1, n + 1), key=lambda t: (abs(len(uniform_grid(side, t)) - want), t))
+
+
+class GridModule(nn.Module):
+    """The control: a fixed uniform sub-grid mask, whatever the attention says (the engine's `grid`)."""
+
+    def __init__(self, grid: int):
+        super().__init__()
+        self.grid = grid
+        self.tokens = grid * grid
+
+    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True):
+        B, N = m.shape
+        M = torch.zeros(B, N, device=m.device)
+        M[:, uniform_grid(self.grid, self.tokens)] = 1.0
+        return M, {"hard": M}
+
+
+class GridSelect(nn.Module):
+    """atp_forward's `atp` for the grid control (train_atp.py --select grid): one GridModule after `layer`."""
+
+    def __init__(self, grid: int, layer: int, num_layers: int):
+        super().__init__()
+        self.c = ATPConfig(layers=[layer])
+        self.num_layers = num_layers
+        self.modules_ = nn.ModuleList([GridModule(grid)])
+        self.register_buffer("s_s", torch.zeros(grid * grid), persistent=False)
+
+    def set_budget(self, keep: float):
+        g = self.modules_[0]
+        g.tokens = grid_tokens(keep, self.num_layers, g.grid * g.grid, self.c.layers[0])
+
+    def export_state(self) -> dict:
+        return {}
+
+    def load_export_state(self, sd: dict):
+        pass
+
+
 def full_bias(valid: torch.Tensor, P: int) -> torch.Tensor:
     """valid (B, T) suffix validity -> (B, 1, P+T, P+T) additive causal bias over prefix + suffix."""
     B, T = valid.shape

@@ -7,12 +7,14 @@
    sequence after their module's layer (original position ids kept) -- what the engine does;
 3. the kept fraction grows with the budget knob beta (monotone), and the SAP grid scores are as documented;
 4. under uniform causal attention S_self is 1 for every token with self_norm "visible" (no position bias),
-   H(n) - H(j) with "sum", also with dropped tokens.
+   H(n) - H(j) with "sum", also with dropped tokens;
+5. the grid control (train_atp.py --select grid) keeps the engine's uniform grid (wasm/pruning/select.ts,
+   grid.ts: same sizes and indices) and its forward equals the one with those tokens removed.
 """
 
 import torch
 
-from atp import ATP, ATPConfig, atp_forward, sap_scores, scores
+from atp import ATP, ATPConfig, GridSelect, atp_forward, grid_tokens, sap_scores, scores, uniform_grid
 from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
 
 TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
@@ -123,6 +125,28 @@ def test_self_score_position_bias():
         raise AssertionError("an unknown self_norm must be refused")
     except ValueError:
         pass
+
+
+@torch.no_grad()
+def test_grid_control():
+    # worked by hand from select.ts uniformGrid: 20 -> 4 rows x 5 cols, row r at floor((r + .5) 12 / 4), col c at
+    # floor((c + .5) 12 / 5)
+    rows, cols = [1, 4, 7, 10], [1, 3, 6, 8, 10]
+    assert uniform_grid(12, 20) == [r * 12 + c for r in rows for c in cols]
+    assert uniform_grid(12, 144) == list(range(144)) and uniform_grid(12, 1) == [6 * 12 + 6]
+    assert uniform_grid(12, 2.5) == uniform_grid(12, 3)  # Math.round: half up
+    # grid.ts keep.knobs at 25% over 8 layers after layer 0: want (2 - 1) 144 / 7 = 20.6 -> the 20-token grid
+    assert len(uniform_grid(12, grid_tokens(0.25, 8, 144, 0))) == 20
+    assert len(uniform_grid(12, grid_tokens(1.0, 8, 144, 0))) == 144
+    m, _ = tiny()
+    g = GridSelect(12, 0, len(m.language_model.model.layers))
+    g.set_budget(0.25)
+    px, idx, ids, valid, pos, n_instr = batch()
+    logits, kept, _ = atp_forward(m, g, px, idx, ids, valid, pos, n_instr)
+    assert torch.allclose(kept[:, 1:], torch.full_like(kept[:, 1:], 20 / 144)) and (kept[:, 0] == 1).all()
+    for b in range(2):
+        want = removed_forward(m, px, ids[b].tolist(), [uniform_grid(12, 20)], [0])
+        assert (logits[b] - want).abs().max().item() < TOL
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from atp import ATP, ATPConfig, atp_forward, budget_losses
+from atp import ATP, ATPConfig, GridSelect, atp_forward, budget_losses
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
 from prefix import batch_logits, prefix_len
@@ -61,6 +61,11 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--select", choices=["atp", "grid"], default="atp",
+                    help="grid: the control run -- the same recipe with ATP's learned scores and thresholds replaced "
+                         "by the engine's `grid` method (a uniform sub-grid after --grid-layer, as many tokens as the "
+                         "annealed budget allows), so that what the learned part adds is visible")
+    ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows")
     return ap.parse_args(argv)
 
 
@@ -142,7 +147,7 @@ def main(argv=None):
     ck = torch.load(ckpt_path if a.resume else a.init, map_location="cpu")
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
-                  "eval_every", "eval_per_family", "seed"]:
+                  "eval_every", "eval_per_family", "seed", "select", "grid_layer"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -157,12 +162,18 @@ def main(argv=None):
     model = LlavaForConditionalGeneration(cfg).to(dev)
     model.load_state_dict(ck["model"])
     grid = int(round(math.sqrt(cfg.image_seq_length)))
-    atp = ATP(atp_cfg, grid).to(dev)
+    L = cfg.text_config.num_hidden_layers
+    if a.select == "grid":
+        atp = GridSelect(grid, a.grid_layer, L).to(dev)
+        atp.set_budget(annealed_target(0, a.anneal_steps, atp_cfg.target_keep))
+    else:
+        atp = ATP(atp_cfg, grid).to(dev)
     if a.resume:
         atp.load_export_state(ck["atp"])
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.05, "lr0": a.lr},
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0, "lr0": a.lr},
               {"params": list(atp.parameters()), "weight_decay": 0.0, "lr0": a.lr_atp}]
+    groups = [g for g in groups if g["params"]]  # the grid control has no ATP parameters
     opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.95))
     step, total, elapsed0 = 0, a.steps, 0.0
     stream = TrainStream(a.data, a.seed, a.images, ck["data"] if a.resume else None)
@@ -188,6 +199,8 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = g["lr0"] * sc
         unpruned = a.unpruned_every > 0 and step % a.unpruned_every == a.unpruned_every - 1
+        if a.select == "grid":
+            atp.set_budget(annealed_target(step, a.anneal_steps, atp_cfg.target_keep))
         if unpruned:
             with torch.autocast(dev, dtype=torch.bfloat16):
                 logits = batch_logits(model, b).float()
@@ -197,13 +210,15 @@ def main(argv=None):
         loss = ce
         if not unpruned:
             depth, target = budget_losses(kept, annealed_target(step, a.anneal_steps, atp_cfg.target_keep))
-            loss = ce + a.lambda_depth * depth + a.lambda_target * target
+            if a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
+                loss = ce + a.lambda_depth * depth + a.lambda_target * target
         opt.zero_grad(set_to_none=True)
         loss.backward()
         # clipped apart: the budget terms reach only the ATP MLPs (scores are detached) and can be large;
         # one joint clip would let them scale the LLM's CE gradient away
         torch.nn.utils.clip_grad_norm_(list(model.parameters()), 1.0)
-        torch.nn.utils.clip_grad_norm_(list(atp.parameters()), 1.0)
+        if a.select == "atp":
+            torch.nn.utils.clip_grad_norm_(list(atp.parameters()), 1.0)
         opt.step()
         step += 1
         if not unpruned:  # the window logs the pruned steps
