@@ -16,6 +16,7 @@ import { f32View, type Engine, type Tracer } from "./engine/context";
 import { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 import { Sampler, type SamplingOptions } from "./engine/sampler";
 import type { Precision } from "./engine/weights";
+import type { CostTable } from "./engine/cost";
 
 /** Options of `Model.generate`. */
 export interface GenerateOptions extends SamplingOptions {
@@ -123,7 +124,14 @@ export class Model {
     private readonly engine: Engine,
     readonly tokenizer: TextTokenizer,
     readonly precision: Precision,
-    readonly info: { modelId: string; quantization: string; loadMs: number; weightsBytes: number },
+    readonly info: {
+      modelId: string;
+      quantization: string;
+      loadMs: number;
+      weightsBytes: number;
+      /** Its cost table (predicted CPU per request, budget points per method); null when it has none. */
+      cost: CostTable | null;
+    },
   ) {}
 
   get config(): ModelConfig {

@@ -34,3 +34,20 @@ export {
   type MethodName,
   type PolicyKnobs,
 } from "./pruning/registry";
+export {
+  COST_FORMAT,
+  decodeKvRows,
+  fitRates,
+  platformKey,
+  platformRow,
+  predictCost,
+  type BudgetPoint,
+  type CostPrediction,
+  type CostRates,
+  type CostSample,
+  type CostTable,
+  type ImageFormat,
+  type PlatformCost,
+  type RequestWork,
+} from "./engine/cost";
+export { BudgetTooSmall, chooseBudget, workAt, type BudgetChoice, type BudgetRequest } from "./engine/budget";

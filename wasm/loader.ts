@@ -8,6 +8,7 @@
 // its memory is garbage.
 import { instantiateKernels } from "./kernels";
 import { MANIFEST_FORMAT, type Manifest } from "./manifest";
+import { COST_FORMAT, type CostTable } from "./engine/cost";
 import { headDim, parseConfig } from "./config";
 import { sha256Hex, type ByteSource } from "./source";
 import { TextTokenizer } from "./tokenizer";
@@ -60,6 +61,20 @@ function parseManifest(bytes: Uint8Array): Manifest {
   return m;
 }
 
+function parseCostTable(bytes: Uint8Array, modelId: string): CostTable {
+  let t: CostTable;
+  try {
+    t = JSON.parse(new TextDecoder().decode(bytes)) as CostTable;
+  } catch {
+    throw new Error("weights: the cost table is not valid JSON");
+  }
+  if (t.format !== COST_FORMAT || !Array.isArray(t.platforms))
+    throw new Error(`weights: the cost table has format ${t.format}, expected ${COST_FORMAT}`);
+  if (t.modelId !== modelId)
+    throw new Error(`weights: the cost table is for ${t.modelId}, the manifest serves ${modelId}`);
+  return t;
+}
+
 /** Loads the model that `source` holds. Throws (and keeps nothing) on any missing or corrupt piece. */
 export async function loadModel(source: ByteSource, options: LoadOptions): Promise<Model> {
   const t0 = now();
@@ -69,14 +84,16 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
   const manifest = parseManifest(manifestBytes);
   const file = (key: string) =>
     fetchChecked(source, key, manifest.files[key].bytes, manifest.files[key].sha256);
-  const [configBytes, tokenizerBytes, ...shards] = await Promise.all([
+  const [configBytes, tokenizerBytes, costBytes, ...shards] = await Promise.all([
     file(manifest.config),
     file(manifest.tokenizer),
+    manifest.cost ? file(manifest.cost) : Promise.resolve(null),
     ...manifest.shards.map((s) => fetchChecked(source, s.key, s.bytes, s.sha256)),
   ]);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
   const tensors = locateTensors(manifest, config);
   const tokenizer = new TextTokenizer(JSON.parse(new TextDecoder().decode(tokenizerBytes)), config);
+  const cost = costBytes ? parseCostTable(costBytes, manifest.model_id) : null;
 
   const k = await instantiateKernels(options.kernels);
   const wBytes = weightsBytes(tensors, precision);
@@ -97,5 +114,6 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
     quantization: precision === "f32" ? "f32" : manifest.quantization,
     loadMs: now() - t0,
     weightsBytes: wBytes,
+    cost,
   });
 }

@@ -43,7 +43,12 @@ export interface Manifest {
   tokenizer: string;
   /** Default storage of Linear weights: q8 or q4 (norms, embeddings' positions and biases stay f32). */
   quantization: "q8" | "q4";
-  /** sha256 of the config and tokenizer files, checked like the shards. */
+  /**
+   * Key of the cost table (wasm/engine/cost.ts, written by `npm run bench:cost -- --write`); absent: the
+   * model has none and refuses `cpu_budget_ms`.
+   */
+  cost?: string;
+  /** sha256 of the config, tokenizer and cost files, checked like the shards. */
   files: Record<string, { bytes: number; sha256: string }>;
   shards: ShardEntry[];
 }

@@ -7,6 +7,11 @@ export interface Env {
   WEIGHTS: R2Bucket;
   /** Model id served by default. */
   MODEL_ID: string;
+  /**
+   * Default CPU budget per request in ms (docs/cost.md), for requests that set no budget of their own;
+   * unset or empty: none.
+   */
+  CPU_BUDGET_MS?: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;
   /** The metrics store (worker/metrics/store.ts): one SQLite-backed Durable Object. */

@@ -28,6 +28,23 @@ export function readWeightFiles(dir: string): Map<string, Uint8Array> {
   return files;
 }
 
+/** The inverse of model-worker.ts unpackFiles. */
+export function packFiles(files: Map<string, Uint8Array>): Uint8Array {
+  const header = new TextEncoder().encode(
+    JSON.stringify([...files].map(([key, b]) => ({ key, bytes: b.byteLength }))),
+  );
+  const total = 4 + header.byteLength + [...files.values()].reduce((a, b) => a + b.byteLength, 0);
+  const out = new Uint8Array(total);
+  new DataView(out.buffer).setUint32(0, header.byteLength, true);
+  out.set(header, 4);
+  let p = 4 + header.byteLength;
+  for (const b of files.values()) {
+    out.set(b, p);
+    p += b.byteLength;
+  }
+  return out;
+}
+
 /** The benchmark's RGB input: image 0 of the ShapesVQA val split (the generator's image size). */
 export function benchImage(dataDir: string) {
   const prefix = join(dataDir, "val");

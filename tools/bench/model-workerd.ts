@@ -7,27 +7,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
 import type { ModelFigures } from "./model-core";
-import { benchImage, MODEL_BENCH_OPTIONS, readWeightFiles } from "./model-io";
+import { benchImage, MODEL_BENCH_OPTIONS, packFiles, readWeightFiles } from "./model-io";
 import { reportAgainstOrt } from "./model-ort";
 
 const { values } = parseArgs({ options: MODEL_BENCH_OPTIONS });
-
-/** The inverse of model-worker.ts unpackFiles. */
-function packFiles(files: Map<string, Uint8Array>): Uint8Array {
-  const header = new TextEncoder().encode(
-    JSON.stringify([...files].map(([key, b]) => ({ key, bytes: b.byteLength }))),
-  );
-  const total = 4 + header.byteLength + [...files.values()].reduce((a, b) => a + b.byteLength, 0);
-  const out = new Uint8Array(total);
-  new DataView(out.buffer).setUint32(0, header.byteLength, true);
-  out.set(header, 4);
-  let p = 4 + header.byteLength;
-  for (const b of files.values()) {
-    out.set(b, p);
-    p += b.byteLength;
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const files = readWeightFiles(values.weights!);

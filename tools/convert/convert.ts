@@ -13,6 +13,8 @@ export interface ConvertInput {
   tokenizerJson: Uint8Array;
   quantization: "q8" | "q4";
   shardBytes: number;
+  /** The model's cost table (cost.json), kept through a reconversion (tools/convert/unpack.ts). */
+  costJson?: Uint8Array;
 }
 
 /** What it produces: file name -> bytes, manifest.json included. */
@@ -74,6 +76,23 @@ export function convert(input: ConvertInput): ConvertOutput {
   out.set("config.json", input.configJson);
   out.set("tokenizer.json", input.tokenizerJson);
   for (const s of shards) out.set(s.entry.key, s.bytes);
+  out.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
+  return input.costJson ? withCostTable(out, input.costJson) : out;
+}
+
+/** The cost table's object key. */
+export const COST_KEY = "cost.json";
+
+/**
+ * `files` (a converted model) with `costJson` as its cost table: cost.json added (or replaced) and named
+ * in the manifest with its sha256, like config.json.
+ */
+export function withCostTable(files: ConvertOutput, costJson: Uint8Array): ConvertOutput {
+  const manifest = JSON.parse(new TextDecoder().decode(files.get("manifest.json"))) as Manifest;
+  manifest.cost = COST_KEY;
+  manifest.files[COST_KEY] = { bytes: costJson.byteLength, sha256: sha256Hex(costJson) };
+  const out: ConvertOutput = new Map(files);
+  out.set(COST_KEY, costJson);
   out.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
   return out;
 }

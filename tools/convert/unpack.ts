@@ -6,7 +6,7 @@
 import { readTensorsF32, tensorSpecs, type Manifest } from "../../wasm/tools";
 import { writeSafetensors } from "./safetensors";
 
-/** File name -> bytes: model.safetensors, config.json, tokenizer.json. */
+/** File name -> bytes: model.safetensors, config.json, tokenizer.json (and the cost table when the model has one). */
 export function unpack(files: Map<string, Uint8Array>): Map<string, Uint8Array> {
   const manifest = JSON.parse(new TextDecoder().decode(files.get("manifest.json"))) as Manifest;
   const { config, tensors } = readTensorsF32(files);
@@ -21,7 +21,7 @@ export function unpack(files: Map<string, Uint8Array>): Map<string, Uint8Array> 
     "model.safetensors",
     writeSafetensors(out, { format: "pt", model: manifest.model_id, from: "served" }),
   );
-  for (const key of [manifest.config, manifest.tokenizer]) {
+  for (const key of [manifest.config, manifest.tokenizer, ...(manifest.cost ? [manifest.cost] : [])]) {
     const bytes = files.get(key);
     if (!bytes) throw new Error(`unpack: ${key} missing`);
     result.set(key, bytes);

@@ -26,6 +26,12 @@ export const atpRequest = z
      * random: counts, seed; grid: layer, tokens). Shape-checked here, names and values by the registry.
      */
     knobs: z.record(z.string().max(32), z.union([z.number(), z.array(z.number()).max(256)])).optional(),
+    /**
+     * CPU milliseconds the request may cost (image decode, prefill and max_tokens of decode): the pruning
+     * is chosen from the model's cost table to fit (docs/cost.md); 400 when nothing fits. Not with
+     * `budget` or `knobs`.
+     */
+    cpu_budget_ms: z.number().positive().max(MAX_DEADLINE_MS).optional(),
     /** Stop generating (finish_reason "length") once this much wall time has passed since arrival. */
     deadline_ms: z.number().int().min(0).max(MAX_DEADLINE_MS).optional(),
   })

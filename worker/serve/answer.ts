@@ -4,6 +4,9 @@
 // step through `shouldStop`) and a yield to the event loop after every token, so SSE chunks leave as
 // tokens are made and a client's disconnect (an abort event) is seen in time.
 //
+// CPU budget: with `atp.cpu_budget_ms` (or the deployment's CPU_BUDGET_MS) the pruning is chosen from
+// the model's cost table so that the predicted cost fits (worker/serve/budget.ts), before admission.
+//
 // Admission: a request is refused with 503 `overloaded` when MAX_QUEUED_REQUESTS already wait, when its
 // decoded image would take the queued images past MAX_QUEUED_IMAGE_BYTES, or when the work queued ahead
 // of it (the queue's predicted wait) would end past its deadline. Retry-After is the predicted time for the queue
@@ -19,6 +22,8 @@ import {
   QueueLeft,
   type Ticket,
   type DoneEvent,
+  type ImageFormat,
+  type MethodName,
   type ImageInput,
   type Model,
   type PruningPolicy,
@@ -28,6 +33,7 @@ import {
 import { ApiError, badRequest } from "../errors";
 import { DEFAULT_DEADLINE_MS, MAX_QUEUED_IMAGE_BYTES, MAX_QUEUED_REQUESTS } from "../limits";
 import type { AtpRequest } from "../schemas/atp";
+import { budgetFor, type BudgetReport } from "./budget";
 
 /** What one request asks of the model. */
 export interface Job {
@@ -40,6 +46,10 @@ export interface Job {
   arrivedAt: number;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** The image as it came (the cost model's decode term) and the deployment's CPU_BUDGET_MS. */
+  imageFormat: ImageFormat;
+  imagePixels: number;
+  defaultCpuBudgetMs: number | null;
 }
 
 /** Why the answer ended. */
@@ -52,6 +62,8 @@ export interface Outcome {
   deadlineMs: number;
   /** Wall time from arrival to the end of generation. */
   elapsedMs: number;
+  /** The CPU budget's choice, when one applied (worker/serve/budget.ts). */
+  budget: BudgetReport | null;
 }
 
 const now = () => performance.now();
@@ -73,11 +85,23 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
       "messages",
     );
   }
-  const policy = policyFor(model, job.atp);
-  const ticket = admit(model, job);
   // The first token needs no position; each later one takes one.
   const maxTokens = Math.min(job.maxTokens ?? DEFAULT_MAX_TOKENS, context - promptLength + 1);
-  return run(model, job, question, maxTokens, policy, ticket);
+  const method = job.atp.method ?? defaultMethod(model.config);
+  const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
+  const budget = budgetFor(model, {
+    method,
+    atp: job.atp,
+    defaultMs: job.defaultCpuBudgetMs,
+    imageFormat: job.imageFormat,
+    imagePixels: job.imagePixels,
+    promptTokens: promptLength,
+    maxTokens,
+    leftMs: deadlineMs - (now() - job.arrivedAt) - model.queue.expectedWaitMs(),
+  });
+  const policy = policyFor(model, method, budget ? { knobs: budget.choice.point.knobs } : job.atp);
+  const ticket = admit(model, job);
+  return run(model, job, question, maxTokens, policy, ticket, budget?.report ?? null);
 }
 
 /** 503 overloaded with the queue's predicted drain time as Retry-After. */
@@ -111,8 +135,11 @@ function admit(model: Model, job: Job): Ticket {
 }
 
 /** The request's pruning policy; 400 for a method this model cannot run or knobs the method refuses. */
-function policyFor(model: Model, atp: AtpRequest): PruningPolicy {
-  const method = atp.method ?? defaultMethod(model.config);
+function policyFor(
+  model: Model,
+  method: MethodName,
+  atp: Pick<AtpRequest, "budget" | "knobs">,
+): PruningPolicy {
   const why = methodUnavailable(method, model.config);
   if (why) throw badRequest(why, "method_unavailable", "atp.method");
   const knobs = { ...atp.knobs, ...(atp.budget === undefined ? {} : { budget: atp.budget }) };
@@ -132,6 +159,7 @@ async function* run(
   maxTokens: number,
   policy: PruningPolicy,
   ticket: Ticket,
+  budget: BudgetReport | null,
 ): AsyncGenerator<TokenEvent, Outcome> {
   const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
   let lastTokenMs = 0;
@@ -168,7 +196,7 @@ async function* run(
               : s.generatedTokens >= maxTokens
                 ? "max_tokens"
                 : "context";
-        return { done: ev, stoppedBy, deadlineMs, elapsedMs: now() - job.arrivedAt };
+        return { done: ev, stoppedBy, deadlineMs, elapsedMs: now() - job.arrivedAt, budget };
       }
       lastTokenMs = ev.ms;
       yield ev;

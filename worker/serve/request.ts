@@ -8,6 +8,7 @@ import type { SamplingOptions } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { decodeImage } from "../image/decode";
+import { readImageHeader } from "../image/header";
 import { finishMetrics, observe } from "../metrics/observe";
 import type { RequestMarks } from "../metrics/record";
 import { thumbnail } from "../metrics/thumbnail";
@@ -66,6 +67,9 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     atp: input.atp,
     arrivedAt,
     signal: cancel.signal,
+    imageFormat: readImageHeader(input.imageBytes).format,
+    imagePixels: image.width * image.height,
+    defaultCpuBudgetMs: cpuBudgetVar(c.env.CPU_BUDGET_MS),
   });
   const marks: RequestMarks = {
     route: c.req.path,
@@ -84,6 +88,12 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     finishMetrics(c, o, marks);
   });
   return { answer: observed, cancel };
+}
+
+/** CPU_BUDGET_MS as a number, null when unset, empty or not a positive number. */
+export function cpuBudgetVar(v: string | undefined): number | null {
+  const n = v ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : null;
 }
 
 /**

@@ -10,7 +10,8 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
   return {
     method: s.method,
     budget: atp.budget ?? null,
-    knobs: atp.knobs ?? null,
+    knobs: o.budget?.knobs ?? atp.knobs ?? null,
+    cpu_budget: o.budget,
     deadline_ms: o.deadlineMs,
     deadline_hit: o.stoppedBy === "deadline" || o.elapsedMs > o.deadlineMs,
     stopped_by: o.stoppedBy,

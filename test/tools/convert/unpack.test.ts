@@ -19,6 +19,7 @@ function reconvert(files: Map<string, Uint8Array>, quantization: "q8" | "q4", sh
     tokenizerJson: u.get("tokenizer.json")!,
     quantization,
     shardBytes,
+    costJson: u.get("cost.json"),
   });
 }
 

@@ -1,0 +1,56 @@
+// chooseBudget (wasm/engine/budget.ts): the point with the most tokens that fits, planned at its
+// 95th-percentile count, and the minimum named when nothing fits.
+import { describe, expect, it } from "vitest";
+import { BudgetTooSmall, chooseBudget, workAt } from "../../../wasm/engine/budget";
+import type { BudgetPoint, PlatformCost } from "../../../wasm/engine/cost";
+
+// one ms per prompt row per layer, nothing else: a request costs the sum of its rows over layers
+const ROW: PlatformCost = {
+  key: "node/relaxed",
+  host: "test",
+  measuredAt: "",
+  rates: {
+    decode: {},
+    preprocess: { fixedMs: 0, perMpxMs: 0 },
+    visionMs: 0,
+    layer: { fixedMs: 0, perRowMs: 1, perRowSqMs: 0 },
+    headMs: 0,
+    decode_step: { fixedMs: 0, perKvRowMs: 0 },
+  },
+  methods: {
+    m: [
+      { keep: 0.5, visualPerLayer: [16, 8, 8], p95Ratio: 1 },
+      { keep: 0.25, visualPerLayer: [16, 4, 4], p95Ratio: 1.5 },
+      { keep: 0.1, visualPerLayer: [8, 2, 2], p95Ratio: 1 },
+    ].map((p) => ({ ...p, countBy: "mean", knobs: { k: p.keep }, pruneMs: 0.5 }) as BudgetPoint),
+  },
+};
+const REQ = { imageFormat: "raw" as const, imagePixels: 0, promptTokens: 4 + 16, numVisual: 16, tokens: 1 };
+
+describe("chooseBudget", () => {
+  it("takes the point with the most tokens that fits", () => {
+    // 4 text rows x 3 layers = 12, + visual rows, + 0.5 pruning: [16, 8, 8] 44.5; [16, 4, 4] planned at its
+    // p95 (x 1.5) [16, 6, 6] 40.5; [8, 2, 2] 24.5
+    expect(chooseBudget(ROW, "m", 44.5, REQ).point.keep).toBe(0.5);
+    expect(chooseBudget(ROW, "m", 44.4, REQ).point.keep).toBe(0.25);
+    expect(chooseBudget(ROW, "m", 40.5, REQ).predicted.totalMs).toBeCloseTo(40.5, 9);
+    expect(chooseBudget(ROW, "m", 40.4, REQ).point.keep).toBe(0.1);
+  });
+
+  it("plans an adaptive point at its 95th percentile, never past every token", () => {
+    expect(workAt(ROW.methods.m[1], REQ).visualPerLayer).toEqual([16, 6, 6]);
+    expect(workAt({ ...ROW.methods.m[1], p95Ratio: 9 }, REQ).visualPerLayer).toEqual([16, 16, 16]);
+  });
+
+  it("names the least the request needs when nothing fits", () => {
+    try {
+      chooseBudget(ROW, "m", 20, REQ);
+      throw new Error("should not fit");
+    } catch (err) {
+      expect(err).toBeInstanceOf(BudgetTooSmall);
+      expect((err as BudgetTooSmall).minimumMs).toBeCloseTo(24.5, 9);
+      expect((err as BudgetTooSmall).message).toMatch(/below the 25 ms/);
+    }
+    expect(() => chooseBudget(ROW, "other", 1000, REQ)).toThrow(/no CPU budget points/);
+  });
+});

@@ -1,0 +1,129 @@
+// The cost model (wasm/engine/cost.ts): predictions worked by hand, the fit recovering the rates that
+// generated synthetic samples, and the platform row fallback.
+import { describe, expect, it } from "vitest";
+import {
+  decodeKvRows,
+  fitNonNegative,
+  fitRates,
+  platformRow,
+  predictCost,
+  type CostRates,
+  type CostSample,
+  type CostTable,
+  type RequestWork,
+} from "../../../wasm/engine/cost";
+
+const RATES: CostRates = {
+  decode: { png: { fixedMs: 0.5, perMpxMs: 20 }, jpeg: { fixedMs: 1, perMpxMs: 40 } },
+  preprocess: { fixedMs: 0.25, perMpxMs: 6 },
+  visionMs: 7,
+  layer: { fixedMs: 0.05, perRowMs: 0.01, perRowSqMs: 0.0001 },
+  headMs: 0.02,
+  decode_step: { fixedMs: 0.1, perKvRowMs: 0.001 },
+};
+
+const WORK: RequestWork = {
+  imageFormat: "png",
+  imagePixels: 1e6,
+  promptTokens: 20 + 16,
+  numVisual: 16,
+  visualPerLayer: [16, 8],
+  pruneMs: 0.3,
+  tokens: 3,
+};
+
+describe("predictCost", () => {
+  it("adds the terms as docs/cost.md writes them (worked by hand)", () => {
+    const p = predictCost(RATES, WORK);
+    expect(p.imageMs).toBeCloseTo(0.5 + 20, 9);
+    expect(p.preprocessMs).toBeCloseTo(0.25 + 6, 9);
+    // rows 36 and 28: 2 x 0.05 + 0.01 x 64 + 0.0001 x (1296 + 784), + head + pruning
+    expect(p.prefillMs).toBeCloseTo(0.1 + 0.64 + 0.208 + 0.02 + 0.3, 9);
+    expect(p.ttftMs).toBeCloseTo(p.preprocessMs + 7 + p.prefillMs, 9);
+    // two decode steps reading 64 + 2 and 64 + 4 KV rows
+    expect(p.decodeMs).toBeCloseTo(2 * 0.1 + 0.001 * (66 + 68), 9);
+    expect(p.totalMs).toBeCloseTo(p.imageMs + p.ttftMs + p.decodeMs, 9);
+    expect(decodeKvRows([36, 28])).toBe(66);
+  });
+
+  it("costs less with fewer visual tokens and more with more tokens to generate", () => {
+    const fewer = predictCost(RATES, { ...WORK, visualPerLayer: [16, 2] });
+    const longer = predictCost(RATES, { ...WORK, tokens: 10 });
+    expect(fewer.totalMs).toBeLessThan(predictCost(RATES, WORK).totalMs);
+    expect(longer.totalMs).toBeGreaterThan(predictCost(RATES, WORK).totalMs);
+    expect(predictCost(RATES, { ...WORK, imageFormat: "raw" }).imageMs).toBe(0);
+  });
+});
+
+describe("fitRates", () => {
+  it("recovers non-negative least-squares coefficients exactly on noiseless data", () => {
+    const X = [...Array(12).keys()].map((i) => [1, i, i * i]);
+    const y = X.map(([a, b, c]) => 2 * a + 0.5 * b + 0.01 * c);
+    const b = fitNonNegative(X, y);
+    expect(b[0]).toBeCloseTo(2, 9);
+    expect(b[1]).toBeCloseTo(0.5, 9);
+    expect(b[2]).toBeCloseTo(0.01, 9);
+    // a term the data pulls negative is dropped, not fitted below zero
+    const z = X.map(([, b1]) => 3 - 0.1 * b1);
+    expect(fitNonNegative(X, z).every((v) => v >= 0)).toBe(true);
+  });
+
+  it("recovers the rates that generated the samples", () => {
+    const samples: CostSample[] = [];
+    for (let i = 0; i < 30; i++) {
+      const px = [96 * 96, 256 * 256, 1024 * 1024][i % 3];
+      const fmt = i % 2 ? "png" : "jpeg";
+      const dec = RATES.decode[fmt]!;
+      const rows = [40 + i, 20 + (i % 7), 10 + (i % 5)];
+      const kv0 = rows.reduce((a, b) => a + b, 0);
+      samples.push({
+        imageFormat: fmt,
+        imagePixels: px,
+        decodeImageMs: dec.fixedMs + (dec.perMpxMs * px) / 1e6,
+        preprocessMs: RATES.preprocess.fixedMs + (RATES.preprocess.perMpxMs * px) / 1e6,
+        visionMs: 6,
+        projectorMs: 1,
+        layerRows: rows,
+        layerMs: rows.map(
+          (r) => RATES.layer.fixedMs + RATES.layer.perRowMs * r + RATES.layer.perRowSqMs * r * r,
+        ),
+        headMs: 0.02,
+        steps: [1, 2, 3].map((s) => ({ kvRows: kv0 + 3 * s, ms: 0.1 + 0.001 * (kv0 + 3 * s) })),
+      });
+    }
+    const r = fitRates(samples);
+    const flat = (x: CostRates) => [
+      x.decode.png!.fixedMs,
+      x.decode.png!.perMpxMs,
+      x.decode.jpeg!.fixedMs,
+      x.decode.jpeg!.perMpxMs,
+      x.preprocess.fixedMs,
+      x.preprocess.perMpxMs,
+      x.visionMs,
+      x.layer.fixedMs,
+      x.layer.perRowMs,
+      x.layer.perRowSqMs,
+      x.headMs,
+      x.decode_step.fixedMs,
+      x.decode_step.perKvRowMs,
+    ];
+    flat(r).forEach((v, i) => expect(v).toBeCloseTo(flat(RATES)[i], 6));
+  });
+});
+
+describe("platformRow", () => {
+  const row = (key: string) => ({ key, host: "h", measuredAt: "", rates: RATES, methods: {} });
+  const table: CostTable = {
+    format: "atp-edge-cost/1",
+    modelId: "m",
+    platforms: [row("node/simd"), row("workerd/relaxed")],
+  };
+  it("takes the exact row, else the same kernel build, else the first", () => {
+    expect(platformRow(table, "workerd/relaxed")!.key).toBe("workerd/relaxed");
+    expect(platformRow(table, "node/relaxed")!.key).toBe("workerd/relaxed");
+    expect(platformRow({ ...table, platforms: [row("node/simd")] }, "workerd/relaxed")!.key).toBe(
+      "node/simd",
+    );
+    expect(platformRow({ ...table, platforms: [] }, "workerd/relaxed")).toBeNull();
+  });
+});

@@ -1,0 +1,151 @@
+// atp.cpu_budget_ms (worker/serve/budget.ts): the pruning chosen from the model's cost table so that the
+// predicted cost fits, reported in the response; 400s for a budget nothing fits, for a budget beside the
+// knobs it sets, and for a model without a cost table. The table here has hand-made rates (one ms per
+// prompt row per LLM layer, nothing else), so every choice can be worked out from the prompt length.
+import { beforeAll, describe, expect, it } from "vitest";
+import { withCostTable } from "../../tools/convert/convert";
+import { budgetFor, type BudgetInput } from "../../worker/serve/budget";
+import { cpuBudgetVar } from "../../worker/serve/request";
+import { loadModel, MemorySource, type CostTable } from "../../wasm/index";
+import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
+import { call, chatBody, IMAGES, seedWeights, WEIGHT_FILES } from "./helpers/api";
+
+const point = (tokens: number) => ({
+  keep: (16 + 2 * tokens) / 48,
+  countBy: "mean" as const,
+  knobs: { layer: 0, tokens },
+  visualPerLayer: [16, tokens, tokens],
+  p95Ratio: 1,
+  pruneMs: 0,
+});
+const TABLE: CostTable = {
+  format: "atp-edge-cost/1",
+  modelId: "tiny",
+  platforms: [
+    {
+      key: "workerd/relaxed",
+      host: "hand-made",
+      measuredAt: "2026-12-02",
+      rates: {
+        decode: {},
+        preprocess: { fixedMs: 0, perMpxMs: 0 },
+        visionMs: 0,
+        layer: { fixedMs: 0, perRowMs: 1, perRowSqMs: 0 },
+        headMs: 0,
+        decode_step: { fixedMs: 0, perKvRowMs: 0 },
+      },
+      methods: { grid: [point(9), point(4)], none: [{ ...point(16), keep: 1, knobs: {} }] },
+    },
+  ],
+};
+const WITH_COST = withCostTable(WEIGHT_FILES, new TextEncoder().encode(JSON.stringify(TABLE)));
+
+interface Answer {
+  usage: { prompt_tokens: number };
+  atp: {
+    visual_tokens: { per_layer: number[] };
+    knobs: unknown;
+    cpu_budget: {
+      budget_ms: number;
+      keep: number;
+      fits: boolean;
+      predicted_ms: { total: number };
+      source: string;
+    } | null;
+  };
+  error?: { code: string; message: string; param: string };
+}
+
+const ask = async (atp: object) => {
+  const res = await call(
+    "/v1/chat/completions",
+    chatBody(IMAGES["shapes.png"], undefined, { max_tokens: 2, atp }),
+  );
+  return { status: res.status, body: (await res.json()) as Answer };
+};
+
+describe("atp.cpu_budget_ms", () => {
+  let text = 0; // text rows of the prompt: a point with v visual rows after layer 0 costs 3 text + 16 + 2v
+  beforeAll(async () => {
+    await seedWeights(WITH_COST);
+    const r = await ask({ method: "grid", knobs: { tokens: 9 } });
+    text = r.body.usage.prompt_tokens - 16;
+  });
+
+  it("takes the point with the most tokens that fits and reports it", async () => {
+    const roomy = await ask({ method: "grid", cpu_budget_ms: 3 * text + 34 });
+    expect(roomy.status).toBe(200);
+    expect(roomy.body.atp.visual_tokens.per_layer).toEqual([16, 9, 9]);
+    expect(roomy.body.atp.knobs).toEqual({ layer: 0, tokens: 9 });
+    expect(roomy.body.atp.cpu_budget).toMatchObject({
+      budget_ms: 3 * text + 34,
+      source: "request",
+      fits: true,
+    });
+    expect(roomy.body.atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 34, 9);
+    const tight = await ask({ method: "grid", cpu_budget_ms: 3 * text + 33.5 });
+    expect(tight.body.atp.visual_tokens.per_layer).toEqual([16, 4, 4]);
+    expect(tight.body.atp.cpu_budget!.keep).toBeCloseTo(24 / 48, 9);
+  });
+
+  it("refuses a budget nothing fits, naming the least this request needs", async () => {
+    const r = await ask({ method: "grid", cpu_budget_ms: 3 * text + 23 });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: "cpu_budget_too_small", param: "atp.cpu_budget_ms" });
+    expect(r.body.error!.message).toContain(`the ${3 * text + 24} ms this request needs at least`);
+    const unpruned = await ask({ method: "none", cpu_budget_ms: 3 * text + 47 });
+    expect(unpruned.status).toBe(400);
+    expect((await ask({ method: "none", cpu_budget_ms: 3 * text + 48 })).status).toBe(200);
+  });
+
+  it("refuses a budget beside the knobs it would set, and bad values", async () => {
+    const r = await ask({ method: "grid", cpu_budget_ms: 100, knobs: { tokens: 4 } });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: "invalid_atp_options", param: "atp.knobs" });
+    for (const v of [0, -5, "10", 1e9]) expect((await ask({ cpu_budget_ms: v })).status).toBe(400);
+  });
+
+  it("refuses a CPU budget on a model without a cost table", async () => {
+    await seedWeights(WEIGHT_FILES);
+    const r = await ask({ method: "grid", cpu_budget_ms: 100 });
+    expect(r.status).toBe(400);
+    expect(r.body.error!.code).toBe("cpu_budget_unavailable");
+    await seedWeights(WITH_COST);
+  });
+});
+
+describe("the deployment's default budget (CPU_BUDGET_MS)", () => {
+  it("parses only positive numbers", () => {
+    expect(cpuBudgetVar("25")).toBe(25);
+    for (const v of [undefined, "", "0", "-3", "soon"]) expect(cpuBudgetVar(v)).toBeNull();
+  });
+
+  it("applies to requests without their own budget, best effort, and gives way to the queue's deadline", async () => {
+    const model = await loadModel(new MemorySource(WITH_COST), { kernels: relaxedModule });
+    const base: BudgetInput = {
+      method: "grid",
+      atp: {},
+      defaultMs: 1000,
+      imageFormat: "png",
+      imagePixels: 96 * 96,
+      promptTokens: 26,
+      maxTokens: 2,
+      leftMs: 60_000,
+    };
+    // 10 text rows: points cost 30 + 16 + 18 = 64 and 30 + 16 + 8 = 54
+    expect(budgetFor(model, base)!.report).toMatchObject({ source: "default", fits: true, keep: 34 / 48 });
+    expect(budgetFor(model, { ...base, atp: { knobs: { tokens: 4 } } })).toBeNull();
+    expect(budgetFor(model, { ...base, defaultMs: null })).toBeNull();
+    // nothing fits a default: the cheapest point, reported as not fitting
+    expect(budgetFor(model, { ...base, defaultMs: 10 })!.report).toMatchObject({
+      fits: false,
+      keep: 24 / 48,
+    });
+    // 60 ms asked, but only 55 left before the deadline once the queue ahead is through
+    const r = budgetFor(model, { ...base, atp: { cpu_budget_ms: 60 }, leftMs: 55 })!.report;
+    expect(r).toMatchObject({ budget_ms: 60, effective_ms: 55, keep: 24 / 48 });
+    expect(() => budgetFor(model, { ...base, atp: { cpu_budget_ms: 60 }, leftMs: 20 })).toThrow(
+      /go to the queue/,
+    );
+  });
+});

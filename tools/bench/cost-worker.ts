@@ -1,0 +1,92 @@
+// The cost benchmark's measuring side, inside workerd (npm run bench:cost starts it with wrangler's
+// unstable_dev on tools/bench/cost.wrangler.toml). POST / with the weight files, the encoded images and a
+// job (packed by tools/bench/model-workerd.ts packFiles): every request of the job is measured as the
+// Worker serves one -- the image decoded by the Worker's own decoder (worker/image/decode.ts), then the
+// engine with the request's pruning policy -- and its stats, per-token times and answer come back. Local
+// workerd lets performance.now() advance (in production it moves only at I/O).
+import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
+import simdModule from "../../wasm/build/kernels.simd.wasm";
+import {
+  createPolicy,
+  loadModel,
+  MemorySource,
+  platformKey,
+  type Timings,
+  type MethodName,
+  type PolicyKnobs,
+} from "../../wasm/index";
+import { decodeImage } from "../../worker/image/decode";
+import { unpackFiles } from "./model-worker";
+
+/** One request to measure: an image (a key of the body's files), the question ids, the method. */
+export interface CostJobRequest {
+  image: string;
+  qIds: number[];
+  method: MethodName;
+  knobs: PolicyKnobs;
+  maxTokens: number;
+}
+
+/** What is measured of one request. */
+export interface CostRecord {
+  decodeImageMs: number;
+  imagePixels: number;
+  promptTokens: number;
+  generatedTokens: number;
+  visualPerLayer: number[];
+  timings: Timings;
+  /** Each token's ms (index 0: time to first token). */
+  tokenMs: number[];
+  text: string;
+}
+
+export interface CostJob {
+  kernels: "relaxed" | "simd";
+  requests: CostJobRequest[];
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const files = unpackFiles(new Uint8Array(await request.arrayBuffer()));
+    const job = JSON.parse(new TextDecoder().decode(files.get("__job.json"))) as CostJob;
+    const images = new Map<string, Uint8Array>();
+    for (const [k, v] of files) if (k.startsWith("__img.")) images.set(k, v);
+    for (const k of [...images.keys(), "__job.json"]) files.delete(k);
+    try {
+      const model = await loadModel(new MemorySource(files), {
+        kernels: job.kernels === "simd" ? simdModule : relaxedModule,
+      });
+      const records: CostRecord[] = [];
+      for (const r of job.requests) {
+        const bytes = images.get(r.image);
+        if (!bytes) throw new Error(`no image ${r.image}`);
+        const t0 = performance.now();
+        const image = await decodeImage(bytes, "image");
+        const decodeImageMs = performance.now() - t0;
+        const tokenMs: number[] = [];
+        let done = null;
+        const events = model.generate(image, r.qIds, {
+          maxTokens: r.maxTokens,
+          policy: createPolicy(r.method, r.knobs),
+        });
+        for await (const ev of events) {
+          if (ev.type === "token") tokenMs.push(ev.ms);
+          else done = ev;
+        }
+        records.push({
+          decodeImageMs,
+          imagePixels: image.width * image.height,
+          promptTokens: done!.stats.promptTokens,
+          generatedTokens: done!.stats.generatedTokens,
+          visualPerLayer: done!.stats.visualTokens.perLayer,
+          timings: done!.stats.timings,
+          tokenMs,
+          text: done!.text,
+        });
+      }
+      return Response.json({ platform: platformKey(model.kernels), records });
+    } catch (err) {
+      return new Response((err as Error).stack ?? String(err), { status: 500 });
+    }
+  },
+};

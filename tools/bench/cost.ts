@@ -1,0 +1,455 @@
+// npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
+//                       [--budgets 8,10,12,15,20,30,45] [--methods atp,grid,...] [--kernels relaxed|simd]
+//                       [--write] [--json out/bench/cost.json] [--no-png]
+// The cost model (docs/cost.md) measured in workerd:
+// 1. budget points: every method's knobs for each fraction of KEEPS (tools/eval/calibrate.ts, on the first
+//    --calibrate val questions, in Node: the counts do not depend on the runtime);
+// 2. calibration in workerd (tools/bench/cost-worker.ts): those val questions at every point, as PNGs
+//    decoded by the Worker's decoder, plus PNG and JPEG images of 0.01-4 Mpx; the rates fitted to them
+//    (wasm/engine/cost.ts fitRates) and each point's counts, 95th-percentile ratio and pruning time;
+// 3. the check in workerd, on --check test questions never used above: (a) predicted against measured
+//    time to first token for every method at 25% (and none), planned before the request (the point's
+//    counts) and after it (its real counts); (b) every method under each --budgets CPU budget: the point
+//    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
+//    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method.
+// --write stores the table with the model (weights/cost.json, named in manifest.json): then
+// `atp.cpu_budget_ms` works in the API. Max tokens per request: 24 for captions, 4 otherwise (a client
+// asking a one-word question sets a small max_tokens; the budget plans for all of them).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { encode as encodeJpeg } from "jpeg-js";
+import { unstable_dev } from "wrangler";
+import {
+  BudgetTooSmall,
+  chooseBudget,
+  COST_FORMAT,
+  fitRates,
+  loadModel,
+  methodSpec,
+  METHODS,
+  predictCost,
+  type BudgetPoint,
+  type CostSample,
+  type CostTable,
+  type ImageFormat,
+  type MethodName,
+  type PlatformCost,
+  type PolicyKnobs,
+} from "../../wasm/index";
+import { knobsFor } from "../eval/calibrate";
+import { loadSplit, type EvalItem } from "../eval/data";
+import { FileSource, kernelModule, type KernelBuild } from "../eval/node";
+import { chartSvg, svgToPng } from "../report/chart";
+import { rgbToPng, upscale } from "../shapesvqa/png";
+import { score } from "../shapesvqa/score";
+import { withCostTable } from "../convert/convert";
+import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
+import { packFiles, readWeightFiles } from "./model-io";
+
+const { values } = parseArgs({
+  options: {
+    weights: { type: "string", default: "weights" },
+    data: { type: "string", default: "data" },
+    calibrate: { type: "string", default: "40" },
+    check: { type: "string", default: "280" },
+    budgets: { type: "string", default: "8,10,12,15,20,30,45" },
+    methods: { type: "string" },
+    kernels: { type: "string", default: "relaxed" },
+    write: { type: "boolean", default: false },
+    json: { type: "string", default: "out/bench/cost.json" },
+    "no-png": { type: "boolean", default: false },
+  },
+});
+
+/** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
+const KEEPS = [0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
+/**
+ * Sides of the square images whose decode and preprocessing the rates are fitted on (0.01-4 Mpx). JPEGs
+ * stop at 1024: jpeg-js needs ~90 MB for a 4 Mpx JPEG, past the Worker's decoder cap (docs/cost.md).
+ */
+const IMAGE_SIDES = [96, 256, 512, 1024, 2048];
+const JPEG_MAX_SIDE = 1024;
+const MAX_TOKENS = (it: EvalItem) => (it.family === "caption" ? 24 : 4);
+/** Requests per POST to the bench worker (keeps each response small). */
+const CHUNK = 600;
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : 0;
+};
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Every `n`-th question so that `count` spread over the split (families interleave in it). */
+function spread(items: EvalItem[], count: number): EvalItem[] {
+  const step = Math.max(1, Math.floor(items.length / count));
+  return items.filter((_, i) => i % step === 0).slice(0, count);
+}
+
+function hostName(): string {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const model = /model name\s*:\s*(.+)/.exec(info)?.[1] ?? "unknown CPU";
+    const flags = /flags\s*:\s*(.+)/.exec(info)?.[1].split(" ") ?? [];
+    const vnni = ["avx512_vnni", "avx_vnni", "amx_int8"].filter((f) => flags.includes(f));
+    return `${model} (${vnni.length ? vnni.join(", ") : "no VNNI"})`;
+  } catch {
+    return "unknown CPU";
+  }
+}
+
+/** Runs `requests` in workerd, in chunks; `images` are the encoded files they name. */
+async function measure(
+  weights: Map<string, Uint8Array>,
+  images: Map<string, Uint8Array>,
+  requests: CostJobRequest[],
+): Promise<{ platform: string; records: CostRecord[] }> {
+  const worker = await unstable_dev(new URL("./cost-worker.ts", import.meta.url).pathname, {
+    config: new URL("./cost.wrangler.toml", import.meta.url).pathname,
+    logLevel: "warn",
+    experimental: { disableExperimentalWarning: true },
+  });
+  const records: CostRecord[] = [];
+  let platform = "";
+  try {
+    for (let s = 0; s < requests.length; s += CHUNK) {
+      const chunk = requests.slice(s, s + CHUNK);
+      const used = new Set(chunk.map((r) => r.image));
+      const job: CostJob = { kernels: values.kernels as KernelBuild, requests: chunk };
+      const files = new Map(weights);
+      for (const k of used) files.set(k, images.get(k)!);
+      files.set("__job.json", new TextEncoder().encode(JSON.stringify(job)));
+      const res = await worker.fetch("/", { method: "POST", body: packFiles(files) });
+      if (!res.ok) throw new Error(`cost worker answered ${res.status}: ${await res.text()}`);
+      const out = (await res.json()) as { platform: string; records: CostRecord[] };
+      platform = out.platform;
+      records.push(...out.records);
+      process.stdout.write(`\r  measured ${records.length}/${requests.length}`);
+    }
+  } finally {
+    process.stdout.write("\n");
+    await worker.stop();
+  }
+  return { platform, records };
+}
+
+/** The image of an item as PNG, keyed by its index in the split. */
+function pngOf(images: Map<string, Uint8Array>, split: string, it: EvalItem): string {
+  const key = `__img.${split}.${it.imageIndex}.png`;
+  if (!images.has(key)) images.set(key, rgbToPng(96, 96, it.image));
+  return key;
+}
+
+/** What fitRates reads of a measured record. */
+function sampleOf(r: CostRecord, format: ImageFormat, numVisual: number): CostSample {
+  const t = r.timings;
+  const text = r.promptTokens - numVisual;
+  const layerRows = r.visualPerLayer.map((v) => text + v);
+  const kv0 = layerRows.reduce((a, b) => a + b, 0);
+  const L = layerRows.length;
+  return {
+    imageFormat: format,
+    imagePixels: r.imagePixels,
+    decodeImageMs: r.decodeImageMs,
+    preprocessMs: t.preprocessMs,
+    visionMs: t.visionMs,
+    projectorMs: t.projectorMs,
+    layerRows,
+    layerMs: t.llmLayersMs.map((ms, l) => ms - t.pruneMsPerLayer[l]),
+    headMs: t.prefillMs - t.llmLayersMs.reduce((a, b) => a + b, 0),
+    steps: r.tokenMs.slice(1).map((ms, i) => ({ kvRows: kv0 + L * (i + 1), ms })),
+  };
+}
+
+/** CPU ms of a measured request: image decode + the engine's ttft and every decode step. */
+const cpuMs = (r: CostRecord) => r.decodeImageMs + r.timings.totalMs;
+
+async function main(): Promise<void> {
+  const weights = readWeightFiles(values.weights!);
+  weights.delete("cost.json"); // measured afresh; the model loads without it
+  const manifest = JSON.parse(new TextDecoder().decode(weights.get("manifest.json"))) as {
+    model_id: string;
+    cost?: string;
+    files: Record<string, unknown>;
+  };
+  delete manifest.cost;
+  delete manifest.files["cost.json"];
+  weights.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest)));
+  const model = await loadModel(new FileSource(values.weights!), {
+    kernels: kernelModule(values.kernels as KernelBuild),
+  });
+  const N = model.config.imageSeqLength;
+  const methods = (values.methods?.split(",") ?? METHODS).filter(
+    (m): m is MethodName =>
+      (METHODS as string[]).includes(m) && !methodSpec(m as MethodName).unavailable?.(model.config),
+  );
+  const calib = spread(loadSplit(values.data!, "val"), Number(values.calibrate));
+  const check = spread(loadSplit(values.data!, "test"), Number(values.check));
+  const images = new Map<string, Uint8Array>();
+
+  // 1. knobs per method and fraction (Node)
+  const ladder = new Map<MethodName, { keep: number; knobs: PolicyKnobs }[]>();
+  for (const m of methods) {
+    if (!methodSpec(m).keep) {
+      ladder.set(m, [{ keep: 1, knobs: {} }]);
+      continue;
+    }
+    const pts: { keep: number; knobs: PolicyKnobs }[] = [];
+    for (const keep of KEEPS) pts.push({ keep, knobs: await knobsFor(model, m, keep, calib) });
+    ladder.set(m, pts);
+    console.log(`points ${m}: ${pts.map((p) => JSON.stringify(p.knobs)).join(" ")}`);
+  }
+
+  // 2. calibration in workerd: every point on the val questions, and the image sizes
+  const calReqs: CostJobRequest[] = [];
+  const calMeta: { method: MethodName; point: number; format: ImageFormat }[] = [];
+  for (const m of methods)
+    ladder.get(m)!.forEach((p, pi) => {
+      for (const it of calib) {
+        calReqs.push({
+          image: pngOf(images, "val", it),
+          qIds: it.qIds,
+          method: m,
+          knobs: p.knobs,
+          maxTokens: MAX_TOKENS(it),
+        });
+        calMeta.push({ method: m, point: pi, format: "png" });
+      }
+    });
+  const base = calib[0];
+  for (const side of IMAGE_SIDES) {
+    const f = side / 96;
+    const rgb = Number.isInteger(f) ? upscale(96, 96, base.image, f) : resizeNearest(base.image, side);
+    const rgba = new Uint8Array(side * side * 4);
+    for (let i = 0; i < side * side; i++) {
+      rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = 255;
+    }
+    images.set(`__img.side${side}.png`, rgbToPng(side, side, rgb));
+    images.set(
+      `__img.side${side}.jpeg`,
+      new Uint8Array(encodeJpeg({ data: rgba, width: side, height: side }, 90).data),
+    );
+    for (const format of side <= JPEG_MAX_SIDE ? (["png", "jpeg"] as const) : (["png"] as const))
+      for (let rep = 0; rep < 3; rep++) {
+        calReqs.push({
+          image: `__img.side${side}.${format}`,
+          qIds: base.qIds,
+          method: "none",
+          knobs: {},
+          maxTokens: 1,
+        });
+        calMeta.push({ method: "none", point: -1, format });
+      }
+  }
+  console.log(`calibration: ${calReqs.length} requests in workerd`);
+  const cal = await measure(weights, images, calReqs);
+  const rates = fitRates(cal.records.map((r, i) => sampleOf(r, calMeta[i].format, N)));
+  const methodPoints: Record<string, BudgetPoint[]> = {};
+  for (const m of methods) {
+    methodPoints[m] = ladder.get(m)!.map((p, pi) => {
+      const recs = cal.records.filter((_, i) => calMeta[i].method === m && calMeta[i].point === pi);
+      const L = recs[0].visualPerLayer.length;
+      const per = [...Array(L).keys()].map((l) => mean(recs.map((r) => r.visualPerLayer[l])));
+      const sums = recs.map((r) => r.visualPerLayer.reduce((a, b) => a + b, 0));
+      return {
+        keep: p.keep,
+        countBy: "mean",
+        knobs: p.knobs as Record<string, number | number[]>,
+        visualPerLayer: per.map((v) => round(v, 2)),
+        p95Ratio: round(quantile(sums, 0.95) / mean(sums), 4),
+        pruneMs: round(mean(recs.map((r) => r.timings.pruneMsPerLayer.reduce((a, b) => a + b, 0))), 4),
+      };
+    });
+  }
+  const row: PlatformCost = {
+    key: cal.platform,
+    host: hostName(),
+    measuredAt: new Date().toISOString(),
+    rates,
+    methods: methodPoints,
+  };
+  const table: CostTable = { format: COST_FORMAT, modelId: manifest.model_id, platforms: [row] };
+  console.log(`rates (${row.key}, ${row.host}): ${JSON.stringify(rates)}`);
+
+  // 3a. predicted vs measured TTFT at 25% (the point nearest it) and none, on test
+  const reqOf = (it: EvalItem, m: MethodName, knobs: PolicyKnobs): CostJobRequest => ({
+    image: pngOf(images, "test", it),
+    qIds: it.qIds,
+    method: m,
+    knobs,
+    maxTokens: MAX_TOKENS(it),
+  });
+  const at25 = (m: MethodName) =>
+    methodPoints[m].reduce((a, b) => (Math.abs(b.keep - 0.25) < Math.abs(a.keep - 0.25) ? b : a));
+  const predReqs: CostJobRequest[] = [];
+  const predMeta: { method: MethodName; point: BudgetPoint; it: EvalItem }[] = [];
+  for (const m of methods) {
+    const point = at25(m);
+    for (const it of check) {
+      predReqs.push(reqOf(it, m, point.knobs));
+      predMeta.push({ method: m, point, it });
+    }
+  }
+  // 3b. budgets
+  const budgets = values.budgets!.split(",").map(Number);
+  const budReqs: CostJobRequest[] = [];
+  const budMeta: { method: MethodName; budget: number; it: EvalItem; predicted: number }[] = [];
+  const refused: Record<string, Record<number, number>> = {};
+  for (const m of methods)
+    for (const b of budgets) {
+      for (const it of check) {
+        const req = {
+          imageFormat: "png" as const,
+          imagePixels: 96 * 96,
+          promptTokens: model.tokenizer.promptIds(it.qIds).length,
+          numVisual: N,
+          tokens: MAX_TOKENS(it),
+        };
+        try {
+          const c = chooseBudget(row, m, b, req);
+          budReqs.push(reqOf(it, m, c.point.knobs));
+          budMeta.push({ method: m, budget: b, it, predicted: c.predicted.totalMs });
+        } catch (err) {
+          if (!(err instanceof BudgetTooSmall)) throw err;
+          const byBudget = (refused[m] ??= {});
+          byBudget[b] = (byBudget[b] ?? 0) + 1;
+        }
+      }
+    }
+  console.log(`check: ${predReqs.length + budReqs.length} requests in workerd`);
+  const chk = await measure(weights, images, [...predReqs, ...budReqs]);
+  const predRecs = chk.records.slice(0, predReqs.length);
+  const budRecs = chk.records.slice(predReqs.length);
+
+  const prediction: Record<string, object> = {};
+  for (const m of methods) {
+    const rows = predMeta.map((p, i) => ({ p, r: predRecs[i] })).filter((x) => x.p.method === m);
+    const errs = (planned: boolean) =>
+      rows.map(({ p, r }) => {
+        const work = {
+          imageFormat: "png" as const,
+          imagePixels: r.imagePixels,
+          promptTokens: r.promptTokens,
+          numVisual: N,
+          visualPerLayer: planned ? p.point.visualPerLayer : r.visualPerLayer,
+          pruneMs: p.point.pruneMs,
+          tokens: r.generatedTokens + 1,
+        };
+        const pred = predictCost(rates, work);
+        return { ttft: pred.ttftMs / r.timings.ttftMs - 1, total: pred.totalMs / cpuMs(r) - 1 };
+      });
+    const summary = (e: { ttft: number; total: number }[]) => ({
+      ttft_within_15pct: round(mean(e.map((x) => (Math.abs(x.ttft) <= 0.15 ? 1 : 0)))),
+      ttft_median_abs_error: round(
+        quantile(
+          e.map((x) => Math.abs(x.ttft)),
+          0.5,
+        ),
+      ),
+      ttft_p90_abs_error: round(
+        quantile(
+          e.map((x) => Math.abs(x.ttft)),
+          0.9,
+        ),
+      ),
+      total_within_15pct: round(mean(e.map((x) => (Math.abs(x.total) <= 0.15 ? 1 : 0)))),
+    });
+    prediction[m] = {
+      keep: at25(m).keep,
+      measured_ttft_ms: round(mean(rows.map((x) => x.r.timings.ttftMs))),
+      measured_cpu_ms: round(mean(rows.map((x) => cpuMs(x.r)))),
+      planned: summary(errs(true)),
+      actual_counts: summary(errs(false)),
+    };
+  }
+  const budgetRows: Record<string, object[]> = {};
+  const series = [];
+  for (const m of methods) {
+    budgetRows[m] = [];
+    const pts = [];
+    for (const b of budgets) {
+      const rows = budMeta
+        .map((p, i) => ({ p, r: budRecs[i] }))
+        .filter((x) => x.p.method === m && x.p.budget === b);
+      const nRefused = refused[m]?.[b] ?? 0;
+      if (!rows.length) {
+        budgetRows[m].push({ budget_ms: b, refused: nRefused });
+        continue;
+      }
+      const acc = score(
+        rows.map(({ p, r }) => ({ family: p.it.family, answer: p.it.answer, prediction: r.text })),
+      );
+      const cpu = rows.map((x) => cpuMs(x.r));
+      const entry = {
+        budget_ms: b,
+        answered: rows.length,
+        refused: nRefused,
+        accuracy: round(acc.meanExact, 4),
+        cpu_ms_mean: round(mean(cpu)),
+        cpu_ms_p95: round(quantile(cpu, 0.95)),
+        within_budget: round(mean(cpu.map((c) => (c <= b ? 1 : 0))), 4),
+        predicted_ms_mean: round(mean(rows.map((x) => x.p.predicted))),
+        mean_fraction: round(mean(rows.map((x) => mean(x.r.visualPerLayer) / N)), 4),
+      };
+      budgetRows[m].push(entry);
+      if (nRefused === 0) pts.push({ x: entry.cpu_ms_mean, y: entry.accuracy });
+    }
+    series.push({ name: m, points: pts });
+  }
+  const report = {
+    runtime: `workerd (local), kernels ${values.kernels}`,
+    host: row.host,
+    platform: row.key,
+    calibration_questions: calib.length,
+    check_questions: check.length,
+    max_tokens: "24 for captions, 4 otherwise",
+    rates,
+    prediction,
+    budgets: budgetRows,
+    table,
+  };
+  mkdirSync(dirname(values.json!), { recursive: true });
+  writeFileSync(values.json!, JSON.stringify(report, null, 2) + "\n");
+  console.log(JSON.stringify({ prediction, budgets: budgetRows }, null, 1));
+  if (!values["no-png"]) {
+    const svg = chartSvg(series, {
+      title: `Accuracy against CPU per request (workerd, ${row.host.split(" (")[0]}), ${check.length} test questions`,
+      xLabel: "CPU ms per request (mean; image decode, prefill and decode)",
+      yLabel: "accuracy",
+      xTick: (x) => `${x}`,
+      dots: true,
+    });
+    svgToPng(svg, "docs/cpu-budget.png");
+  }
+  if (values.write) {
+    // the manifest as the converter wrote it, plus the cost entry
+    const path = join(values.weights!, "manifest.json");
+    const original = JSON.parse(readFileSync(path, "utf8")) as typeof manifest;
+    delete original.cost;
+    delete original.files["cost.json"];
+    const files = withCostTable(
+      new Map([["manifest.json", new TextEncoder().encode(JSON.stringify(original, null, 2) + "\n")]]),
+      new TextEncoder().encode(JSON.stringify(table, null, 2) + "\n"),
+    );
+    for (const [k, v] of files) writeFileSync(join(values.weights!, k), v);
+    console.log(`wrote ${values.weights}/cost.json and its manifest entry`);
+  }
+}
+
+/** Nearest-neighbour resize of a 96 x 96 RGB image to side x side. */
+function resizeNearest(rgb: Uint8Array, side: number): Uint8Array {
+  const out = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      const s = (Math.floor((y * 96) / side) * 96 + Math.floor((x * 96) / side)) * 3;
+      out.set(rgb.subarray(s, s + 3), (y * side + x) * 3);
+    }
+  return out;
+}
+
+main().catch((err: Error) => {
+  console.error(`bench:cost: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+// A per-request CPU budget -> the pruning budget (docs/cost.md): among a method's budget points in the
+// model's cost table (most tokens first), the first whose predicted cost -- image decode, time to first
+// token and every decode step up to the request's token limit -- fits the budget. An adaptive method
+// (ATP keeps more on busier images) is planned at its 95th-percentile count, so that the budget holds for
+// nearly every instance, not for the mean one.
+import {
+  predictCost,
+  type BudgetPoint,
+  type CostPrediction,
+  type PlatformCost,
+  type RequestWork,
+} from "./cost";
+
+/** What the request will compute apart from the pruning. */
+export type BudgetRequest = Omit<RequestWork, "visualPerLayer" | "pruneMs">;
+
+/** The chosen point and what it is predicted to cost. */
+export interface BudgetChoice {
+  point: BudgetPoint;
+  predicted: CostPrediction;
+}
+
+/** No point fits: the least a request like this one can cost with `method` (null: no points at all). */
+export class BudgetTooSmall extends Error {
+  constructor(
+    readonly method: string,
+    readonly budgetMs: number,
+    readonly minimumMs: number | null,
+  ) {
+    super(
+      minimumMs === null
+        ? `method '${method}' has no CPU budget points in this model's cost table`
+        : `cpu_budget_ms ${budgetMs} is below the ${Math.ceil(minimumMs)} ms this request needs at least with method '${method}' (its most aggressive pruning, image decode and max_tokens of decode included)`,
+    );
+    this.name = "BudgetTooSmall";
+  }
+}
+
+/** The work of `req` at `point`, planned at the point's 95th-percentile count. */
+export function workAt(point: BudgetPoint, req: BudgetRequest): RequestWork {
+  const ratio = Math.max(1, point.p95Ratio);
+  return {
+    ...req,
+    visualPerLayer: point.visualPerLayer.map((v) => Math.min(req.numVisual, v * ratio)),
+    pruneMs: point.pruneMs,
+  };
+}
+
+/** The point of `method` with the most tokens whose predicted cost fits `budgetMs`. */
+export function chooseBudget(
+  row: PlatformCost,
+  method: string,
+  budgetMs: number,
+  req: BudgetRequest,
+): BudgetChoice {
+  const points = Object.hasOwn(row.methods, method) ? row.methods[method] : [];
+  let minimum: number | null = null;
+  for (const point of points) {
+    const predicted = predictCost(row.rates, workAt(point, req));
+    if (predicted.totalMs <= budgetMs) return { point, predicted };
+    minimum = minimum === null ? predicted.totalMs : Math.min(minimum, predicted.totalMs);
+  }
+  throw new BudgetTooSmall(method, budgetMs, minimum);
+}

@@ -1,0 +1,263 @@
+// The cost model (docs/cost.md): a request's CPU milliseconds predicted from what it will compute, with
+// throughputs measured per platform by `npm run bench:cost` in workerd and stored with the model
+// (cost.json beside the shards, named by the manifest). Every term is a count the engine knows before it
+// runs: input pixels (image decode, preprocessing), the vision tower (fixed for a model), each LLM layer at
+// its row count (linear in rows for the weights, quadratic for causal attention), the pruning method's own
+// work (measured per method and budget), and each decode step at the KV length of every layer.
+import type { CountBy } from "../pruning/method";
+
+/** Image formats the cost model has a decode rate for (`raw`: pixels handed over decoded). */
+export type ImageFormat = "png" | "jpeg" | "raw";
+
+/** Milliseconds per unit of each term on one platform (a runtime and a kernel build on one host). */
+export interface CostRates {
+  /** Image decode: ms = fixed + perMpx x megapixels, by format (absent: not measured, 0). */
+  decode: Partial<Record<ImageFormat, { fixedMs: number; perMpxMs: number }>>;
+  /** The engine's preprocessing (resample to the vision input): fixed + per input megapixel. */
+  preprocess: { fixedMs: number; perMpxMs: number };
+  /** Vision tower and projector: a fixed cost for the model. */
+  visionMs: number;
+  /** One LLM prefill layer at r rows: fixedMs + perRowMs r + perRowSqMs r^2 (causal attention). */
+  layer: { fixedMs: number; perRowMs: number; perRowSqMs: number };
+  /** Final norm and LM head of the last prompt row. */
+  headMs: number;
+  /** One decode step: fixedMs (every weight read once) + perKvRowMs x KV rows summed over layers. */
+  decode_step: { fixedMs: number; perKvRowMs: number };
+}
+
+/** One budget point of a method: its knobs and what it kept on the calibration questions. */
+export interface BudgetPoint {
+  /** Target fraction of visual tokens the knobs were set for (tools/eval/calibrate.ts). */
+  keep: number;
+  countBy: CountBy;
+  knobs: Record<string, number | number[]>;
+  /** Mean visual tokens entering each LLM layer on the calibration questions. */
+  visualPerLayer: number[];
+  /**
+   * 95th percentile over the calibration questions of the total kept (sum over layers) against the mean:
+   * an adaptive method keeps more on some instances; the budget plans for this share of them.
+   */
+  p95Ratio: number;
+  /** Mean milliseconds of the method's own work (scores, selection, compaction) per request. */
+  pruneMs: number;
+}
+
+/** One platform's row: where it was measured, its rates and every method's budget points. */
+export interface PlatformCost {
+  /** `runtime/kernels`, e.g. `workerd/relaxed` (platformKey). */
+  key: string;
+  /** The CPU the row was measured on (model name and flags). */
+  host: string;
+  measuredAt: string;
+  rates: CostRates;
+  /** Method name -> its budget points, most tokens first. */
+  methods: Record<string, BudgetPoint[]>;
+}
+
+/** cost.json: the model's cost table. */
+export interface CostTable {
+  format: typeof COST_FORMAT;
+  modelId: string;
+  platforms: PlatformCost[];
+}
+
+export const COST_FORMAT = "atp-edge-cost/1";
+
+/** What one request will compute. */
+export interface RequestWork {
+  imageFormat: ImageFormat;
+  imagePixels: number;
+  /** Prompt ids with the visual tokens (promptIds length). */
+  promptTokens: number;
+  /** Visual tokens of the unpruned prompt (image_seq_length). */
+  numVisual: number;
+  /** Visual tokens entering each LLM layer. */
+  visualPerLayer: number[];
+  pruneMs: number;
+  /** Tokens generated (the first comes from prefill; each later one is a decode step). */
+  tokens: number;
+}
+
+/** Predicted milliseconds, by part. */
+export interface CostPrediction {
+  imageMs: number;
+  preprocessMs: number;
+  visionMs: number;
+  prefillMs: number;
+  /** preprocess + vision + prefill: the engine's time to first token. */
+  ttftMs: number;
+  decodeMs: number;
+  /** image + ttft + decode: the request's CPU in the engine and the image decoder. */
+  totalMs: number;
+}
+
+const MPX = 1e6;
+
+/** Prompt rows entering each layer. */
+export function rowsPerLayer(w: RequestWork): number[] {
+  const text = w.promptTokens - w.numVisual;
+  return w.visualPerLayer.map((v) => text + v);
+}
+
+/** Milliseconds of one prefill layer at `rows` rows. */
+export function layerMs(r: CostRates, rows: number): number {
+  return r.layer.fixedMs + r.layer.perRowMs * rows + r.layer.perRowSqMs * rows * rows;
+}
+
+/** The predicted cost of `w` on rates `r`. */
+export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
+  const mpx = w.imagePixels / MPX;
+  const dec = r.decode[w.imageFormat];
+  const imageMs = dec ? dec.fixedMs + dec.perMpxMs * mpx : 0;
+  const preprocessMs = r.preprocess.fixedMs + r.preprocess.perMpxMs * mpx;
+  const rows = rowsPerLayer(w);
+  const prefillMs = rows.reduce((s, n) => s + layerMs(r, n), 0) + r.headMs + w.pruneMs;
+  const kv0 = rows.reduce((a, b) => a + b, 0);
+  const L = rows.length;
+  let decodeMs = 0;
+  // step i (1-based) runs with kv0 + (i - 1) rows per layer already cached, plus its own
+  for (let i = 1; i < w.tokens; i++)
+    decodeMs += r.decode_step.fixedMs + r.decode_step.perKvRowMs * (kv0 + L * i);
+  const ttftMs = preprocessMs + r.visionMs + prefillMs;
+  return {
+    imageMs,
+    preprocessMs,
+    visionMs: r.visionMs,
+    prefillMs,
+    ttftMs,
+    decodeMs,
+    totalMs: imageMs + ttftMs + decodeMs,
+  };
+}
+
+/** The KV rows one decode step reads, summed over layers, for a step with `kvPerLayer` cached. */
+export function decodeKvRows(kvPerLayer: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < kvPerLayer.length; i++) s += kvPerLayer[i] + 1;
+  return s;
+}
+
+/** The row of `table` for `key`, else the first row with the same kernel build, else the first. */
+export function platformRow(table: CostTable, key: string): PlatformCost | null {
+  const build = key.split("/")[1];
+  return (
+    table.platforms.find((p) => p.key === key) ??
+    table.platforms.find((p) => p.key.split("/")[1] === build) ??
+    table.platforms[0] ??
+    null
+  );
+}
+
+/** `runtime/kernels`: the runtime this code runs in and the kernel build of the model's matmuls. */
+export function platformKey(kernels: Record<string, string>): string {
+  const runtime =
+    typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers" ? "workerd" : "node";
+  const build = Object.values(kernels).includes("relaxed") ? "relaxed" : "simd";
+  return `${runtime}/${build}`;
+}
+
+/**
+ * Least squares y ~ X b with b >= 0 (every subset of columns tried: the models here have <= 4 terms),
+ * the fit with the smallest residual among those whose coefficients are all non-negative.
+ */
+export function fitNonNegative(X: number[][], y: number[]): number[] {
+  const k = X[0]?.length ?? 0;
+  let best: { b: number[]; err: number } | null = null;
+  for (let mask = 1; mask < 1 << k; mask++) {
+    const cols = [...Array(k).keys()].filter((j) => mask & (1 << j));
+    const b = leastSquares(
+      X.map((row) => cols.map((j) => row[j])),
+      y,
+    );
+    if (!b || b.some((v) => v < 0)) continue;
+    const full = new Array<number>(k).fill(0);
+    cols.forEach((j, i) => (full[j] = b[i]));
+    const err = X.reduce((s, row, i) => s + (dot(row, full) - y[i]) ** 2, 0);
+    if (!best || err < best.err) best = { b: full, err };
+  }
+  return best?.b ?? new Array<number>(k).fill(0);
+}
+
+function dot(a: number[], b: number[]): number {
+  return a.reduce((s, v, i) => s + v * b[i], 0);
+}
+
+/** Ordinary least squares by the normal equations (Gaussian elimination, partial pivoting); null if singular. */
+function leastSquares(X: number[][], y: number[]): number[] | null {
+  const k = X[0].length;
+  const A = [...Array(k)].map((_, i) => [...Array(k)].map((_, j) => X.reduce((s, r) => s + r[i] * r[j], 0)));
+  const v = [...Array(k)].map((_, i) => X.reduce((s, r, n) => s + r[i] * y[n], 0));
+  for (let c = 0; c < k; c++) {
+    let p = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
+    if (Math.abs(A[p][c]) < 1e-12 * Math.max(1, Math.abs(A[c][c]))) return null;
+    [A[c], A[p]] = [A[p], A[c]];
+    [v[c], v[p]] = [v[p], v[c]];
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / A[c][c];
+      for (let j = c; j < k; j++) A[r][j] -= f * A[c][j];
+      v[r] -= f * v[c];
+    }
+  }
+  return v.map((x, i) => x / A[i][i]);
+}
+
+/** What `fitRates` reads of one measured request (the engine's stats, decode steps timed one by one). */
+export interface CostSample {
+  imageFormat: ImageFormat;
+  imagePixels: number;
+  decodeImageMs: number;
+  preprocessMs: number;
+  visionMs: number;
+  projectorMs: number;
+  /** Rows entering each layer and each layer's time without its pruning part. */
+  layerRows: number[];
+  layerMs: number[];
+  /** prefillMs minus the layers: the LM head. */
+  headMs: number;
+  /** Each decode step: KV rows read (decodeKvRows) and its milliseconds. */
+  steps: { kvRows: number; ms: number }[];
+}
+
+/** Rates fitted to `samples` (least squares, non-negative). */
+export function fitRates(samples: CostSample[]): CostRates {
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const pre = fitNonNegative(
+    samples.map((s) => [1, s.imagePixels / MPX]),
+    samples.map((s) => s.preprocessMs),
+  );
+  const decode: CostRates["decode"] = {};
+  for (const f of ["png", "jpeg"] as const) {
+    const ss = samples.filter((s) => s.imageFormat === f);
+    if (!ss.length) continue;
+    const d = fitNonNegative(
+      ss.map((s) => [1, s.imagePixels / MPX]),
+      ss.map((s) => s.decodeImageMs),
+    );
+    decode[f] = { fixedMs: d[0], perMpxMs: d[1] };
+  }
+  const layerX: number[][] = [];
+  const layerY: number[] = [];
+  for (const s of samples)
+    s.layerRows.forEach((r, l) => {
+      layerX.push([1, r, r * r]);
+      layerY.push(s.layerMs[l]);
+    });
+  const lay = fitNonNegative(layerX, layerY);
+  const steps = samples.flatMap((s) => s.steps);
+  const dec = steps.length
+    ? fitNonNegative(
+        steps.map((st) => [1, st.kvRows]),
+        steps.map((st) => st.ms),
+      )
+    : [0, 0];
+  return {
+    decode,
+    preprocess: { fixedMs: pre[0], perMpxMs: pre[1] },
+    visionMs: mean(samples.map((s) => s.visionMs + s.projectorMs)),
+    layer: { fixedMs: lay[0], perRowMs: lay[1], perRowSqMs: lay[2] },
+    headMs: mean(samples.map((s) => s.headMs)),
+    decode_step: { fixedMs: dec[0], perKvRowMs: dec[1] },
+  };
+}

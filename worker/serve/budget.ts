@@ -1,0 +1,120 @@
+// `atp.cpu_budget_ms` (docs/cost.md): the request's CPU budget -> the pruning that fits it, from the
+// model's cost table (wasm/engine/budget.ts chooseBudget). A budget the request names is binding: a request
+// that cannot fit even at its method's most aggressive point is refused with 400 naming the least it needs.
+// The deployment's default (CPU_BUDGET_MS in wrangler.toml [vars]) applies to requests that set neither a
+// budget nor ATP's budget knob nor knobs, and is best effort: when nothing fits it takes the cheapest point.
+// Time the request will wait in the queue comes off the budget when the deadline is nearer than the budget
+// (a request that waits cannot spend past its deadline), so a queue drains within deadlines.
+import {
+  BudgetTooSmall,
+  chooseBudget,
+  platformKey,
+  platformRow,
+  predictCost,
+  workAt,
+  type BudgetChoice,
+  type ImageFormat,
+  type Model,
+  type MethodName,
+} from "../../wasm/index";
+import { badRequest } from "../errors";
+import type { AtpRequest } from "../schemas/atp";
+
+/** What the response reports of the budget. */
+export interface BudgetReport {
+  budget_ms: number;
+  /** The budget after the predicted queue wait (equal to budget_ms unless the deadline is nearer). */
+  effective_ms: number;
+  source: "request" | "default";
+  /** Whether the chosen point's prediction fits (false only for a default budget nothing fits). */
+  fits: boolean;
+  keep: number;
+  knobs: Record<string, number | number[]>;
+  /** The cost model's prediction for this request at the chosen point (its 95th-percentile count). */
+  predicted_ms: { ttft: number; total: number };
+  /** The cost table's row used, and the host it was measured on. */
+  platform: string;
+}
+
+/** What the choice needs to know of the request. */
+export interface BudgetInput {
+  method: MethodName;
+  atp: AtpRequest;
+  /** CPU_BUDGET_MS of the deployment, when set. */
+  defaultMs: number | null;
+  imageFormat: ImageFormat;
+  imagePixels: number;
+  promptTokens: number;
+  maxTokens: number;
+  /** Milliseconds left before the deadline once the predicted queue wait is over. */
+  leftMs: number;
+}
+
+/** The budget's point and report, or null when no budget applies. Throws 400 ApiErrors. */
+export function budgetFor(
+  model: Model,
+  b: BudgetInput,
+): { choice: BudgetChoice; report: BudgetReport } | null {
+  const asked = b.atp.cpu_budget_ms;
+  const own = b.atp.budget !== undefined || b.atp.knobs !== undefined;
+  if (asked === undefined && (b.defaultMs === null || own)) return null;
+  if (asked !== undefined && own) {
+    throw badRequest(
+      "atp.cpu_budget_ms chooses the pruning itself: send it without atp.budget and atp.knobs",
+      "invalid_atp_options",
+      b.atp.budget !== undefined ? "atp.budget" : "atp.knobs",
+    );
+  }
+  const cost = model.info.cost;
+  const source = asked !== undefined ? "request" : "default";
+  if (!cost) {
+    if (source === "default") return null;
+    throw badRequest(
+      "This model has no cost table (npm run bench:cost -- --write), so it cannot plan a CPU budget",
+      "cpu_budget_unavailable",
+      "atp.cpu_budget_ms",
+    );
+  }
+  const row = platformRow(cost, platformKey(model.kernels));
+  if (!row) return null;
+  const budgetMs = asked ?? b.defaultMs!;
+  const effective = Math.max(0, Math.min(budgetMs, b.leftMs));
+  const req = {
+    imageFormat: b.imageFormat,
+    imagePixels: b.imagePixels,
+    promptTokens: b.promptTokens,
+    numVisual: model.config.imageSeqLength,
+    tokens: b.maxTokens,
+  };
+  let choice: BudgetChoice;
+  let fits = true;
+  try {
+    choice = chooseBudget(row, b.method, effective, req);
+  } catch (err) {
+    if (!(err instanceof BudgetTooSmall)) throw err;
+    const points = Object.hasOwn(row.methods, b.method) ? row.methods[b.method] : [];
+    if (source === "request" || !points.length) {
+      throw badRequest(
+        `${err.message}${effective < budgetMs ? ` (${Math.round(budgetMs - effective)} ms of it go to the queue ahead before the deadline)` : ""}`,
+        "cpu_budget_too_small",
+        "atp.cpu_budget_ms",
+      );
+    }
+    const cheapest = points[points.length - 1];
+    choice = { point: cheapest, predicted: predictCost(row.rates, workAt(cheapest, req)) };
+    fits = false;
+  }
+  return {
+    choice,
+    report: {
+      budget_ms: budgetMs,
+      effective_ms: effective,
+      source,
+      fits,
+      keep: choice.point.keep,
+      knobs: choice.point.knobs,
+      predicted_ms: { ttft: choice.predicted.ttftMs, total: choice.predicted.totalMs },
+      platform: `${row.key} (${row.host})`,
+    },
+  };
+}
