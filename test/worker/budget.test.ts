@@ -38,6 +38,8 @@ const TABLE: CostTable = {
     },
   ],
 };
+// a row for another platform first: the Worker must find its own (workerd, relaxed kernels)
+TABLE.platforms.unshift({ ...TABLE.platforms[0], key: "node/simd", host: "elsewhere" });
 const WITH_COST = withCostTable(WEIGHT_FILES, new TextEncoder().encode(JSON.stringify(TABLE)));
 
 interface Answer {
@@ -51,6 +53,7 @@ interface Answer {
       fits: boolean;
       predicted_ms: { total: number };
       source: string;
+      platform: string;
     } | null;
   };
   error?: { code: string; message: string; param: string };
@@ -83,6 +86,7 @@ describe("atp.cpu_budget_ms", () => {
       fits: true,
     });
     expect(roomy.body.atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 34, 9);
+    expect(roomy.body.atp.cpu_budget!.platform).toBe("workerd/relaxed (hand-made)");
     const tight = await ask({ method: "grid", cpu_budget_ms: 3 * text + 33.5 });
     expect(tight.body.atp.visual_tokens.per_layer).toEqual([16, 4, 4]);
     expect(tight.body.atp.cpu_budget!.keep).toBeCloseTo(24 / 48, 9);

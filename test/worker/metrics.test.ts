@@ -216,8 +216,29 @@ describe("retention", () => {
     kept_per_layer: [[0, 1, 2, 3]],
     grid: 2,
     llm_prefill_macs: 1,
+    clock: "running",
+    estimate: null,
     thumb: { size: 2, rgb: new Uint8Array(12) },
   });
+
+  it("reports the cost model's estimates apart, and counts requests whose clock stood still", async () => {
+    const now = Date.now();
+    const method = "cdpruner"; // no other test records this method
+    const frozen = { ...record(now, method), clock: "frozen" as const, ttft_ms: 0, itl_ms: [0, 0] };
+    await store().record({ ...frozen, estimate: { ttft_ms: 12, itl_ms: 0.3, cpu_ms: 14 } });
+    await store().record({ ...frozen, estimate: { ttft_ms: 16, itl_ms: 0.5, cpu_ms: 18 } });
+    await store().record(record(now, method)); // no cost table: no estimate
+    const r = (await (await call(`/v1/metrics?method=${method}`)).json()) as Report & {
+      estimate: Record<string, { count: number; p50: number | null }>;
+      frozen_clock: number;
+    };
+    expect(r.count).toBe(3);
+    expect(r.frozen_clock).toBe(2);
+    expect(r.estimate.ttft_ms).toMatchObject({ count: 2, p50: 14 });
+    expect(r.estimate.itl_ms).toMatchObject({ count: 2, p50: 0.4 });
+    expect(r.estimate.cpu_ms).toMatchObject({ count: 2, p50: 16 });
+  });
+  const store = () => metricsStore(env);
 
   it("drops rows past the age bound and thumbnails past the count bound", async () => {
     const store = metricsStore(env);

@@ -152,7 +152,8 @@ export function platformRow(table: CostTable, key: string): PlatformCost | null 
 export function platformKey(kernels: Record<string, string>): string {
   const runtime =
     typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers" ? "workerd" : "node";
-  const build = Object.values(kernels).includes("relaxed") ? "relaxed" : "simd";
+  // variant names end in __<isa> (q8_f32_gemm_2x4__relaxed): the relaxed build runs its matmuls relaxed
+  const build = Object.values(kernels).some((v) => v.endsWith("__relaxed")) ? "relaxed" : "simd";
   return `${runtime}/${build}`;
 }
 

@@ -55,6 +55,11 @@ function card(label, value, sub = "") {
 function renderCards(r) {
   const cold = r.requests.filter((q) => q.cold).length;
   const pct = (p) => `p95 ${fmt(p.p95)} · p99 ${fmt(p.p99)}`;
+  // measured by the Worker's own clock: true locally; on Cloudflare's network it stands still between I/O
+  const clockNote = r.frozen_clock
+    ? `clock frozen in ${r.frozen_clock}: see the estimate`
+    : "local clock (in-process)";
+  const est = r.estimate && r.estimate.ttft_ms.count ? r.estimate : null;
   const fractions = r.requests.flatMap((q) => q.visual_per_layer.map((v) => v / q.visual_total));
   const kept = fractions.length ? fractions.reduce((a, b) => a + b, 0) / fractions.length : null;
   $("cards").replaceChildren(
@@ -67,8 +72,11 @@ function renderCards(r) {
             .map(([m, n]) => `${m} ${n}`)
             .join(" · "),
     ),
-    card("TTFT p50 ms", fmt(r.ttft_ms.p50), pct(r.ttft_ms)),
-    card("ITL p50 ms", fmt(r.itl_ms.p50, 2), pct(r.itl_ms)),
+    card("TTFT p50 ms", fmt(r.ttft_ms.p50), `${pct(r.ttft_ms)} · ${clockNote}`),
+    card("ITL p50 ms", fmt(r.itl_ms.p50, 2), `${pct(r.itl_ms)} · ${clockNote}`),
+    card("TTFT p50 ms, estimate", fmt(est?.ttft_ms.p50), "cost model at each request's counts"),
+    card("ITL p50 ms, estimate", fmt(est?.itl_ms.p50, 2), "cost model, mean decode step"),
+    card("CPU ms / request, estimate", fmt(est?.cpu_ms.p50), est ? pct(est.cpu_ms) : "no cost table"),
     card("tokens / s", r.itl_ms.mean ? fmt(1000 / r.itl_ms.mean, 0) : "–", "decode, from mean ITL"),
     card("tokens measured", r.itl_ms.count, "inter-token gaps"),
     card("cold starts", cold, "model loaded by the request"),

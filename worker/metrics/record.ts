@@ -50,6 +50,14 @@ export interface MetricsRecord {
   kept_per_layer: number[][];
   grid: number;
   llm_prefill_macs: number;
+  /**
+   * Whether the in-process clock ran during the request ("running": wrangler dev, workerd locally) or
+   * stood still ("frozen": Cloudflare's network, where clocks advance only at I/O, so the measured figures
+   * above read ~0 for compute).
+   */
+  clock: "running" | "frozen";
+  /** The cost model's estimate for this request (worker/serve/budget.ts estimateFor); null without a table. */
+  estimate: { ttft_ms: number; itl_ms: number; cpu_ms: number } | null;
   thumb: Thumbnail | null;
 }
 
@@ -114,6 +122,10 @@ export function buildRecord(o: Outcome, m: RequestMarks): MetricsRecord {
     kept_per_layer: s.visualTokens.indexPerLayer ?? [],
     grid: Math.round(Math.sqrt(visualTotal)),
     llm_prefill_macs: s.llmPrefillMacs,
+    clock: t.totalMs > 0 ? "running" : "frozen",
+    estimate: o.estimate
+      ? { ttft_ms: ms(o.estimate.ttft_ms), itl_ms: ms(o.estimate.itl_ms), cpu_ms: ms(o.estimate.cpu_ms) }
+      : null,
     thumb: m.thumb,
   };
 }

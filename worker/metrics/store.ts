@@ -56,6 +56,10 @@ export interface MetricsReport {
   methods: Record<string, number>;
   ttft_ms: Percentiles;
   itl_ms: Percentiles;
+  /** The cost model's estimates (one ITL per request: its mean step), over the requests that have one. */
+  estimate: { ttft_ms: Percentiles; itl_ms: Percentiles; cpu_ms: Percentiles };
+  /** Requests whose in-process clock stood still (measured figures ~0: use the estimate). */
+  frozen_clock: number;
   /** Percentiles per time bucket, over the span from the oldest to the newest request read. */
   series: LatencySeries;
   requests: RequestRow[];
@@ -130,9 +134,17 @@ export class MetricsStore extends DurableObject<StoreEnv> {
     const ttft: number[] = [];
     const itl: number[] = [];
     const methods = new Map<string, number>(); // a Map: "__proto__" is a method string like any other
+    const est = { ttft: [] as number[], itl: [] as number[], cpu: [] as number[] };
+    let frozen = 0;
     for (const r of parsed) {
       ttft.push(r.ttft_ms);
       for (const x of r.itl_ms) itl.push(x);
+      if (r.estimate) {
+        est.ttft.push(r.estimate.ttft_ms);
+        if (r.itl_ms.length) est.itl.push(r.estimate.itl_ms);
+        est.cpu.push(r.estimate.cpu_ms);
+      }
+      if (r.clock === "frozen") frozen++;
       methods.set(r.method, (methods.get(r.method) ?? 0) + 1);
     }
     const samples: LatencySample[] = parsed;
@@ -145,6 +157,12 @@ export class MetricsStore extends DurableObject<StoreEnv> {
       methods: Object.fromEntries(methods), // own data properties, whatever the names
       ttft_ms: percentiles(ttft),
       itl_ms: percentiles(itl),
+      estimate: {
+        ttft_ms: percentiles(est.ttft),
+        itl_ms: percentiles(est.itl),
+        cpu_ms: percentiles(est.cpu),
+      },
+      frozen_clock: frozen,
       series: latencySeries(samples, first, last, q.buckets),
       requests: parsed.slice(0, q.limit),
     };

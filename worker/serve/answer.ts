@@ -33,7 +33,7 @@ import {
 import { ApiError, badRequest } from "../errors";
 import { DEFAULT_DEADLINE_MS, MAX_QUEUED_IMAGE_BYTES, MAX_QUEUED_REQUESTS } from "../limits";
 import type { AtpRequest } from "../schemas/atp";
-import { budgetFor, type BudgetReport } from "./budget";
+import { budgetFor, estimateFor, type BudgetReport, type CostEstimate } from "./budget";
 
 /** What one request asks of the model. */
 export interface Job {
@@ -64,6 +64,8 @@ export interface Outcome {
   elapsedMs: number;
   /** The CPU budget's choice, when one applied (worker/serve/budget.ts). */
   budget: BudgetReport | null;
+  /** The cost model's figures at the request's real counts (null without a cost table). */
+  estimate: CostEstimate | null;
 }
 
 const now = () => performance.now();
@@ -196,7 +198,15 @@ async function* run(
               : s.generatedTokens >= maxTokens
                 ? "max_tokens"
                 : "context";
-        return { done: ev, stoppedBy, deadlineMs, elapsedMs: now() - job.arrivedAt, budget };
+        const estimate = estimateFor(model, s.method, {
+          imageFormat: job.imageFormat,
+          imagePixels: job.imagePixels,
+          promptTokens: s.promptTokens,
+          visualPerLayer: s.visualTokens.perLayer,
+          // the steps made: the stop token's included
+          tokens: s.generatedTokens + (s.finishReason === "stop" ? 1 : 0),
+        });
+        return { done: ev, stoppedBy, deadlineMs, elapsedMs: now() - job.arrivedAt, budget, estimate };
       }
       lastTokenMs = ev.ms;
       yield ev;

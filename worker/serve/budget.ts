@@ -13,6 +13,7 @@ import {
   predictCost,
   workAt,
   type BudgetChoice,
+  type BudgetPoint,
   type ImageFormat,
   type Model,
   type MethodName,
@@ -34,6 +35,51 @@ export interface BudgetReport {
   predicted_ms: { ttft: number; total: number };
   /** The cost table's row used, and the host it was measured on. */
   platform: string;
+}
+
+/**
+ * The cost model's figures for a finished request at the counts it really had: what the dashboard shows
+ * where clocks do not run (on Cloudflare's network CPU-bound code reads 0 ms), labelled as an estimate.
+ */
+export interface CostEstimate {
+  ttft_ms: number;
+  /** Mean of the decode steps the request made. */
+  itl_ms: number;
+  /** Image decode, ttft and every decode step. */
+  cpu_ms: number;
+  platform: string;
+}
+
+/** The estimate for a finished request, or null when the model has no cost table. */
+export function estimateFor(
+  model: Model,
+  method: string,
+  r: {
+    imageFormat: ImageFormat;
+    imagePixels: number;
+    promptTokens: number;
+    visualPerLayer: number[];
+    tokens: number;
+  },
+): CostEstimate | null {
+  const row = model.info.cost ? platformRow(model.info.cost, platformKey(model.kernels)) : null;
+  if (!row) return null;
+  const N = model.config.imageSeqLength;
+  // the method's own work: its budget point nearest the fraction this request kept
+  const kept = r.visualPerLayer.reduce((a, b) => a + b, 0) / r.visualPerLayer.length / N;
+  const points = Object.hasOwn(row.methods, method) ? row.methods[method] : [];
+  const near = points.reduce<BudgetPoint | null>(
+    (a, p) => (a === null || Math.abs(p.keep - kept) < Math.abs(a.keep - kept) ? p : a),
+    null,
+  );
+  const tokens = Math.max(1, r.tokens);
+  const p = predictCost(row.rates, { ...r, numVisual: N, pruneMs: near?.pruneMs ?? 0, tokens });
+  return {
+    ttft_ms: p.ttftMs,
+    itl_ms: tokens > 1 ? p.decodeMs / (tokens - 1) : 0,
+    cpu_ms: p.totalMs,
+    platform: `${row.key} (${row.host})`,
+  };
 }
 
 /** What the choice needs to know of the request. */

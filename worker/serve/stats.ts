@@ -12,6 +12,8 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
     budget: atp.budget ?? null,
     knobs: o.budget?.knobs ?? atp.knobs ?? null,
     cpu_budget: o.budget,
+    /** The cost model's figures for this request (true where clocks do not run); null without a table. */
+    cpu_estimate: o.estimate,
     deadline_ms: o.deadlineMs,
     deadline_hit: o.stoppedBy === "deadline" || o.elapsedMs > o.deadlineMs,
     stopped_by: o.stoppedBy,

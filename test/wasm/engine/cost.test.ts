@@ -5,6 +5,7 @@ import {
   decodeKvRows,
   fitNonNegative,
   fitRates,
+  platformKey,
   platformRow,
   predictCost,
   type CostRates,
@@ -108,6 +109,15 @@ describe("fitRates", () => {
       x.decode_step.perKvRowMs,
     ];
     flat(r).forEach((v, i) => expect(v).toBeCloseTo(flat(RATES)[i], 6));
+  });
+});
+
+describe("platformKey", () => {
+  it("names the kernel build by its matmul variants", () => {
+    const relaxed = { f32_add: "f32_add__simd", q8_f32_gemm: "q8_f32_gemm_2x4__relaxed" };
+    const simd = { f32_add: "f32_add__simd", q8_f32_gemm: "q8_f32_gemm_2x4__simd" };
+    expect(platformKey(relaxed)).toBe("node/relaxed");
+    expect(platformKey(simd)).toBe("node/simd");
   });
 });
 
