@@ -26,6 +26,7 @@ const TABLE: CostTable = {
       key: "workerd/relaxed",
       host: "hand-made",
       measuredAt: "2026-12-02",
+      safety: 1,
       rates: {
         decode: {},
         preprocess: { fixedMs: 0, perMpxMs: 0 },

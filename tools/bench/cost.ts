@@ -23,6 +23,7 @@ import { unstable_dev } from "wrangler";
 import {
   BudgetTooSmall,
   chooseBudget,
+  createPolicy,
   COST_FORMAT,
   fitRates,
   loadModel,
@@ -34,11 +35,12 @@ import {
   type CostTable,
   type ImageFormat,
   type MethodName,
+  type Model,
   type PlatformCost,
   type PolicyKnobs,
 } from "../../wasm/index";
 import { knobsFor } from "../eval/calibrate";
-import { loadSplit, type EvalItem } from "../eval/data";
+import { itemImage, loadSplit, type EvalItem } from "../eval/data";
 import { FileSource, kernelModule, type KernelBuild } from "../eval/node";
 import { chartSvg, svgToPng } from "../report/chart";
 import { rgbToPng, upscale } from "../shapesvqa/png";
@@ -63,7 +65,7 @@ const { values } = parseArgs({
 });
 
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
-const KEEPS = [0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
+const KEEPS = [1, 0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
 /**
  * Sides of the square images whose decode and preprocessing the rates are fitted on (0.01-4 Mpx). JPEGs
  * stop at 1024: jpeg-js needs ~90 MB for a 4 Mpx JPEG, past the Worker's decoder cap (docs/cost.md).
@@ -108,7 +110,8 @@ async function measure(
   const worker = await unstable_dev(new URL("./cost-worker.ts", import.meta.url).pathname, {
     config: new URL("./cost.wrangler.toml", import.meta.url).pathname,
     logLevel: "warn",
-    experimental: { disableExperimentalWarning: true },
+    // no reload on source edits: a rebuild mid-run answers 503 "worker restarted mid-request"
+    experimental: { disableExperimentalWarning: true, watch: false },
   });
   const records: CostRecord[] = [];
   let platform = "";
@@ -162,6 +165,37 @@ function sampleOf(r: CostRecord, format: ImageFormat, numVisual: number): CostSa
   };
 }
 
+/** Visual tokens entering each layer, mean over `items` rounded, for `method` with `knobs` (Node, prefill only). */
+async function meanCounts(
+  model: Model,
+  method: MethodName,
+  knobs: object,
+  items: EvalItem[],
+): Promise<number[]> {
+  const sums: number[] = [];
+  for (const it of items) {
+    const done = await model.run(itemImage(it), it.qIds, {
+      maxTokens: 1,
+      policy: createPolicy(method, knobs),
+    });
+    done.stats.visualTokens.perLayer.forEach((v, l) => (sums[l] = (sums[l] ?? 0) + v));
+  }
+  return sums.map((v) => Math.round(v / items.length));
+}
+
+/** The work a measured request really did (its counts and decode steps, stop token included). */
+function actualWork(r: CostRecord, numVisual: number, pruneMs: number) {
+  return {
+    imageFormat: "png" as const,
+    imagePixels: r.imagePixels,
+    promptTokens: r.promptTokens,
+    numVisual,
+    visualPerLayer: r.visualPerLayer,
+    pruneMs,
+    tokens: r.generatedTokens + 1,
+  };
+}
+
 /** CPU ms of a measured request: image decode + the engine's ttft and every decode step. */
 const cpuMs = (r: CostRecord) => r.decodeImageMs + r.timings.totalMs;
 
@@ -196,7 +230,20 @@ async function main(): Promise<void> {
       continue;
     }
     const pts: { keep: number; knobs: PolicyKnobs }[] = [];
-    for (const keep of KEEPS) pts.push({ keep, knobs: await knobsFor(model, m, keep, calib) });
+    for (const keep of KEEPS) {
+      let knobs = await knobsFor(model, m, keep, calib);
+      // a per-instance method (random copies ATP's counts per question) gets the counts its source keeps
+      // on the calibration questions, as fixed knobs: the API has no source run per request
+      const per = methodSpec(m).perInstance;
+      if (per?.applies(knobs))
+        knobs = per.knobs(
+          await meanCounts(model, per.method as MethodName, per.source(knobs), calib),
+          knobs,
+          0,
+        );
+      // a knob at its end of range gives the same point for every smaller fraction: keep it once
+      if (!pts.some((p) => JSON.stringify(p.knobs) === JSON.stringify(knobs))) pts.push({ keep, knobs });
+    }
     ladder.set(m, pts);
     console.log(`points ${m}: ${pts.map((p) => JSON.stringify(p.knobs)).join(" ")}`);
   }
@@ -263,11 +310,20 @@ async function main(): Promise<void> {
       };
     });
   }
+  // the prediction's error on the calibration requests at their real counts: its 95th percentile ratio
+  const ratios: number[] = [];
+  cal.records.forEach((r, i) => {
+    const { method, point } = calMeta[i];
+    if (point < 0) return; // the image-size requests
+    const pruneMs = methodPoints[method][point].pruneMs;
+    ratios.push(cpuMs(r) / predictCost(rates, actualWork(r, N, pruneMs)).totalMs);
+  });
   const row: PlatformCost = {
     key: cal.platform,
     host: hostName(),
     measuredAt: new Date().toISOString(),
     rates,
+    safety: round(Math.max(1, quantile(ratios, 0.95)), 4),
     methods: methodPoints,
   };
   const table: CostTable = { format: COST_FORMAT, modelId: manifest.model_id, platforms: [row] };
@@ -329,13 +385,8 @@ async function main(): Promise<void> {
     const errs = (planned: boolean) =>
       rows.map(({ p, r }) => {
         const work = {
-          imageFormat: "png" as const,
-          imagePixels: r.imagePixels,
-          promptTokens: r.promptTokens,
-          numVisual: N,
-          visualPerLayer: planned ? p.point.visualPerLayer : r.visualPerLayer,
-          pruneMs: p.point.pruneMs,
-          tokens: r.generatedTokens + 1,
+          ...actualWork(r, N, p.point.pruneMs),
+          ...(planned ? { visualPerLayer: p.point.visualPerLayer } : {}),
         };
         const pred = predictCost(rates, work);
         return { ttft: pred.ttftMs / r.timings.ttftMs - 1, total: pred.totalMs / cpuMs(r) - 1 };

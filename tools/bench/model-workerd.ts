@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const worker = await unstable_dev(here("./model-worker.ts"), {
     config: here("./model.wrangler.toml"),
     logLevel: "warn",
-    experimental: { disableExperimentalWarning: true },
+    experimental: { disableExperimentalWarning: true, watch: false },
   });
   let figures: ModelFigures[];
   try {

@@ -1,6 +1,7 @@
 // A per-request CPU budget -> the pruning budget (docs/cost.md): among a method's budget points in the
 // model's cost table (most tokens first), the first whose predicted cost -- image decode, time to first
-// token and every decode step up to the request's token limit -- fits the budget. An adaptive method
+// token and every decode step up to the request's token limit -- fits the budget, with the row's safety
+// factor for the prediction's own error. An adaptive method
 // (ATP keeps more on busier images) is planned at its 95th-percentile count, so that the budget holds for
 // nearly every instance, not for the mean one.
 import {
@@ -46,7 +47,10 @@ export function workAt(point: BudgetPoint, req: BudgetRequest): RequestWork {
   };
 }
 
-/** The point of `method` with the most tokens whose predicted cost fits `budgetMs`. */
+/**
+ * The point of `method` with the most tokens whose predicted cost, times the row's safety factor, fits
+ * `budgetMs`.
+ */
 export function chooseBudget(
   row: PlatformCost,
   method: string,
@@ -57,8 +61,9 @@ export function chooseBudget(
   let minimum: number | null = null;
   for (const point of points) {
     const predicted = predictCost(row.rates, workAt(point, req));
-    if (predicted.totalMs <= budgetMs) return { point, predicted };
-    minimum = minimum === null ? predicted.totalMs : Math.min(minimum, predicted.totalMs);
+    const planned = predicted.totalMs * Math.max(1, row.safety ?? 1);
+    if (planned <= budgetMs) return { point, predicted };
+    minimum = minimum === null ? planned : Math.min(minimum, planned);
   }
   throw new BudgetTooSmall(method, budgetMs, minimum);
 }

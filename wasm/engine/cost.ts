@@ -50,6 +50,11 @@ export interface PlatformCost {
   host: string;
   measuredAt: string;
   rates: CostRates;
+  /**
+   * 95th percentile of measured / predicted CPU over the calibration requests (clock rounding, noise,
+   * what the terms miss): a budget plans for predicted x safety, so that nearly every request fits.
+   */
+  safety: number;
   /** Method name -> its budget points, most tokens first. */
   methods: Record<string, BudgetPoint[]>;
 }

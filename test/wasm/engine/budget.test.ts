@@ -9,6 +9,7 @@ const ROW: PlatformCost = {
   key: "node/relaxed",
   host: "test",
   measuredAt: "",
+  safety: 1,
   rates: {
     decode: {},
     preprocess: { fixedMs: 0, perMpxMs: 0 },
@@ -35,6 +36,13 @@ describe("chooseBudget", () => {
     expect(chooseBudget(ROW, "m", 44.4, REQ).point.keep).toBe(0.25);
     expect(chooseBudget(ROW, "m", 40.5, REQ).predicted.totalMs).toBeCloseTo(40.5, 9);
     expect(chooseBudget(ROW, "m", 40.4, REQ).point.keep).toBe(0.1);
+  });
+
+  it("plans for the prediction's error with the row's safety factor", () => {
+    const safe = { ...ROW, safety: 1.1 };
+    expect(chooseBudget(safe, "m", 44.5 * 1.1, REQ).point.keep).toBe(0.5);
+    expect(chooseBudget(safe, "m", 44.5 * 1.1 - 0.01, REQ).point.keep).toBe(0.25);
+    expect(() => chooseBudget(safe, "m", 24.5 * 1.1 - 0.01, REQ)).toThrow(BudgetTooSmall);
   });
 
   it("plans an adaptive point at its 95th percentile, never past every token", () => {

@@ -122,7 +122,7 @@ describe("platformKey", () => {
 });
 
 describe("platformRow", () => {
-  const row = (key: string) => ({ key, host: "h", measuredAt: "", rates: RATES, methods: {} });
+  const row = (key: string) => ({ key, host: "h", measuredAt: "", safety: 1, rates: RATES, methods: {} });
   const table: CostTable = {
     format: "atp-edge-cost/1",
     modelId: "m",
