@@ -243,6 +243,45 @@ describe.skipIf(!existsSync(CHROMIUM))("the dashboard in chromium", () => {
     await page.screenshot({ path: shot, fullPage: true });
     expect(readFileSync(shot).length).toBeGreaterThan(10_000);
   }, 120_000);
+
+  // last: its request is recorded too, which the counts above do not expect
+  it("probes from the browser: one streamed request, each token's arrival timed by the browser", async () => {
+    const page = await browser!.newPage();
+    await openWithKey(page, `${server!.url}/dashboard?refresh=60000`);
+    await page.waitForFunction(
+      () => (window as unknown as { __dashboard?: { ready: boolean } }).__dashboard?.ready,
+    );
+    await page.click("#probe-run");
+    await page.waitForFunction(
+      () => (window as unknown as { __dashboard: { probe?: object } }).__dashboard.probe,
+    );
+    const p = await page.evaluate(
+      () =>
+        (
+          window as unknown as {
+            __dashboard: {
+              probe: {
+                tokens: number;
+                text: string;
+                ttft_ms: number;
+                itl_ms: number[];
+                total_ms: number;
+                server: { visual_tokens: { total: number }; stopped_by: string } | null;
+              };
+            };
+          }
+        ).__dashboard.probe,
+    );
+    expect(p.tokens).toBeGreaterThan(0);
+    expect(p.text.length).toBeGreaterThan(0);
+    expect(p.itl_ms).toHaveLength(p.tokens - 1);
+    expect(p.ttft_ms).toBeGreaterThan(0);
+    expect(p.total_ms).toBeGreaterThanOrEqual(p.ttft_ms + p.itl_ms.reduce((a, b) => a + b, 0) - 1e-6);
+    // the last chunk's atp object came through the stream
+    expect(p.server?.visual_tokens.total).toBeGreaterThan(0);
+    expect(await page.textContent("#probe-result")).toMatch(/^browser clock: TTFT [0-9.]+ ms/);
+    await page.close();
+  });
 });
 
 /** Runs in the page: what the charts and the map hold and show. */

@@ -7,6 +7,7 @@
 // browser test (test/browser/) and for anyone curious in the console.
 import { createCharts, methodColor } from "./charts.js";
 import { drawMap } from "./map.js";
+import { runProbe } from "./probe.js";
 
 const params = new URLSearchParams(location.search);
 const REFRESH_MS = Math.max(1000, Number(params.get("refresh") ?? 5000));
@@ -27,9 +28,13 @@ state.charts = charts;
 let selected = null; // request id on the map; null follows the newest pruned request
 let timer = 0;
 
-async function api(path) {
+const authHeaders = () => {
   const key = sessionStorage.getItem(KEY_SLOT);
-  const res = await fetch(path, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+  return key ? { Authorization: `Bearer ${key}` } : {};
+};
+
+async function api(path) {
+  const res = await fetch(path, { headers: authHeaders() });
   if (res.status === 401) {
     $("auth").hidden = false;
     throw new Error("API key needed");
@@ -177,6 +182,24 @@ $("auth").addEventListener("submit", (ev) => {
   $("auth").hidden = true;
   fillMethods();
   refresh();
+});
+$("probe-run").addEventListener("click", async () => {
+  const out = $("probe-result");
+  out.className = "status";
+  out.textContent = "streaming…";
+  try {
+    const p = await runProbe(authHeaders());
+    state.probe = p;
+    const itl = p.itl_ms.slice().sort((a, b) => a - b);
+    const est = p.server?.cpu_estimate;
+    out.textContent =
+      `browser clock: TTFT ${fmt(p.ttft_ms)} ms · ITL p50 ${fmt(itl[Math.floor((itl.length - 1) / 2)], 2)} ms · ` +
+      `${p.tokens} tokens in ${fmt(p.total_ms)} ms · "${p.text}"` +
+      (est ? ` · server estimate: TTFT ${fmt(est.ttft_ms)} ms, CPU ${fmt(est.cpu_ms)} ms` : "");
+  } catch (err) {
+    out.className = "status error";
+    out.textContent = String(err.message ?? err);
+  }
 });
 $("window").addEventListener("change", refresh);
 $("method").addEventListener("change", refresh);

@@ -12,6 +12,7 @@ import dashboardCss from "../dashboard/dashboard.css";
 import dashboardJs from "../dashboard/dashboard.js";
 import page from "../dashboard/index.html";
 import mapJs from "../dashboard/map.js";
+import probeJs from "../dashboard/probe.js";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
@@ -23,6 +24,7 @@ const FILES: Record<string, [string, string, boolean]> = {
   "dashboard.js": [dashboardJs, JS, false],
   "charts.js": [chartsJs, JS, false],
   "map.js": [mapJs, JS, false],
+  "probe.js": [probeJs, JS, false],
   "dashboard.css": [dashboardCss, CSS, false],
   "uPlot.iife.min.js": [uplotJs, JS, true],
   "uPlot.min.css": [uplotCss, CSS, true],

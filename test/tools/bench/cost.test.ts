@@ -1,0 +1,34 @@
+// The served cost table (weights/cost.json, written by npm run bench:cost -- --write): it loads with the
+// model, and every budget point is one the registry accepts, ordered as chooseBudget walks them, with
+// counts the model can have. A table left stale by new weights or a renamed knob fails here.
+import { describe, expect, it } from "vitest";
+import { isMethod, loadModel, methodUnavailable, validatedKnobs } from "../../../wasm/index";
+import { FileSource, kernelModule } from "../../../tools/eval/node";
+
+describe("weights/cost.json", () => {
+  it("loads with the served model and holds valid budget points for every method it can run", async () => {
+    const model = await loadModel(new FileSource("weights"), { kernels: kernelModule("relaxed") });
+    const table = model.info.cost;
+    expect(table).not.toBeNull();
+    const L = model.config.text.layers;
+    const N = model.config.imageSeqLength;
+    for (const row of table!.platforms) {
+      expect(row.key).toMatch(/^(workerd|node)\/(relaxed|simd)$/);
+      expect(row.safety).toBeGreaterThanOrEqual(1);
+      expect(row.rates.visionMs).toBeGreaterThan(0);
+      for (const [method, points] of Object.entries(row.methods)) {
+        expect(isMethod(method), method).toBe(true);
+        if (!isMethod(method)) continue;
+        expect(methodUnavailable(method, model.config)).toBeNull();
+        expect(points.length).toBeGreaterThan(0);
+        points.forEach((p, i) => {
+          expect(() => validatedKnobs(method, p.knobs)).not.toThrow();
+          expect(p.visualPerLayer).toHaveLength(L);
+          expect(Math.max(...p.visualPerLayer)).toBeLessThanOrEqual(N);
+          expect(p.p95Ratio).toBeGreaterThanOrEqual(1);
+          if (i > 0) expect(p.keep).toBeLessThan(points[i - 1].keep);
+        });
+      }
+    }
+  });
+});

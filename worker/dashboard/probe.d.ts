@@ -1,0 +1,3 @@
+// probe.js as text (wrangler.toml Text rule).
+declare const text: string;
+export default text;
