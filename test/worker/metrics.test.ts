@@ -189,6 +189,7 @@ describe("the dashboard's files", () => {
 
 describe("retention", () => {
   const record = (ts: number, method = "none"): MetricsRecord => ({
+    rid: crypto.randomUUID(),
     ts,
     route: "/v1/describe",
     model: "atp-tiny",

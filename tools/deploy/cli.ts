@@ -34,10 +34,11 @@ async function main(): Promise<void> {
     deploy: !values["skip-deploy"],
   });
   for (const step of steps) {
-    const line = `wrangler ${step.args.join(" ")}`;
+    const config = step.config ?? values.config!;
+    const line = `wrangler ${step.args.join(" ")} --config ${config}`;
     console.log(`deploy: ${line}`);
     if (values["dry-run"]) continue;
-    const r = spawnSync("npx", ["wrangler", ...step.args, "--config", values.config!], {
+    const r = spawnSync("npx", ["wrangler", ...step.args, "--config", config], {
       stdio: ["inherit", "inherit", step.okIfExists ? "pipe" : "inherit"],
       encoding: "utf8",
     });

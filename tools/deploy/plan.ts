@@ -1,13 +1,20 @@
 // The production deploy as a list of wrangler commands: create the R2 bucket (if it does not exist yet),
 // upload the weights (shards first, manifest.json last, so the bucket never names a shard it lacks), then
-// deploy the Worker. Pure: tools/deploy/cli.ts prints or runs the plan.
+// deploy the Worker, then its Tail Worker. Pure: tools/deploy/cli.ts prints or runs the plan.
 import { join } from "node:path";
 
-/** One wrangler invocation; `okIfExists` tolerates "already exists" (bucket creation). */
+/**
+ * One wrangler invocation; `okIfExists` tolerates "already exists" (bucket creation); `config` runs it
+ * with that wrangler config instead of the main one.
+ */
 export interface Step {
   args: string[];
   okIfExists?: boolean;
+  config?: string;
 }
+
+/** The Tail Worker's config (worker/tail/): deployed after atp-edge, whose metrics store it binds. */
+export const TAIL_CONFIG = "worker/tail/wrangler.toml";
 
 /** What to deploy. */
 export interface PlanInput {
@@ -43,6 +50,6 @@ export function deployPlan(p: PlanInput): Step[] {
       });
     }
   }
-  if (p.deploy) steps.push({ args: ["deploy"] });
+  if (p.deploy) steps.push({ args: ["deploy"] }, { args: ["deploy"], config: TAIL_CONFIG });
   return steps;
 }

@@ -82,6 +82,11 @@ function renderCards(r) {
     card("TTFT p50 ms, estimate", fmt(est?.ttft_ms.p50), "cost model at each request's counts"),
     card("ITL p50 ms, estimate", fmt(est?.itl_ms.p50, 2), "cost model, mean decode step"),
     card("CPU ms / request, estimate", fmt(est?.cpu_ms.p50), est ? pct(est.cpu_ms) : "no cost table"),
+    card(
+      "CPU ms / request, Cloudflare",
+      fmt(r.trace?.cpu_ms.p50),
+      r.trace?.cpu_ms.count ? `${r.trace.cpu_ms.count} traced (Tail Worker)` : "no traces (Tail Worker)",
+    ),
     card("tokens / s", r.itl_ms.mean ? fmt(1000 / r.itl_ms.mean, 0) : "–", "decode, from mean ITL"),
     card("tokens measured", r.itl_ms.count, "inter-token gaps"),
     card("cold starts", cold, "model loaded by the request"),

@@ -26,6 +26,8 @@ export interface Breakdown {
 
 /** A recorded request. */
 export interface MetricsRecord {
+  /** The request's id (its log line carries it too; the Tail Worker's trace joins on it). */
+  rid: string;
   /** Milliseconds since the epoch at arrival. */
   ts: number;
   route: string;
@@ -95,6 +97,7 @@ export function buildRecord(o: Outcome, m: RequestMarks): MetricsRecord {
     imageDecode + modelWait + t.queueMs + t.preprocessMs + t.visionMs + t.projectorMs + sum(layers) + pruning;
   const visualTotal = s.visualTokens.total;
   return {
+    rid: o.rid,
     ts: m.arrivedEpochMs,
     route: m.route,
     model: m.model,

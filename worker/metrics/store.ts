@@ -39,8 +39,19 @@ export interface MetricsQuery {
   buckets: number;
 }
 
-/** A listed request: the record without its kept indices and thumbnail. */
-export type RequestRow = Omit<MetricsRecord, "kept_per_layer" | "thumb"> & { id: number; has_thumb: boolean };
+/** What Cloudflare's trace says a request cost (a Tail Worker's TraceItem, worker/tail/). */
+export interface RequestTrace {
+  cpu_ms: number;
+  wall_ms: number;
+  outcome: string;
+}
+
+/** A listed request: the record without its kept indices and thumbnail, with its trace once it came. */
+export type RequestRow = Omit<MetricsRecord, "kept_per_layer" | "thumb"> & {
+  id: number;
+  has_thumb: boolean;
+  trace: RequestTrace | null;
+};
 
 /** One request with what the pruning map needs. */
 export type RequestDetail = RequestRow & {
@@ -60,12 +71,21 @@ export interface MetricsReport {
   estimate: { ttft_ms: Percentiles; itl_ms: Percentiles; cpu_ms: Percentiles };
   /** Requests whose in-process clock stood still (measured figures ~0: use the estimate). */
   frozen_clock: number;
+  /** CPU and wall time per request from Cloudflare's traces (the Tail Worker), over the traced requests. */
+  trace: { cpu_ms: Percentiles; wall_ms: Percentiles };
   /** Percentiles per time bucket, over the span from the oldest to the newest request read. */
   series: LatencySeries;
   requests: RequestRow[];
 }
 
-type Row = { id: number; body: string; has_thumb: number };
+type Row = {
+  id: number;
+  body: string;
+  has_thumb: number;
+  trace_cpu: number | null;
+  trace_wall: number | null;
+  trace_outcome: string | null;
+};
 
 /** The bindings the store reads: none (it lives on its own SQLite storage). */
 type StoreEnv = Record<string, never>;
@@ -86,6 +106,14 @@ export class MetricsStore extends DurableObject<StoreEnv> {
       );
       CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
       CREATE TABLE IF NOT EXISTS thumbs (id INTEGER PRIMARY KEY, size INTEGER NOT NULL, rgb BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS traces (
+        rid TEXT PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        cpu_ms REAL NOT NULL,
+        wall_ms REAL NOT NULL,
+        outcome TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS traces_ts ON traces (ts);
     `);
   }
 
@@ -109,6 +137,22 @@ export class MetricsStore extends DurableObject<StoreEnv> {
     return row.id;
   }
 
+  /**
+   * Stores what Cloudflare's trace says request `rid` cost (the Tail Worker calls it after the request;
+   * the record may come before or after). Traces age out like the requests.
+   */
+  recordTrace(rid: string, t: RequestTrace, ts: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO traces (rid, ts, cpu_ms, wall_ms, outcome) VALUES (?, ?, ?, ?, ?)",
+      rid,
+      ts,
+      t.cpu_ms,
+      t.wall_ms,
+      t.outcome,
+    );
+    this.sql.exec("DELETE FROM traces WHERE ts < ?", ts - MAX_AGE_MS);
+  }
+
   /** Rows stored now (tests and the retention check). */
   size(): { requests: number; thumbs: number } {
     const count = (table: string) =>
@@ -118,11 +162,12 @@ export class MetricsStore extends DurableObject<StoreEnv> {
 
   /** Percentiles, their series over time and the newest requests of a window. */
   query(q: MetricsQuery): MetricsReport {
-    const methodClause = q.methods ? ` AND method IN (${q.methods.map(() => "?").join(", ")})` : "";
+    const methodClause = q.methods ? ` AND r.method IN (${q.methods.map(() => "?").join(", ")})` : "";
     const rows = this.sql
       .exec<Row>(
-        `SELECT r.id AS id, body, t.id IS NOT NULL AS has_thumb FROM requests r LEFT JOIN thumbs t ON t.id = r.id
-         WHERE ts >= ? AND ts <= ?${methodClause} ORDER BY r.id DESC LIMIT ?`,
+        `SELECT r.id AS id, body, t.id IS NOT NULL AS has_thumb, tr.cpu_ms AS trace_cpu, tr.wall_ms AS trace_wall, tr.outcome AS trace_outcome
+         FROM requests r LEFT JOIN thumbs t ON t.id = r.id LEFT JOIN traces tr ON tr.rid = json_extract(r.body, '$.rid')
+         WHERE r.ts >= ? AND r.ts <= ?${methodClause} ORDER BY r.id DESC LIMIT ?`,
         q.from,
         q.to,
         ...(q.methods ?? []),
@@ -135,6 +180,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
     const itl: number[] = [];
     const methods = new Map<string, number>(); // a Map: "__proto__" is a method string like any other
     const est = { ttft: [] as number[], itl: [] as number[], cpu: [] as number[] };
+    const traced = { cpu: [] as number[], wall: [] as number[] };
     let frozen = 0;
     for (const r of parsed) {
       ttft.push(r.ttft_ms);
@@ -145,6 +191,10 @@ export class MetricsStore extends DurableObject<StoreEnv> {
         est.cpu.push(r.estimate.cpu_ms);
       }
       if (r.clock === "frozen") frozen++;
+      if (r.trace) {
+        traced.cpu.push(r.trace.cpu_ms);
+        traced.wall.push(r.trace.wall_ms);
+      }
       methods.set(r.method, (methods.get(r.method) ?? 0) + 1);
     }
     const samples: LatencySample[] = parsed;
@@ -163,6 +213,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
         cpu_ms: percentiles(est.cpu),
       },
       frozen_clock: frozen,
+      trace: { cpu_ms: percentiles(traced.cpu), wall_ms: percentiles(traced.wall) },
       series: latencySeries(samples, first, last, q.buckets),
       requests: parsed.slice(0, q.limit),
     };
@@ -172,7 +223,8 @@ export class MetricsStore extends DurableObject<StoreEnv> {
   request(id: number): RequestDetail | null {
     const row = this.sql
       .exec<Row & { kept: string }>(
-        "SELECT r.id AS id, body, kept, t.id IS NOT NULL AS has_thumb FROM requests r LEFT JOIN thumbs t ON t.id = r.id WHERE r.id = ?",
+        `SELECT r.id AS id, body, kept, t.id IS NOT NULL AS has_thumb, tr.cpu_ms AS trace_cpu, tr.wall_ms AS trace_wall, tr.outcome AS trace_outcome
+         FROM requests r LEFT JOIN thumbs t ON t.id = r.id LEFT JOIN traces tr ON tr.rid = json_extract(r.body, '$.rid') WHERE r.id = ?`,
         id,
       )
       .toArray()[0];
@@ -192,7 +244,11 @@ function toRequestRow(row: Row): RequestRow {
   return {
     id: row.id,
     has_thumb: row.has_thumb > 0,
-    ...(JSON.parse(row.body) as Omit<RequestRow, "id" | "has_thumb">),
+    trace:
+      row.trace_cpu === null || row.trace_cpu === undefined
+        ? null
+        : { cpu_ms: row.trace_cpu, wall_ms: row.trace_wall ?? 0, outcome: row.trace_outcome ?? "" },
+    ...(JSON.parse(row.body) as Omit<RequestRow, "id" | "has_thumb" | "trace">),
   };
 }
 

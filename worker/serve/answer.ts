@@ -46,6 +46,8 @@ export interface Job {
   arrivedAt: number;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** This request's id: in its log line and its metrics record, where the Tail Worker finds it. */
+  rid: string;
   /** The image as it came (the cost model's decode term) and the deployment's CPU_BUDGET_MS. */
   imageFormat: ImageFormat;
   imagePixels: number;
@@ -66,6 +68,8 @@ export interface Outcome {
   budget: BudgetReport | null;
   /** The cost model's figures at the request's real counts (null without a cost table). */
   estimate: CostEstimate | null;
+  /** The request's id (Job.rid). */
+  rid: string;
 }
 
 const now = () => performance.now();
@@ -206,7 +210,8 @@ async function* run(
           // the steps made: the stop token's included
           tokens: s.generatedTokens + (s.finishReason === "stop" ? 1 : 0),
         });
-        return { done: ev, stoppedBy, deadlineMs, elapsedMs: now() - job.arrivedAt, budget, estimate };
+        const elapsedMs = now() - job.arrivedAt;
+        return { done: ev, stoppedBy, deadlineMs, elapsedMs, budget, estimate, rid: job.rid };
       }
       lastTokenMs = ev.ms;
       yield ev;

@@ -67,6 +67,7 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     atp: input.atp,
     arrivedAt,
     signal: cancel.signal,
+    rid: crypto.randomUUID(),
     imageFormat: readImageHeader(input.imageBytes).format,
     imagePixels: image.width * image.height,
     defaultCpuBudgetMs: cpuBudgetVar(c.env.CPU_BUDGET_MS),
@@ -124,6 +125,8 @@ export function drain(c: Context<AppEnv>, answer: AsyncGenerator<unknown, Outcom
 
 /** A finished request as logged (one JSON line each; the tests read `recentOutcomes`). */
 export interface OutcomeRecord {
+  /** The request's id, as in its metrics record: the Tail Worker (worker/tail/) joins its trace on it. */
+  rid: string;
   route: string;
   stoppedBy: StopReason;
   tokens: number;
@@ -140,6 +143,7 @@ const RECENT_OUTCOMES = 32;
 export function logOutcome(route: string, o: Outcome): void {
   const t = o.done.stats.timings;
   const rec: OutcomeRecord = {
+    rid: o.rid,
     route,
     stoppedBy: o.stoppedBy,
     tokens: o.done.stats.generatedTokens,

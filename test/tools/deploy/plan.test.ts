@@ -1,7 +1,7 @@
 // The deploy plan: bucket creation tolerated when it exists, every weight object uploaded to the remote
 // bucket with its content type, manifest.json last, `wrangler deploy` at the end; the skip flags.
 import { describe, expect, it } from "vitest";
-import { deployPlan } from "../../../tools/deploy/plan";
+import { deployPlan, TAIL_CONFIG } from "../../../tools/deploy/plan";
 
 const keys = ["shard-000.bin", "shard-001.bin", "config.json", "tokenizer.json", "manifest.json"];
 
@@ -22,12 +22,16 @@ describe("deployPlan", () => {
       expect.arrayContaining(["--file", "weights/shard-000.bin", "application/octet-stream"]),
     );
     expect(puts.at(-1)!.args).toEqual(expect.arrayContaining(["application/json"]));
-    expect(steps.at(-1)).toEqual({ args: ["deploy"] });
+    // the Worker, then its Tail Worker (which binds the Worker's metrics store)
+    expect(steps.slice(-2)).toEqual([{ args: ["deploy"] }, { args: ["deploy"], config: TAIL_CONFIG }]);
   });
 
   it("skips the upload or the deploy on request", () => {
     const base = { bucket: "b", weightsDir: "w", keys };
-    expect(deployPlan({ ...base, upload: false, deploy: true })).toEqual([{ args: ["deploy"] }]);
+    expect(deployPlan({ ...base, upload: false, deploy: true })).toEqual([
+      { args: ["deploy"] },
+      { args: ["deploy"], config: TAIL_CONFIG },
+    ]);
     expect(deployPlan({ ...base, upload: true, deploy: false }).some((s) => s.args[0] === "deploy")).toBe(
       false,
     );
