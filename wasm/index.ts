@@ -41,6 +41,7 @@ export {
   platformKey,
   platformRow,
   predictCost,
+  rowsPerLayer,
   type BudgetPoint,
   type CostPrediction,
   type CostRates,

@@ -31,6 +31,7 @@ import {
   methodSpec,
   METHODS,
   predictCost,
+  rowsPerLayer,
   type BudgetPoint,
   type CostSample,
   type CostTable,
@@ -148,8 +149,11 @@ function pngOf(images: Map<string, Uint8Array>, split: string, it: EvalItem): st
 /** What fitRates reads of a measured record. */
 function sampleOf(r: CostRecord, format: ImageFormat, numVisual: number): CostSample {
   const t = r.timings;
-  const text = r.promptTokens - numVisual;
-  const layerRows = r.visualPerLayer.map((v) => text + v);
+  const layerRows = rowsPerLayer({
+    promptTokens: r.promptTokens,
+    numVisual,
+    visualPerLayer: r.visualPerLayer,
+  });
   const kv0 = layerRows.reduce((a, b) => a + b, 0);
   const L = layerRows.length;
   return {

@@ -99,7 +99,9 @@ export interface CostPrediction {
 const MPX = 1e6;
 
 /** Prompt rows entering each layer. */
-export function rowsPerLayer(w: RequestWork): number[] {
+export function rowsPerLayer(
+  w: Pick<RequestWork, "promptTokens" | "numVisual" | "visualPerLayer">,
+): number[] {
   const text = w.promptTokens - w.numVisual;
   return w.visualPerLayer.map((v) => text + v);
 }
