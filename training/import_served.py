@@ -5,8 +5,9 @@
 
 The served model is the int8 one users get (its unpruned accuracy is the yardstick every pruning result is
 judged against); unpacking dequantizes its Linear weights (q * s), so this checkpoint computes what the
-engine computes up to the engine's int8 activations. The served ATP threshold MLPs (`atp.*`) are left out:
-stage 2 (train_atp.py) trains fresh ones for its own `atp` config. Checks that every model parameter comes
+engine computes up to the engine's int8 activations. The served ATP threshold MLPs (`atp.*`) are kept apart
+in the checkpoint's `atp` entry: stage 2 (train_atp.py) trains fresh ones for its own `atp` config unless
+`--init-atp` asks it to start from these (continuing the served stage 2). Checks that every model parameter comes
 from the file with its shape and that nothing but `atp.*` is left over.
 """
 
@@ -40,7 +41,9 @@ def main(argv=None):
         raise SystemExit(f"import_served: wrong sizes for {bad[:5]}")
     model.load_state_dict(sd)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": 0, "from": "served"}, a.out + ".tmp")
+    atp = {k: v for k, v in tensors.items() if k.startswith("atp.")}
+    torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": 0, "from": "served", "atp": atp},
+               a.out + ".tmp")
     os.replace(a.out + ".tmp", a.out)
     print(f"{a.out}: {sum(v.numel() for v in sd.values())} parameters from {a.src}")
 

@@ -61,6 +61,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-atp", action="store_true",
+                    help="start the ATP modules from the --init checkpoint's `atp` entry (import_served.py keeps the served ones)")
     ap.add_argument("--select", choices=["atp", "grid"], default="atp",
                     help="grid: the control run -- the same recipe with ATP's learned scores and thresholds replaced "
                          "by the engine's `grid` method (a uniform sub-grid after --grid-layer, as many tokens as the "
@@ -170,6 +172,11 @@ def main(argv=None):
         atp = ATP(atp_cfg, grid).to(dev)
     if a.resume:
         atp.load_export_state(ck["atp"])
+    elif a.init_atp:
+        if not ck.get("atp"):
+            raise SystemExit(f"--init-atp: {a.init} has no ATP modules")
+        want = atp.export_state()
+        atp.load_export_state({k: v.reshape(want[k].shape) for k, v in ck["atp"].items()})
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.05, "lr0": a.lr},
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0, "lr0": a.lr},
               {"params": list(atp.parameters()), "weight_decay": 0.0, "lr0": a.lr_atp}]

@@ -133,6 +133,7 @@ describe("the deployment's default budget (CPU_BUDGET_MS)", () => {
       defaultMs: 1000,
       imageFormat: "png",
       imagePixels: 96 * 96,
+      inputPixels: 96 * 96,
       promptTokens: 26,
       maxTokens: 2,
       leftMs: 60_000,

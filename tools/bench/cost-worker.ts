@@ -3,7 +3,9 @@
 // job (packed by tools/bench/model-workerd.ts packFiles): every request of the job is measured as the
 // Worker serves one -- the image decoded by the Worker's own decoder (worker/image/decode.ts), then the
 // engine with the request's pruning policy -- and its stats, per-token times and answer come back. Local
-// workerd lets performance.now() advance (in production it moves only at I/O).
+// workerd lets performance.now() advance (in production it moves only at I/O). A request with `decoder:
+// "jpeg-js"` decodes its JPEG the way the Worker did before the DCT-scaled decoder (jpeg-js, full size):
+// the baseline of npm run bench:jpeg.
 import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
 import simdModule from "../../wasm/build/kernels.simd.wasm";
 import {
@@ -15,7 +17,9 @@ import {
   type MethodName,
   type PolicyKnobs,
 } from "../../wasm/index";
+import { decode as decodeJpegJs } from "jpeg-js";
 import { decodeImage } from "../../worker/image/decode";
+import { readImageHeader } from "../../worker/image/header";
 import { unpackFiles } from "./model-worker";
 
 /** One request to measure: an image (a key of the body's files), the question ids, the method. */
@@ -25,12 +29,16 @@ export interface CostJobRequest {
   method: MethodName;
   knobs: PolicyKnobs;
   maxTokens: number;
+  /** The image decoder: the Worker's (default) or jpeg-js at full size (a JPEG only). */
+  decoder?: "worker" | "jpeg-js";
 }
 
 /** What is measured of one request. */
 export interface CostRecord {
   decodeImageMs: number;
+  /** Pixels of the file, and of the decoded image preprocessing read. */
   imagePixels: number;
+  inputPixels: number;
   promptTokens: number;
   generatedTokens: number;
   visualPerLayer: number[];
@@ -43,6 +51,12 @@ export interface CostRecord {
 export interface CostJob {
   kernels: "relaxed" | "simd";
   requests: CostJobRequest[];
+}
+
+/** The Worker's decoder until the DCT-scaled one: jpeg-js, full size, RGB. */
+function jpegJs(bytes: Uint8Array) {
+  const j = decodeJpegJs(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+  return { data: j.data, width: j.width, height: j.height, channels: 3 as const };
 }
 
 export default {
@@ -60,8 +74,12 @@ export default {
       for (const r of job.requests) {
         const bytes = images.get(r.image);
         if (!bytes) throw new Error(`no image ${r.image}`);
+        const header = readImageHeader(bytes);
         const t0 = performance.now();
-        const image = await decodeImage(bytes, "image");
+        const image =
+          r.decoder === "jpeg-js"
+            ? jpegJs(bytes)
+            : await decodeImage(bytes, "image", model.config.vision.imageSize);
         const decodeImageMs = performance.now() - t0;
         const tokenMs: number[] = [];
         let done = null;
@@ -75,7 +93,8 @@ export default {
         }
         records.push({
           decodeImageMs,
-          imagePixels: image.width * image.height,
+          imagePixels: header.width * header.height,
+          inputPixels: image.width * image.height,
           promptTokens: done!.stats.promptTokens,
           generatedTokens: done!.stats.generatedTokens,
           visualPerLayer: done!.stats.visualTokens.perLayer,

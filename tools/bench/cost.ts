@@ -68,12 +68,8 @@ const { values } = parseArgs({
 
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
 const KEEPS = [1, 0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
-/**
- * Sides of the square images whose decode and preprocessing the rates are fitted on (0.01-4 Mpx). JPEGs
- * stop at 1024: jpeg-js needs ~90 MB for a 4 Mpx JPEG, past the Worker's decoder cap (docs/cost.md).
- */
+/** Sides of the square images whose decode and preprocessing the rates are fitted on (0.01-4 Mpx). */
 const IMAGE_SIDES = [96, 256, 512, 1024, 2048];
-const JPEG_MAX_SIDE = 1024;
 const MAX_TOKENS = (it: EvalItem) => (it.family === "caption" ? 24 : 4);
 /** Requests per POST to the bench worker (keeps each response small). */
 const CHUNK = 600;
@@ -159,6 +155,7 @@ function sampleOf(r: CostRecord, format: ImageFormat, numVisual: number): CostSa
   return {
     imageFormat: format,
     imagePixels: r.imagePixels,
+    inputPixels: r.inputPixels,
     decodeImageMs: r.decodeImageMs,
     preprocessMs: t.preprocessMs,
     visionMs: t.visionMs,
@@ -193,6 +190,7 @@ function actualWork(r: CostRecord, numVisual: number, pruneMs: number) {
   return {
     imageFormat: "png" as const,
     imagePixels: r.imagePixels,
+    inputPixels: r.inputPixels,
     promptTokens: r.promptTokens,
     numVisual,
     visualPerLayer: r.visualPerLayer,
@@ -283,7 +281,7 @@ async function main(): Promise<void> {
       `__img.side${side}.jpeg`,
       new Uint8Array(encodeJpeg({ data: rgba, width: side, height: side }, 90).data),
     );
-    for (const format of side <= JPEG_MAX_SIDE ? (["png", "jpeg"] as const) : (["png"] as const))
+    for (const format of ["png", "jpeg"] as const)
       for (let rep = 0; rep < 3; rep++) {
         calReqs.push({
           image: `__img.side${side}.${format}`,

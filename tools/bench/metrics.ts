@@ -64,8 +64,8 @@ function marks(): RequestMarks {
     cold: false,
     arrivedEpochMs: Date.now(),
     arrivedAt: 0,
-    imageDecodedAt: 1,
-    modelReadyAt: 2,
+    modelReadyAt: 1,
+    imageDecodedAt: 2,
     tokenAt: Array.from({ length: TOKENS }, (_, i) => 80 + i * 5),
     thumb: null,
   };

@@ -71,7 +71,10 @@ export const COST_FORMAT = "atp-edge-cost/1";
 /** What one request will compute. */
 export interface RequestWork {
   imageFormat: ImageFormat;
+  /** Pixels of the image file (the decoder's entropy decoding reads them all). */
   imagePixels: number;
+  /** Pixels the decoder hands to preprocessing (fewer for a JPEG decoded at DCT scale); default imagePixels. */
+  inputPixels?: number;
   /** Prompt ids with the visual tokens (promptIds length). */
   promptTokens: number;
   /** Visual tokens of the unpruned prompt (image_seq_length). */
@@ -116,7 +119,7 @@ export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
   const mpx = w.imagePixels / MPX;
   const dec = r.decode[w.imageFormat];
   const imageMs = dec ? dec.fixedMs + dec.perMpxMs * mpx : 0;
-  const preprocessMs = r.preprocess.fixedMs + r.preprocess.perMpxMs * mpx;
+  const preprocessMs = r.preprocess.fixedMs + (r.preprocess.perMpxMs * (w.inputPixels ?? w.imagePixels)) / MPX;
   const rows = rowsPerLayer(w);
   const prefillMs = rows.reduce((s, n) => s + layerMs(r, n), 0) + r.headMs + w.pruneMs;
   const kv0 = rows.reduce((a, b) => a + b, 0);
@@ -215,6 +218,8 @@ function leastSquares(X: number[][], y: number[]): number[] | null {
 export interface CostSample {
   imageFormat: ImageFormat;
   imagePixels: number;
+  /** Pixels preprocessing read (the decoded image); default imagePixels. */
+  inputPixels?: number;
   decodeImageMs: number;
   preprocessMs: number;
   visionMs: number;
@@ -232,7 +237,7 @@ export interface CostSample {
 export function fitRates(samples: CostSample[]): CostRates {
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const pre = fitNonNegative(
-    samples.map((s) => [1, s.imagePixels / MPX]),
+    samples.map((s) => [1, (s.inputPixels ?? s.imagePixels) / MPX]),
     samples.map((s) => s.preprocessMs),
   );
   const decode: CostRates["decode"] = {};

@@ -71,10 +71,10 @@ export interface RequestMarks {
   cold: boolean;
   /** Date.now() at arrival (the record's timestamp). */
   arrivedEpochMs: number;
-  /** performance.now() at arrival, after the image decode, once the model was in hand. */
+  /** performance.now() at arrival, once the model was in hand, after the image decode. */
   arrivedAt: number;
-  imageDecodedAt: number;
   modelReadyAt: number;
+  imageDecodedAt: number;
   /** performance.now() when each token event reached the request path. */
   tokenAt: number[];
   thumb: Thumbnail | null;
@@ -90,8 +90,8 @@ export function buildRecord(o: Outcome, m: RequestMarks): MetricsRecord {
   const ttft = m.tokenAt.length > 0 ? m.tokenAt[0] - m.arrivedAt : o.elapsedMs;
   const pruneMs = t.pruneMsPerLayer ?? [];
   const layers = t.llmLayersMs.map((x, l) => ms(x - (pruneMs[l] ?? 0)));
-  const imageDecode = m.imageDecodedAt - m.arrivedAt;
-  const modelWait = m.modelReadyAt - m.imageDecodedAt;
+  const modelWait = m.modelReadyAt - m.arrivedAt;
+  const imageDecode = m.imageDecodedAt - m.modelReadyAt;
   const pruning = sum(pruneMs);
   const parts =
     imageDecode + modelWait + t.queueMs + t.preprocessMs + t.visionMs + t.projectorMs + sum(layers) + pruning;

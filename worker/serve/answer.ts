@@ -51,6 +51,8 @@ export interface Job {
   /** The image as it came (the cost model's decode term) and the deployment's CPU_BUDGET_MS. */
   imageFormat: ImageFormat;
   imagePixels: number;
+  /** Pixels of the decoded image (a JPEG's DCT scale makes them fewer). */
+  inputPixels: number;
   defaultCpuBudgetMs: number | null;
 }
 
@@ -101,6 +103,7 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
     defaultMs: job.defaultCpuBudgetMs,
     imageFormat: job.imageFormat,
     imagePixels: job.imagePixels,
+    inputPixels: job.inputPixels,
     promptTokens: promptLength,
     maxTokens,
     leftMs: deadlineMs - (now() - job.arrivedAt) - model.queue.expectedWaitMs(),
@@ -205,6 +208,7 @@ async function* run(
         const estimate = estimateFor(model, s.method, {
           imageFormat: job.imageFormat,
           imagePixels: job.imagePixels,
+          inputPixels: job.inputPixels,
           promptTokens: s.promptTokens,
           visualPerLayer: s.visualTokens.perLayer,
           // the steps made: the stop token's included

@@ -57,6 +57,7 @@ export function estimateFor(
   r: {
     imageFormat: ImageFormat;
     imagePixels: number;
+    inputPixels: number;
     promptTokens: number;
     visualPerLayer: number[];
     tokens: number;
@@ -90,6 +91,7 @@ export interface BudgetInput {
   defaultMs: number | null;
   imageFormat: ImageFormat;
   imagePixels: number;
+  inputPixels: number;
   promptTokens: number;
   maxTokens: number;
   /** Milliseconds left before the deadline once the predicted queue wait is over. */
@@ -128,6 +130,7 @@ export function budgetFor(
   const req = {
     imageFormat: b.imageFormat,
     imagePixels: b.imagePixels,
+    inputPixels: b.inputPixels,
     promptTokens: b.promptTokens,
     numVisual: model.config.imageSeqLength,
     tokens: b.maxTokens,

@@ -7,8 +7,7 @@ import { setMetric } from "hono/timing";
 import type { SamplingOptions } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { decodeImage } from "../image/decode";
-import { readImageHeader } from "../image/header";
+import { checkImage, decodeImage } from "../image/decode";
 import { finishMetrics, observe } from "../metrics/observe";
 import type { RequestMarks } from "../metrics/record";
 import { thumbnail } from "../metrics/thumbnail";
@@ -44,8 +43,9 @@ export function checkModelId(requested: string | null | undefined, served: strin
 export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
   const arrivedAt = c.get("arrivedAt");
   const arrivedEpochMs = Date.now() - (performance.now() - arrivedAt);
-  const image = await decodeImage(input.imageBytes, input.imageParam);
-  const imageDecodedAt = performance.now();
+  // the header first (413/415/422 before any work), the model (its image size sets the JPEG's DCT
+  // scale), then the pixels
+  const header = checkImage(input.imageBytes, input.imageParam);
   const cold = modelStore.state !== "ready";
   // a shared load, or a new model's load in the background, outlives its request
   const model = await detach(
@@ -53,8 +53,10 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     modelStore.get(c.env.WEIGHTS, (work) => void detach(c, work)),
   );
   const modelReadyAt = performance.now();
-  setMetric(c, "image", imageDecodedAt - arrivedAt, "Image decode");
-  setMetric(c, "model", modelReadyAt - imageDecodedAt, cold ? "Model load (cold)" : "Model wait (warm)");
+  const image = await decodeImage(input.imageBytes, input.imageParam, model.config.vision.imageSize);
+  const imageDecodedAt = performance.now();
+  setMetric(c, "model", modelReadyAt - arrivedAt, cold ? "Model load (cold)" : "Model wait (warm)");
+  setMetric(c, "image", imageDecodedAt - modelReadyAt, "Image decode");
   const cancel = new AbortController();
   const signal = c.req.raw.signal;
   if (signal.aborted) cancel.abort();
@@ -68,8 +70,9 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     arrivedAt,
     signal: cancel.signal,
     rid: crypto.randomUUID(),
-    imageFormat: readImageHeader(input.imageBytes).format,
-    imagePixels: image.width * image.height,
+    imageFormat: header.format,
+    imagePixels: header.width * header.height,
+    inputPixels: image.width * image.height,
     defaultCpuBudgetMs: cpuBudgetVar(c.env.CPU_BUDGET_MS),
   });
   const marks: RequestMarks = {

@@ -1,17 +1,20 @@
 // Shared pieces of the Worker tests: the tiny random model (test/wasm/helpers/tiny.ts) seeded into
 // Miniflare's R2 through the WEIGHTS binding, the fixture images as data: URLs, requests through the real
-// Worker (`exports.default.fetch`) and the engine run directly on the same pixels (fast-png / jpeg-js
-// decoding here, independent of worker/image) for the "answers equal the engine's" checks.
+// Worker (`exports.default.fetch`) and the engine run directly on the same pixels (see fixturePixels)
+// for the "answers equal the engine's" checks.
 import { env, exports } from "cloudflare:workers";
 import { decode as decodePngFile } from "fast-png";
-import { decode as decodeJpegFile } from "jpeg-js";
+import { decodeJpeg } from "../../../worker/image/jpeg";
 import relaxedModule from "../../../wasm/build/kernels.relaxed.wasm";
 import { loadModel, MemorySource, type ImageInput, type Model } from "../../../wasm/index";
 import { modelStore } from "../../../worker/store";
-import { tinyModelFiles } from "../../wasm/helpers/tiny";
+import { TINY_CONFIG, tinyModelFiles } from "../../wasm/helpers/tiny";
 
 /** The converted tiny model (manifest.json, config.json, tokenizer.json, shards). */
 export const WEIGHT_FILES = tinyModelFiles("q8");
+
+/** The tiny model's vision input side: JPEG fixtures are decoded for it. */
+const MODEL_IMAGE_SIZE = TINY_CONFIG.vision_config.image_size;
 
 /** Questions in the tiny vocabulary. */
 export const QUESTION = "what color is the square ?";
@@ -74,13 +77,13 @@ export function referenceModel(): Promise<Model> {
   return reference;
 }
 
-/** Pixels of a fixture, decoded by the libraries directly. */
+/**
+ * Pixels of a fixture: a PNG decoded by fast-png directly, a JPEG by the Worker's decoder at the DCT scale
+ * it picks for the model (worker/image/jpeg.ts; test/worker/image/jpeg.test.ts checks it against jpeg-js).
+ */
 export function fixturePixels(name: string): ImageInput {
   const bytes = urlBytes(IMAGES[name]);
-  if (name.endsWith(".jpg")) {
-    const j = decodeJpegFile(bytes, { useTArray: true, formatAsRGBA: false });
-    return { data: j.data, width: j.width, height: j.height, channels: 3 };
-  }
+  if (name.endsWith(".jpg")) return decodeJpeg(bytes, MODEL_IMAGE_SIZE);
   const p = decodePngFile(bytes);
   if (p.depth !== 8 || (p.channels !== 3 && p.channels !== 4)) throw new Error(`${name}: not 8-bit RGB(A)`);
   return { data: p.data as Uint8Array, width: p.width, height: p.height, channels: p.channels };
