@@ -20,7 +20,6 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { encode as encodeJpeg } from "jpeg-js";
-import { unstable_dev } from "wrangler";
 import {
   BudgetTooSmall,
   chooseBudget,
@@ -48,8 +47,9 @@ import { chartSvg, svgToPng } from "../report/chart";
 import { rgbToPng, upscale } from "../shapesvqa/png";
 import { score } from "../shapesvqa/score";
 import { withCostTable } from "../convert/convert";
-import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
-import { packFiles, readWeightFiles } from "./model-io";
+import type { CostJobRequest, CostRecord } from "./cost-worker";
+import { readWeightFiles } from "./model-io";
+import { hostName, measure, resizeNearest } from "./cost-measure";
 
 const { values } = parseArgs({
   options: {
@@ -71,8 +71,6 @@ const KEEPS = [1, 0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
 /** Sides of the square images whose decode and preprocessing the rates are fitted on (0.01-4 Mpx). */
 const IMAGE_SIDES = [96, 256, 512, 1024, 2048];
 const MAX_TOKENS = (it: EvalItem) => (it.family === "caption" ? 24 : 4);
-/** Requests per POST to the bench worker (keeps each response small). */
-const CHUNK = 600;
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const quantile = (xs: number[], q: number) => {
@@ -85,54 +83,6 @@ const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 function spread(items: EvalItem[], count: number): EvalItem[] {
   const step = Math.max(1, Math.floor(items.length / count));
   return items.filter((_, i) => i % step === 0).slice(0, count);
-}
-
-function hostName(): string {
-  try {
-    const info = readFileSync("/proc/cpuinfo", "utf8");
-    const model = /model name\s*:\s*(.+)/.exec(info)?.[1] ?? "unknown CPU";
-    const flags = /flags\s*:\s*(.+)/.exec(info)?.[1].split(" ") ?? [];
-    const vnni = ["avx512_vnni", "avx_vnni", "amx_int8"].filter((f) => flags.includes(f));
-    return `${model} (${vnni.length ? vnni.join(", ") : "no VNNI"})`;
-  } catch {
-    return "unknown CPU";
-  }
-}
-
-/** Runs `requests` in workerd, in chunks; `images` are the encoded files they name. */
-async function measure(
-  weights: Map<string, Uint8Array>,
-  images: Map<string, Uint8Array>,
-  requests: CostJobRequest[],
-): Promise<{ platform: string; records: CostRecord[] }> {
-  const worker = await unstable_dev(new URL("./cost-worker.ts", import.meta.url).pathname, {
-    config: new URL("./cost.wrangler.toml", import.meta.url).pathname,
-    logLevel: "warn",
-    // no reload on source edits: a rebuild mid-run answers 503 "worker restarted mid-request"
-    experimental: { disableExperimentalWarning: true, watch: false },
-  });
-  const records: CostRecord[] = [];
-  let platform = "";
-  try {
-    for (let s = 0; s < requests.length; s += CHUNK) {
-      const chunk = requests.slice(s, s + CHUNK);
-      const used = new Set(chunk.map((r) => r.image));
-      const job: CostJob = { kernels: values.kernels as KernelBuild, requests: chunk };
-      const files = new Map(weights);
-      for (const k of used) files.set(k, images.get(k)!);
-      files.set("__job.json", new TextEncoder().encode(JSON.stringify(job)));
-      const res = await worker.fetch("/", { method: "POST", body: packFiles(files) });
-      if (!res.ok) throw new Error(`cost worker answered ${res.status}: ${await res.text()}`);
-      const out = (await res.json()) as { platform: string; records: CostRecord[] };
-      platform = out.platform;
-      records.push(...out.records);
-      process.stdout.write(`\r  measured ${records.length}/${requests.length}`);
-    }
-  } finally {
-    process.stdout.write("\n");
-    await worker.stop();
-  }
-  return { platform, records };
 }
 
 /** The image of an item as PNG, keyed by its index in the split. */
@@ -294,7 +244,7 @@ async function main(): Promise<void> {
       }
   }
   console.log(`calibration: ${calReqs.length} requests in workerd`);
-  const cal = await measure(weights, images, calReqs);
+  const cal = await measure(weights, images, calReqs, values.kernels as KernelBuild);
   const rates = fitRates(cal.records.map((r, i) => sampleOf(r, calMeta[i].format, N)));
   const methodPoints: Record<string, BudgetPoint[]> = {};
   for (const m of methods) {
@@ -378,7 +328,7 @@ async function main(): Promise<void> {
       }
     }
   console.log(`check: ${predReqs.length + budReqs.length} requests in workerd`);
-  const chk = await measure(weights, images, [...predReqs, ...budReqs]);
+  const chk = await measure(weights, images, [...predReqs, ...budReqs], values.kernels as KernelBuild);
   const predRecs = chk.records.slice(0, predReqs.length);
   const budRecs = chk.records.slice(predReqs.length);
 
@@ -497,17 +447,6 @@ async function main(): Promise<void> {
     for (const [k, v] of files) writeFileSync(join(values.weights!, k), v);
     console.log(`wrote ${values.weights}/cost.json and its manifest entry`);
   }
-}
-
-/** Nearest-neighbour resize of a 96 x 96 RGB image to side x side. */
-function resizeNearest(rgb: Uint8Array, side: number): Uint8Array {
-  const out = new Uint8Array(side * side * 3);
-  for (let y = 0; y < side; y++)
-    for (let x = 0; x < side; x++) {
-      const s = (Math.floor((y * 96) / side) * 96 + Math.floor((x * 96) / side)) * 3;
-      out.set(rgb.subarray(s, s + 3), (y * side + x) * 3);
-    }
-  return out;
 }
 
 main().catch((err: Error) => {

@@ -18,7 +18,15 @@ interface TurboJpeg {
   malloc(bytes: number): number;
   free(ptr: number): void;
   tjInitDecompress(): number;
-  tjDecompressHeader3(h: number, buf: number, size: number, w: number, ht: number, ss: number, cs: number): number;
+  tjDecompressHeader3(
+    h: number,
+    buf: number,
+    size: number,
+    w: number,
+    ht: number,
+    ss: number,
+    cs: number,
+  ): number;
   tjDecompress2(
     h: number,
     buf: number,

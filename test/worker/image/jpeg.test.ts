@@ -80,7 +80,8 @@ describe("decodeJpeg", () => {
     const means = new Float64Array(256 * 256 * 3);
     for (let y = 0; y < 2048; y++)
       for (let x = 0; x < 2048; x++)
-        for (let c = 0; c < 3; c++) means[((y >> 3) * 256 + (x >> 3)) * 3 + c] += full.data[(y * 2048 + x) * 3 + c] / 64;
+        for (let c = 0; c < 3; c++)
+          means[((y >> 3) * 256 + (x >> 3)) * 3 + c] += full.data[(y * 2048 + x) * 3 + c] / 64;
     expect(meanAbsDiff(img.data, means)).toBeLessThan(2);
   });
 

@@ -1,0 +1,71 @@
+// What npm run bench:cost and bench:jpeg share: requests measured in workerd (tools/bench/cost-worker.ts
+// through wrangler's unstable_dev), the host's name for the report, and a resize for test pictures.
+import { readFileSync } from "node:fs";
+import { unstable_dev } from "wrangler";
+import type { KernelBuild } from "../eval/node";
+import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
+import { packFiles } from "./model-io";
+
+/** Requests per POST to the bench worker (keeps each response small). */
+const CHUNK = 600;
+
+/** The CPU model and its int8 dot-product extensions, from /proc/cpuinfo. */
+export function hostName(): string {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const model = /model name\s*:\s*(.+)/.exec(info)?.[1] ?? "unknown CPU";
+    const flags = /flags\s*:\s*(.+)/.exec(info)?.[1].split(" ") ?? [];
+    const vnni = ["avx512_vnni", "avx_vnni", "amx_int8"].filter((f) => flags.includes(f));
+    return `${model} (${vnni.length ? vnni.join(", ") : "no VNNI"})`;
+  } catch {
+    return "unknown CPU";
+  }
+}
+
+/** Runs `requests` in workerd, in chunks; `images` are the encoded files they name. */
+export async function measure(
+  weights: Map<string, Uint8Array>,
+  images: Map<string, Uint8Array>,
+  requests: CostJobRequest[],
+  kernels: KernelBuild,
+): Promise<{ platform: string; records: CostRecord[] }> {
+  const worker = await unstable_dev(new URL("./cost-worker.ts", import.meta.url).pathname, {
+    config: new URL("./cost.wrangler.toml", import.meta.url).pathname,
+    logLevel: "warn",
+    // no reload on source edits: a rebuild mid-run answers 503 "worker restarted mid-request"
+    experimental: { disableExperimentalWarning: true, watch: false },
+  });
+  const records: CostRecord[] = [];
+  let platform = "";
+  try {
+    for (let s = 0; s < requests.length; s += CHUNK) {
+      const chunk = requests.slice(s, s + CHUNK);
+      const used = new Set(chunk.map((r) => r.image));
+      const job: CostJob = { kernels: kernels === "simd" ? "simd" : "relaxed", requests: chunk };
+      const files = new Map(weights);
+      for (const k of used) files.set(k, images.get(k)!);
+      files.set("__job.json", new TextEncoder().encode(JSON.stringify(job)));
+      const res = await worker.fetch("/", { method: "POST", body: packFiles(files) });
+      if (!res.ok) throw new Error(`cost worker answered ${res.status}: ${await res.text()}`);
+      const out = (await res.json()) as { platform: string; records: CostRecord[] };
+      platform = out.platform;
+      records.push(...out.records);
+      process.stdout.write(`\r  measured ${records.length}/${requests.length}`);
+    }
+  } finally {
+    process.stdout.write("\n");
+    await worker.stop();
+  }
+  return { platform, records };
+}
+
+/** Nearest-neighbour resize of a 96 x 96 RGB image to side x side. */
+export function resizeNearest(rgb: Uint8Array, side: number): Uint8Array {
+  const out = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      const s = (Math.floor((y * 96) / side) * 96 + Math.floor((x * 96) / side)) * 3;
+      out.set(rgb.subarray(s, s + 3), (y * side + x) * 3);
+    }
+  return out;
+}
