@@ -77,6 +77,15 @@ export function headDim(c: { hidden: number; heads: number }): number {
   return c.hidden / c.heads;
 }
 
+/** Vision encoder layers whose output is needed: hidden = [embeddings, layer 0 out, ...][feature layer]. */
+export function visionLayersRun(c: ModelConfig): number {
+  const { layers } = c.vision;
+  const f = c.visionFeatureLayer;
+  const n = f < 0 ? layers + 1 + f : f;
+  if (n < 0 || n > layers) throw new Error(`config: vision_feature_layer ${f} out of range`);
+  return n;
+}
+
 /** The grid side of a square token grid of `tokens` tokens (image_seq_length = side^2). */
 export function gridSide(tokens: number): number {
   return Math.round(Math.sqrt(tokens));

@@ -10,6 +10,7 @@ import { projectorForward } from "./model/projector";
 import { decodeStep, prefill } from "./model/decoder";
 import { NoPruning } from "./pruning/none";
 import type { PruningPolicy } from "./pruning/policy";
+import type { VisionReduction } from "./pruning/vision";
 import type { TextTokenizer } from "./tokenizer";
 import { now } from "./engine/clock";
 import { f32View, type Engine, type Tracer } from "./engine/context";
@@ -31,6 +32,11 @@ export interface GenerateOptions extends SamplingOptions {
   shouldStop?: () => boolean;
   /** Visual-token pruning policy; default `none`. A policy instance serves one request. */
   policy?: PruningPolicy;
+  /**
+   * Patches dropped (or merged) inside the vision encoder before the policy runs (wasm/pruning/vision.ts,
+   * validated there); default none. Not with a policy that reads the whole encoder output (afterVision).
+   */
+  vision?: VisionReduction | null;
   /** Receives named intermediates (parity tests); makes prefill compute logits of every row. */
   trace?: Tracer;
   /** This request's place in `model.queue`, taken at admission; default: one taken at the first step. */
@@ -92,8 +98,10 @@ export interface GenerateStats {
   };
   /** Multiply-accumulates of the LLM prefill (what pruning saves). */
   llmPrefillMacs: number;
-  /** Multiply-accumulates of the vision tower and projector (what pruning inside them would save). */
+  /** Multiply-accumulates of the vision tower and projector (a vision reduction makes them fewer). */
   visionMacs: number;
+  /** Rows in each encoder layer run, and the rows the projector read (all patches without a reduction). */
+  visionRows: { perLayer: number[]; out: number };
   /**
    * Key/value rows the prompt leaves in the KV caches, over all layers, against the unpruned prompt's
    * (what decode reads per token, and the cache's bytes).
@@ -115,6 +123,23 @@ export type GenerateEvent = TokenEvent | DoneEvent;
 
 /** Default answer length cap. */
 export const DEFAULT_MAX_TOKENS = 32;
+
+/**
+ * After a vision reduction the projector wrote its rows [rows, Dt] at the top of b.visual: move row j to
+ * the grid place grid[j] (ascending, so from the last down nothing is overwritten early) and zero the
+ * dropped places. prefill then drops those <image> rows before layer 0.
+ */
+function scatterVisual(e: Engine, grid: Int32Array): void {
+  const D = e.cfg.text.hidden;
+  const n = e.cfg.imageSeqLength;
+  const v = f32View(e, e.b.visual, n * D);
+  const placed = new Uint8Array(n);
+  for (let j = grid.length - 1; j >= 0; j--) {
+    if (grid[j] !== j) v.copyWithin(grid[j] * D, j * D, (j + 1) * D);
+    placed[grid[j]] = 1;
+  }
+  for (let g = 0; g < n; g++) if (!placed[g]) v.fill(0, g * D, (g + 1) * D);
+}
 
 export class Model {
   /** Requests use the model one at a time, in arrival order (wasm/engine/queue.ts). */
@@ -187,11 +212,21 @@ export class Model {
       const t1 = now();
       const visionLayersMs: number[] = [];
       let tl = t1;
-      const { feature, attention } = visionForward(
+      const reduce = options.vision ?? null;
+      if (reduce && policy.afterVision)
+        throw new Error(`${policy.name} reads the whole vision output: it cannot follow a vision reduction`);
+      const visionRowsPerLayer: number[] = [];
+      const { feature, attention, rows } = visionForward(
         e,
-        () => visionLayersMs.push(-tl + (tl = now())),
+        (i) => {
+          visionLayersMs.push(-tl + (tl = now()));
+          const n = cfg.imageSeqLength;
+          visionRowsPerLayer.push(reduce && i > reduce.layer ? Math.min(reduce.tokens, n) : n);
+        },
         policy.afterVision !== undefined,
+        reduce,
       );
+      const reduced = rows.grid.length < cfg.imageSeqLength ? rows : null;
       if (policy.afterVision && attention) {
         const v = cfg.vision;
         const n = cfg.imageSeqLength;
@@ -203,11 +238,12 @@ export class Model {
         });
       }
       const t2 = now();
-      const visual = projectorForward(e, feature);
+      const visual = projectorForward(e, feature, rows.grid.length);
+      if (reduced) scatterVisual(e, reduced.grid);
       const t3 = now();
       const llmLayersMs: number[] = [];
       tl = t3;
-      const pre = prefill(e, ids, visual, policy, () => llmLayersMs.push(-tl + (tl = now())));
+      const pre = prefill(e, ids, visual, policy, () => llmLayersMs.push(-tl + (tl = now())), reduced);
       // the KV rows the prompt leaves (before decoding appends to every layer)
       const promptKvRows = pre.state.cacheLen.reduce((a, b) => a + b, 0);
       const t4 = now();
@@ -276,7 +312,8 @@ export class Model {
             inputFraction: pre.visualPerLayer[0] / total,
           },
           llmPrefillMacs: pre.macs,
-          visionMacs: visionMacs(e),
+          visionMacs: visionMacs(e, visionRowsPerLayer, rows.grid.length),
+          visionRows: { perLayer: visionRowsPerLayer, out: rows.grid.length },
           kvFraction: promptKvRows / (cfg.text.layers * ids.length),
           peakMemoryBytes: this.memoryBytes,
         },

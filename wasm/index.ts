@@ -19,7 +19,8 @@ export { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 export type { Precision } from "./engine/weights";
 export type { Tracer } from "./engine/context";
 export type { ImageInput } from "./model/preprocess";
-export { gridSide, headDim, type ModelConfig } from "./config";
+export { gridSide, headDim, visionLayersRun, type ModelConfig } from "./config";
+export { visionPlan, visionReduction, VISION_KNOBS, type VisionReduction } from "./pruning/vision";
 export type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "./pruning/policy";
 export type { CountBy } from "./pruning/method";
 export {

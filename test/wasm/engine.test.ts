@@ -69,7 +69,7 @@ for (const build of BUILDS) {
       const img = REF.image(REF.pixels(IMAGE.data));
       const ids = model.tokenizer.promptIds(QUESTION);
       const ref = REF.run(ids, img.projector_out, { maxTokens: 4, stop: 2 });
-      for (const name of ["vision.patch_embeds", "vision.encoder_out", "projector_out"]) {
+      for (const name of ["vision.patch_embeds", "vision.encoder_out", "projector_out"] as const) {
         expect(maxAbsDiff(traced.get(name)!, img[name]), name).toBeLessThan(F32_BUDGET);
       }
       ref.hidden.forEach((h, l) =>

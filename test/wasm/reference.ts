@@ -6,6 +6,7 @@
 // inference: after layer l only the kept visual tokens continue, with their original positions.
 import { headDim, type ModelConfig } from "../../wasm/config";
 import { readTensorsF32 } from "../../wasm/tensors";
+import { visionPlan } from "../../wasm/pruning/vision";
 
 type Vec = Float64Array;
 
@@ -136,9 +137,20 @@ export interface RefRunOptions {
    * size-weighted mean) and add log(size) to the merged keys' scores (proportional attention).
    */
   merge?: boolean;
+  /** Patches each visual token stands for entering layer 0, by grid index (a merging vision reduction). */
+  inputSizes?: Map<number, number>;
   /** Greedy tokens to generate after the prompt (default 0). */
   maxTokens?: number;
   stop?: number;
+}
+
+/** What `Reference.image` returns: named intermediates, and after a vision reduction its kept patches. */
+export interface ImageOut {
+  "vision.patch_embeds": Vec;
+  "vision.encoder_out": Vec;
+  projector_out: Vec;
+  grid?: number[];
+  sizes?: number[];
 }
 
 export class Reference {
@@ -163,8 +175,17 @@ export class Reference {
     return px;
   }
 
-  /** pixel_values -> named vision intermediates and the projected visual tokens [Nv, Dt]. */
-  image(px: Vec): Record<string, Vec> {
+  /**
+   * pixel_values -> named vision intermediates and the projected visual tokens [Nv, Dt]. With `reduce`
+   * (wasm/pruning/vision.ts): after encoder layer `reduce.layer` the plan `visionPlan` makes of that
+   * layer's keys is applied in f64 (merging size-weighted with `merge`, then log(size) on the merged keys
+   * in later layers); `projector_out` then holds the kept patches at their grid places (zeros elsewhere),
+   * and `grid` / `sizes` say which patches they are and how many each stands for.
+   */
+  image(
+    px: Vec,
+    reduce?: { layer: number; tokens: number; merge: boolean },
+  ): ImageOut {
     const {
       imageSize: S,
       patchSize: P,
@@ -187,36 +208,55 @@ export class Reference {
     let x = add(patchEmbeds, this.t("vision.pos_embed"));
     const f = this.cfg.visionFeatureLayer;
     const run = f < 0 ? layers + 1 + f : f;
+    let grid = Array.from({ length: n }, (_, i) => i);
+    let sizes = grid.map(() => 1);
+    let bias: number[] | null = null;
     for (let l = 0; l < run; l++) {
       const p = `vision.layers.${l}`;
+      const m = grid.length;
       const lin = (h: Vec, name: string, no: number, ni: number) =>
-        linear(h, n, this.t(`${p}.${name}.weight`), no, ni, this.t(`${p}.${name}.bias`));
-      let h = layerNorm(x, n, D, this.t(`${p}.ln1.weight`), this.t(`${p}.ln1.bias`), eps);
-      const a = attention(
-        lin(h, "attn.q", D, D),
-        lin(h, "attn.k", D, D),
-        lin(h, "attn.v", D, D),
-        n,
-        n,
-        H,
-        H,
-        D / H,
-        false,
-      );
+        linear(h, m, this.t(`${p}.${name}.weight`), no, ni, this.t(`${p}.${name}.bias`));
+      let h = layerNorm(x, m, D, this.t(`${p}.ln1.weight`), this.t(`${p}.ln1.bias`), eps);
+      const k = lin(h, "attn.k", D, D);
+      const a = attention(lin(h, "attn.q", D, D), k, lin(h, "attn.v", D, D), m, m, H, H, D / H, false, bias);
       x = add(x, lin(a.out, "attn.o", D, D));
-      h = layerNorm(x, n, D, this.t(`${p}.ln2.weight`), this.t(`${p}.ln2.bias`), eps);
+      h = layerNorm(x, m, D, this.t(`${p}.ln2.weight`), this.t(`${p}.ln2.bias`), eps);
       x = add(x, lin(lin(h, "mlp.fc1", I, D).map(gelu), "mlp.fc2", D, I));
+      if (reduce && l === reduce.layer) {
+        const plan = visionPlan(Float32Array.from(k), m, D, reduce.tokens);
+        if (reduce.merge)
+          plan.dropped.forEach((d, i) => {
+            const t = plan.into[i];
+            const total = sizes[t] + sizes[d];
+            for (let c = 0; c < D; c++)
+              x[t * D + c] = (sizes[t] * x[t * D + c] + sizes[d] * x[d * D + c]) / total;
+            sizes[t] = total;
+          });
+        const kept = Array.from(plan.kept);
+        x = Float64Array.from(kept.flatMap((r) => [...x.subarray(r * D, (r + 1) * D)]));
+        grid = kept.map((r) => grid[r]);
+        sizes = kept.map((r) => sizes[r]);
+        bias = sizes.some((z) => z !== 1) ? sizes.map(Math.log) : null;
+      }
     }
+    const m = grid.length;
     const encoderOut = this.cfg.visionFeaturePostLayernorm
-      ? layerNorm(x, n, D, this.t("vision.post_ln.weight"), this.t("vision.post_ln.bias"), eps)
+      ? layerNorm(x, m, D, this.t("vision.post_ln.weight"), this.t("vision.post_ln.bias"), eps)
       : x;
-    const projected = this.project(encoderOut);
-    return { "vision.patch_embeds": patchEmbeds, "vision.encoder_out": encoderOut, projector_out: projected };
+    const rows = this.project(encoderOut, m);
+    const Dt = this.cfg.text.hidden;
+    const projected = new Float64Array(n * Dt);
+    grid.forEach((g, j) => projected.set(rows.subarray(j * Dt, (j + 1) * Dt), g * Dt));
+    const out = {
+      "vision.patch_embeds": patchEmbeds,
+      "vision.encoder_out": encoderOut,
+      projector_out: projected,
+    };
+    return reduce ? { ...out, grid, sizes } : out;
   }
 
   /** The projector on a vision feature [Nv, Dv] -> visual tokens [Nv, Dt]. */
-  project(feature: Vec): Vec {
-    const n = this.cfg.imageSeqLength;
+  project(feature: Vec, n = this.cfg.imageSeqLength): Vec {
     const D = this.cfg.vision.hidden;
     const Dt = this.cfg.text.hidden;
     const mid = linear(feature, n, this.t("projector.fc1.weight"), Dt, D, this.t("projector.fc1.bias")).map(
@@ -319,6 +359,7 @@ export class Reference {
     };
     const input = opts.keepAfter?.get(-1);
     if (input) drop(input);
+    if (opts.inputSizes) sizes = grid.map((g, i) => (g >= 0 ? (opts.inputSizes!.get(g) ?? 1) : sizes[i]));
     for (let l = 0; l < t.layers; l++) {
       visualPerLayer.push(grid.filter((g) => g >= 0).length);
       const r = layer(l, x, pos.length, pos);

@@ -1,6 +1,7 @@
 // npm run eval -- (--split val|test | --seed S --count N) [--method none] [--weights weights]
 //                 [--precision int8|f32] [--limit N] [--kernels relaxed|simd] [--data data] [--json FILE]
 //                 [--knob NAME=VALUE ...] [--budget B] [--keep F [--count-by mean|input]] [--calibrate N]
+//                 [--vision LAYER,TOKENS[,MERGE]]
 // Evaluates the engine on ShapesVQA with one pruning method; prints a table per family and writes the
 // JSON report (tools/eval/run.ts) to --json. The split is generated into --data first when missing, the
 // kernels are built when stale. --knob sets one of the method's knobs (its table in
@@ -8,7 +9,8 @@
 // --budget B is --knob budget=B. --keep F sets the method's own knob for a mean fraction F of visual
 // tokens over all LLM layers (--count-by mean, ATP-LLaVA's counting) or entering the first layer
 // (--count-by input, the pre-LLM methods' counting) (tools/eval/calibrate.ts; measured rules calibrate on
-// the first --calibrate val questions).
+// the first --calibrate val questions). --vision drops (MERGE 1: merges) all but TOKENS patches after
+// vision encoder layer LAYER, before the method runs (wasm/pruning/vision.ts).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
@@ -17,6 +19,8 @@ import {
   methodSpec,
   METHODS,
   validatedKnobs,
+  visionLayersRun,
+  visionReduction,
   type MethodName,
   type PolicyKnobs,
 } from "../../wasm/index";
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     knob: { type: "string", multiple: true, default: [] },
     budget: { type: "string" },
     "count-by": { type: "string", default: "mean" },
+    vision: { type: "string" },
     calibrate: { type: "string", default: "140" },
   },
 });
@@ -104,6 +109,15 @@ async function main(): Promise<void> {
     knobs = await knobsFor(model, method, keep, calib, knobs, countBy);
     console.error(`--keep ${keep}: ${method} knobs ${JSON.stringify(knobs)}`);
   }
+  // --vision LAYER,TOKENS[,MERGE]: patches dropped (merged) inside the vision encoder first
+  const v = values.vision?.split(",").map(Number);
+  const vision = v
+    ? visionReduction(
+        { layer: v[0], tokens: v[1], merge: v[2] ?? 0 },
+        model.config,
+        visionLayersRun(model.config),
+      )
+    : null;
   const report = await evaluate(
     model,
     items,
@@ -113,6 +127,7 @@ async function main(): Promise<void> {
       if (n % 100 === 0) console.error(`  ${n}/${items.length}`);
     },
     knobs,
+    vision,
   );
   console.log(formatReport(report));
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + "\n");

@@ -8,6 +8,7 @@ import {
   type Model,
   type PolicyKnobs,
   type PruningPolicy,
+  type VisionReduction,
 } from "../../wasm/index";
 import { score, type Prediction } from "../shapesvqa/score";
 import { itemImage, type EvalItem } from "./data";
@@ -35,6 +36,8 @@ export interface EvalReport {
   families: Record<string, { n: number; exact: number; f1?: number }>;
   /** The method's knobs as run (per-question knobs, e.g. random's counts, not included). */
   knobs?: PolicyKnobs;
+  /** The vision reduction run before the method (wasm/pruning/vision.ts), when one was. */
+  vision?: VisionReduction;
   /** Mean visual tokens alive entering each layer, by question family and by objects in the scene. */
   per_layer_by_family?: Record<string, number[]>;
   per_layer_by_objects?: Record<string, number[]>;
@@ -86,6 +89,7 @@ export async function evaluate(
   split: string,
   onProgress: (done: number, p: Prediction) => void = () => {},
   knobs: PolicyKnobs = {},
+  vision: VisionReduction | null = null,
 ): Promise<EvalReport> {
   const preds: Prediction[] = [];
   const layers = model.config.text.layers;
@@ -111,6 +115,7 @@ export async function evaluate(
     const done = await model.run(itemImage(it), it.qIds, {
       maxTokens: MAX_ANSWER_TOKENS,
       policy: await policyFor(model, method, knobs, it, preds.length),
+      vision,
     });
     const s = done.stats;
     const p = { family: it.family, answer: it.answer, prediction: done.text };
@@ -161,6 +166,7 @@ export async function evaluate(
     timings_ms,
     families: report.families as EvalReport["families"],
     knobs,
+    ...(vision ? { vision } : {}),
     per_layer_by_family: byFamily.result(),
     per_layer_by_objects: byObjects.result(),
   };

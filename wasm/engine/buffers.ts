@@ -22,6 +22,7 @@ export interface Buffers {
   vattn: Ptr; // [Nv, Dv]
   vmlp: Ptr; // [Nv, Iv]
   vtmp: Ptr; // [Nv, Dv]
+  vkeyBias: Ptr; // [Nv] log(size) of each vision row once patches were merged (wasm/pruning/vision.ts)
   pmid: Ptr; // [Nv, Dt] projector hidden
   visual: Ptr; // [Nv, Dt] projected visual tokens
   // decoder (S rows)
@@ -77,6 +78,7 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
     vattn: f(nv * v.hidden),
     vmlp: f(nv * v.intermediate),
     vtmp: f(nv * v.hidden),
+    vkeyBias: f(nv),
     pmid: f(nv * t.hidden),
     visual: f(nv * t.hidden),
     x: f(s * t.hidden),

@@ -119,7 +119,8 @@ export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
   const mpx = w.imagePixels / MPX;
   const dec = r.decode[w.imageFormat];
   const imageMs = dec ? dec.fixedMs + dec.perMpxMs * mpx : 0;
-  const preprocessMs = r.preprocess.fixedMs + (r.preprocess.perMpxMs * (w.inputPixels ?? w.imagePixels)) / MPX;
+  const preprocessMs =
+    r.preprocess.fixedMs + (r.preprocess.perMpxMs * (w.inputPixels ?? w.imagePixels)) / MPX;
   const rows = rowsPerLayer(w);
   const prefillMs = rows.reduce((s, n) => s + layerMs(r, n), 0) + r.headMs + w.pruneMs;
   const kv0 = rows.reduce((a, b) => a + b, 0);

@@ -14,6 +14,7 @@ import type { Ptr } from "../kernels";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { now } from "../engine/clock";
 import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/policy";
+import type { VisionRows } from "./vision";
 
 /** Per-request decoder state: each layer's KV-cache length and the next position id. */
 export interface DecoderState {
@@ -140,6 +141,8 @@ function layerLinearMacs(e: Engine): number {
 /**
  * The prompt ids [T] (with Nv <image> ids) through every layer, pruning between layers as `policy` says.
  * Leaves the logits of the last row in b.logits. `onLayer(l)` is called after each layer (timings).
+ * `vision`: the patches a vision reduction kept (wasm/pruning/vision.ts) and the patches each stands for;
+ * the others' <image> rows are dropped before anything else, and merged ones weigh log(size) in attention.
  */
 export function prefill(
   e: Engine,
@@ -147,6 +150,7 @@ export function prefill(
   visual: Ptr,
   policy: PruningPolicy,
   onLayer: (l: number) => void = () => {},
+  vision: VisionRows | null = null,
 ): PrefillResult {
   const t = e.cfg.text;
   const D = t.hidden;
@@ -166,6 +170,20 @@ export function prefill(
   ids.forEach((id, i) => id === e.cfg.imageTokenId && (grid[i] = nImg++));
   let sizes: Float32Array = new Float32Array(T).fill(1); // tokens each row stands for (merging)
   const merge = policy.merge === true;
+  if (vision) {
+    [positions, grid, sizes] = compact(
+      e,
+      layerView(e, 0, positions, grid, lastImageRow),
+      vision.grid,
+      positions,
+      grid,
+      sizes,
+      false,
+    );
+    const sizeOf = new Map<number, number>();
+    vision.grid.forEach((g, j) => sizeOf.set(g, vision.sizes[j]));
+    grid.forEach((g, r) => g >= 0 && (sizes[r] = sizeOf.get(g)!));
+  }
   let inputPruneMs = 0;
   if (policy.beforeFirstLayer) {
     const tp = now();

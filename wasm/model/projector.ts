@@ -3,10 +3,9 @@
 import type { Ptr } from "../kernels";
 import { trace, type Engine } from "../engine/context";
 
-/** feature [Nv, Dv] -> visual tokens [Nv, Dt] at b.visual (returned). */
-export function projectorForward(e: Engine, feature: Ptr): Ptr {
+/** feature [n, Dv] -> visual tokens [n, Dt] at b.visual (returned); n defaults to all patches. */
+export function projectorForward(e: Engine, feature: Ptr, n = e.cfg.imageSeqLength): Ptr {
   const { ops, w, b } = e;
-  const n = e.cfg.imageSeqLength;
   const Dt = e.cfg.text.hidden;
   ops.linear(feature, w.linear("projector.fc1.weight"), w.maybe("projector.fc1.bias"), b.pmid, n); // (Nv, Dt)
   ops.gelu(b.pmid, b.pmid, n * Dt);
