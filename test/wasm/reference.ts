@@ -182,10 +182,7 @@ export class Reference {
    * in later layers); `projector_out` then holds the kept patches at their grid places (zeros elsewhere),
    * and `grid` / `sizes` say which patches they are and how many each stands for.
    */
-  image(
-    px: Vec,
-    reduce?: { layer: number; tokens: number; merge: boolean },
-  ): ImageOut {
+  image(px: Vec, reduce?: { layer: number; tokens: number; merge: boolean }): ImageOut {
     const {
       imageSize: S,
       patchSize: P,
