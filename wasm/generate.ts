@@ -62,6 +62,8 @@ export interface Timings {
   preprocessMs: number;
   visionMs: number;
   visionLayersMs: number[];
+  /** The vision reduction's own work (matching, merging), inside its layer's visionLayersMs entry. */
+  visionReduceMs: number;
   projectorMs: number;
   /** LLM prefill: all layers and the first logits. */
   prefillMs: number;
@@ -216,7 +218,7 @@ export class Model {
       if (reduce && policy.afterVision)
         throw new Error(`${policy.name} reads the whole vision output: it cannot follow a vision reduction`);
       const visionRowsPerLayer: number[] = [];
-      const { feature, attention, rows } = visionForward(
+      const { feature, attention, rows, reduceMs } = visionForward(
         e,
         (i) => {
           visionLayersMs.push(-tl + (tl = now()));
@@ -286,6 +288,7 @@ export class Model {
         preprocessMs: t1 - t0,
         visionMs: t2 - t1,
         visionLayersMs,
+        visionReduceMs: reduceMs,
         projectorMs: t3 - t2,
         prefillMs: t4 - t3,
         llmLayersMs,

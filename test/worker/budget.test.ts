@@ -19,7 +19,7 @@ const point = (tokens: number) => ({
   pruneMs: 0,
 });
 const TABLE: CostTable = {
-  format: "atp-edge-cost/1",
+  format: "atp-edge-cost/2",
   modelId: "tiny",
   platforms: [
     {
@@ -30,7 +30,12 @@ const TABLE: CostTable = {
       rates: {
         decode: {},
         preprocess: { fixedMs: 0, perMpxMs: 0 },
-        visionMs: 0,
+        vision: {
+          fixedMs: 0,
+          layers: 2,
+          layer: { fixedMs: 0, perRowMs: 0, perRowSqMs: 0 },
+          projector: { fixedMs: 0, perRowMs: 0 },
+        },
         layer: { fixedMs: 0, perRowMs: 1, perRowSqMs: 0 },
         headMs: 0,
         decode_step: { fixedMs: 0, perKvRowMs: 0 },
@@ -48,6 +53,8 @@ interface Answer {
   atp: {
     visual_tokens: { per_layer: number[] };
     knobs: unknown;
+    vision: unknown;
+    vision_rows: unknown;
     cpu_budget: {
       budget_ms: number;
       keep: number;
@@ -134,6 +141,7 @@ describe("the deployment's default budget (CPU_BUDGET_MS)", () => {
       imageFormat: "png",
       imagePixels: 96 * 96,
       inputPixels: 96 * 96,
+      imageBytes: 7000,
       promptTokens: 26,
       maxTokens: 2,
       leftMs: 60_000,
@@ -153,5 +161,52 @@ describe("the deployment's default budget (CPU_BUDGET_MS)", () => {
     expect(() => budgetFor(model, { ...base, atp: { cpu_budget_ms: 60 }, leftMs: 20 })).toThrow(
       /go to the queue/,
     );
+  });
+});
+
+describe("a budget point with a vision reduction (its twin, right after it in the table)", () => {
+  // rates: one ms per row per LLM layer and per row per vision encoder layer (2 layers, 16 patches)
+  const rates = {
+    ...TABLE.platforms[1].rates,
+    vision: {
+      fixedMs: 0,
+      layers: 2,
+      layer: { fixedMs: 0, perRowMs: 1, perRowSqMs: 0 },
+      projector: { fixedMs: 0, perRowMs: 0 },
+    },
+  };
+  const vision = { layer: 0, tokens: 9, merge: 0 };
+  const twin = { ...point(9), visualPerLayer: [9, 9, 9], vision, visionRows: [16, 9] };
+  const table: CostTable = {
+    ...TABLE,
+    platforms: [{ ...TABLE.platforms[1], rates, methods: { grid: [point(9), twin, point(4)] } }],
+  };
+  let text = 0;
+  beforeAll(async () => {
+    await seedWeights(withCostTable(WEIGHT_FILES, new TextEncoder().encode(JSON.stringify(table))));
+    const r = await ask({ method: "grid", knobs: { tokens: 9 } });
+    text = r.body.usage.prompt_tokens - 16;
+  });
+
+  it("is chosen when the point misses and the twin fits, and the request runs it", async () => {
+    // point(9): 3 text + 34 LLM rows + 32 vision = 3t + 66; twin: 3t + 27 + 25 = 3t + 52; point(4): 3t + 56
+    const r = await ask({ method: "grid", cpu_budget_ms: 3 * text + 55 });
+    expect(r.status).toBe(200);
+    const atp = r.body.atp;
+    expect(atp.vision).toEqual(vision);
+    expect(atp.vision_rows).toEqual({ perLayer: [16, 9], out: 9 });
+    expect(atp.visual_tokens.per_layer).toEqual([9, 9, 9]);
+    expect(atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 52, 9);
+    const roomy = await ask({ method: "grid", cpu_budget_ms: 3 * text + 66 });
+    expect(roomy.body.atp.vision).toBeNull();
+    expect(roomy.body.atp.visual_tokens.per_layer).toEqual([16, 9, 9]);
+    expect((await ask({ method: "grid", cpu_budget_ms: 3 * text + 51 })).status).toBe(400);
+  });
+
+  it("is refused beside cpu_budget_ms as atp.vision", async () => {
+    const r = await ask({ method: "grid", cpu_budget_ms: 100, vision });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: "invalid_atp_options", param: "atp.vision" });
+    await seedWeights(WITH_COST);
   });
 });

@@ -1,8 +1,8 @@
 // The Tail Worker (worker/tail/index.ts): trace items of finished invocations, shaped as workerd hands
 // them to a tail handler (workers-types TraceItem), joined to the request they belong to through the id
 // in the answer's log line; /v1/metrics then reports Cloudflare's CPU and wall time beside the record.
-// The items are built here from a real request's id: workerd runs tail consumers only between deployed
-// or separately started Workers, not inside this test pool.
+// The items are built here from a real request's id: the vitest pool calls the Worker in-process, where
+// workerd makes no trace events; test/browser/tail.test.ts runs the real ones under wrangler dev.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import tail, { answerTraces } from "../../worker/tail/index";

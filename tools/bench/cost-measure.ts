@@ -59,6 +59,24 @@ export async function measure(
   return { platform, records };
 }
 
+/** RGB -> RGBA with deterministic uniform grain of +-noise per channel (photo-like entropy for a JPEG). */
+export function rgbaWithGrain(rgb: Uint8Array, noise: number, seed: number): Uint8Array {
+  const n = rgb.length / 3;
+  const rgba = new Uint8Array(n * 4);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      const grain = noise ? ((s >>> 0) % (2 * noise + 1)) - noise : 0;
+      rgba[i * 4 + c] = Math.max(0, Math.min(255, rgb[i * 3 + c] + grain));
+    }
+    rgba[i * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
 /** Nearest-neighbour resize of a 96 x 96 RGB image to side x side. */
 export function resizeNearest(rgb: Uint8Array, side: number): Uint8Array {
   const out = new Uint8Array(side * side * 3);

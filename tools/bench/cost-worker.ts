@@ -16,6 +16,7 @@ import {
   type Timings,
   type MethodName,
   type PolicyKnobs,
+  type VisionReduction,
 } from "../../wasm/index";
 import { decode as decodeJpegJs } from "jpeg-js";
 import { decodeImage } from "../../worker/image/decode";
@@ -31,17 +32,23 @@ export interface CostJobRequest {
   maxTokens: number;
   /** The image decoder: the Worker's (default) or jpeg-js at full size (a JPEG only). */
   decoder?: "worker" | "jpeg-js";
+  /** A vision reduction before the method (wasm/pruning/vision.ts). */
+  vision?: VisionReduction;
 }
 
 /** What is measured of one request. */
 export interface CostRecord {
   decodeImageMs: number;
-  /** Pixels of the file, and of the decoded image preprocessing read. */
+  /** Pixels and bytes of the file, and pixels of the decoded image preprocessing read. */
   imagePixels: number;
+  imageBytes: number;
   inputPixels: number;
   promptTokens: number;
   generatedTokens: number;
   visualPerLayer: number[];
+  /** Rows of each vision encoder layer, and the layer a vision reduction followed (-1: none). */
+  visionRows: number[];
+  visionReduceLayer: number;
   timings: Timings;
   /** Each token's ms (index 0: time to first token). */
   tokenMs: number[];
@@ -86,6 +93,7 @@ export default {
         const events = model.generate(image, r.qIds, {
           maxTokens: r.maxTokens,
           policy: createPolicy(r.method, r.knobs),
+          vision: r.vision ?? null,
         });
         for await (const ev of events) {
           if (ev.type === "token") tokenMs.push(ev.ms);
@@ -94,10 +102,13 @@ export default {
         records.push({
           decodeImageMs,
           imagePixels: header.width * header.height,
+          imageBytes: bytes.length,
           inputPixels: image.width * image.height,
           promptTokens: done!.stats.promptTokens,
           generatedTokens: done!.stats.generatedTokens,
           visualPerLayer: done!.stats.visualTokens.perLayer,
+          visionRows: done!.stats.visionRows.perLayer,
+          visionReduceLayer: r.vision?.layer ?? -1,
           timings: done!.stats.timings,
           tokenMs,
           text: done!.text,

@@ -1,6 +1,6 @@
 // npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
 //                       [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
-//                       [--write] [--json out/bench/cost.json] [--no-png]
+//                       [--write] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]
 // The cost model (docs/cost.md) measured in workerd:
 // 1. budget points: every method's knobs for each fraction of KEEPS (tools/eval/calibrate.ts, on the first
 //    --calibrate val questions, in Node: the counts do not depend on the runtime);
@@ -13,6 +13,9 @@
 //    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
 //    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
+// --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
+// reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
+// fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.5% vs 84.1 unreduced, 19% fewer vision MACs).
 // --write stores the table with the model (weights/cost.json, named in manifest.json): then
 // `atp.cpu_budget_ms` works in the API. Max tokens per request: 24 for captions, 4 otherwise (a client
 // asking a one-word question sets a small max_tokens; the budget plans for all of them).
@@ -27,6 +30,7 @@ import {
   COST_FORMAT,
   fitRates,
   loadModel,
+  MemorySource,
   methodSpec,
   METHODS,
   predictCost,
@@ -39,17 +43,20 @@ import {
   type Model,
   type PlatformCost,
   type PolicyKnobs,
+  type VisionReduction,
+  visionLayersRun,
+  visionReduction,
 } from "../../wasm/index";
 import { knobsFor } from "../eval/calibrate";
 import { itemImage, loadSplit, type EvalItem } from "../eval/data";
-import { FileSource, kernelModule, type KernelBuild } from "../eval/node";
+import { kernelModule, type KernelBuild } from "../eval/node";
 import { chartSvg, svgToPng } from "../report/chart";
 import { rgbToPng, upscale } from "../shapesvqa/png";
 import { score } from "../shapesvqa/score";
 import { withCostTable } from "../convert/convert";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
-import { hostName, measure, resizeNearest } from "./cost-measure";
+import { hostName, measure, resizeNearest, rgbaWithGrain } from "./cost-measure";
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +70,7 @@ const { values } = parseArgs({
     write: { type: "boolean", default: false },
     json: { type: "string", default: "out/bench/cost.json" },
     "no-png": { type: "boolean", default: false },
+    vision: { type: "string", default: "1,96,0" },
   },
 });
 
@@ -105,10 +113,14 @@ function sampleOf(r: CostRecord, format: ImageFormat, numVisual: number): CostSa
   return {
     imageFormat: format,
     imagePixels: r.imagePixels,
+    imageBytes: r.imageBytes,
     inputPixels: r.inputPixels,
     decodeImageMs: r.decodeImageMs,
     preprocessMs: t.preprocessMs,
     visionMs: t.visionMs,
+    visionRows: r.visionRows,
+    // the reduction's matching is the point's own work (in its pruneMs), not the layer's
+    visionLayersMs: t.visionLayersMs.map((ms, l) => ms - (l === r.visionReduceLayer ? t.visionReduceMs : 0)),
     projectorMs: t.projectorMs,
     layerRows,
     layerMs: t.llmLayersMs.map((ms, l) => ms - t.pruneMsPerLayer[l]),
@@ -140,10 +152,12 @@ function actualWork(r: CostRecord, numVisual: number, pruneMs: number) {
   return {
     imageFormat: "png" as const,
     imagePixels: r.imagePixels,
+    imageBytes: r.imageBytes,
     inputPixels: r.inputPixels,
     promptTokens: r.promptTokens,
     numVisual,
     visualPerLayer: r.visualPerLayer,
+    visionRows: r.visionRows,
     pruneMs,
     tokens: r.generatedTokens + 1,
   };
@@ -163,7 +177,8 @@ async function main(): Promise<void> {
   delete manifest.cost;
   delete manifest.files["cost.json"];
   weights.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest)));
-  const model = await loadModel(new FileSource(values.weights!), {
+  // the files without their cost table: a stale one (older format) must not stop its own remeasuring
+  const model = await loadModel(new MemorySource(weights), {
     kernels: kernelModule(values.kernels as KernelBuild),
   });
   const N = model.config.imageSeqLength;
@@ -176,13 +191,23 @@ async function main(): Promise<void> {
   const images = new Map<string, Uint8Array>();
 
   // 1. knobs per method and fraction (Node)
-  const ladder = new Map<MethodName, { keep: number; knobs: PolicyKnobs }[]>();
+  type Rung = { keep: number; knobs: PolicyKnobs; vision?: VisionReduction };
+  const ladder = new Map<MethodName, Rung[]>();
+  const [vl, vt, vm] = values.vision!.split(",").map(Number);
+  const twin = values.vision
+    ? visionReduction({ layer: vl, tokens: vt, merge: vm ?? 0 }, model.config, visionLayersRun(model.config))
+    : null;
+  /** Each point followed by its twin with the vision reduction (methods that read the whole vision output: none). */
+  const withTwins = (m: MethodName, pts: Rung[]): Rung[] =>
+    twin && !createPolicy(m, pts[0].knobs).afterVision
+      ? pts.flatMap((p) => [p, { ...p, vision: twin }])
+      : pts;
   for (const m of methods) {
     if (!methodSpec(m).keep) {
-      ladder.set(m, [{ keep: 1, knobs: {} }]);
+      ladder.set(m, withTwins(m, [{ keep: 1, knobs: {} }]));
       continue;
     }
-    const pts: { keep: number; knobs: PolicyKnobs }[] = [];
+    const pts: Rung[] = [];
     for (const keep of KEEPS) {
       let knobs = await knobsFor(model, m, keep, calib);
       // a per-instance method (random copies ATP's counts per question) gets the counts its source keeps
@@ -197,8 +222,10 @@ async function main(): Promise<void> {
       // a knob at its end of range gives the same point for every smaller fraction: keep it once
       if (!pts.some((p) => JSON.stringify(p.knobs) === JSON.stringify(knobs))) pts.push({ keep, knobs });
     }
-    ladder.set(m, pts);
-    console.log(`points ${m}: ${pts.map((p) => JSON.stringify(p.knobs)).join(" ")}`);
+    ladder.set(m, withTwins(m, pts));
+    console.log(
+      `points ${m}: ${pts.map((p) => JSON.stringify(p.knobs)).join(" ")}${twin && ladder.get(m)!.length > pts.length ? `, each also after vision ${values.vision}` : ""}`,
+    );
   }
 
   // 2. calibration in workerd: every point on the val questions, and the image sizes
@@ -213,6 +240,7 @@ async function main(): Promise<void> {
           method: m,
           knobs: p.knobs,
           maxTokens: MAX_TOKENS(it),
+          ...(p.vision ? { vision: p.vision } : {}),
         });
         calMeta.push({ method: m, point: pi, format: "png" });
       }
@@ -221,20 +249,21 @@ async function main(): Promise<void> {
   for (const side of IMAGE_SIDES) {
     const f = side / 96;
     const rgb = Number.isInteger(f) ? upscale(96, 96, base.image, f) : resizeNearest(base.image, side);
-    const rgba = new Uint8Array(side * side * 4);
-    for (let i = 0; i < side * side; i++) {
-      rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
-      rgba[i * 4 + 3] = 255;
-    }
     images.set(`__img.side${side}.png`, rgbToPng(side, side, rgb));
-    images.set(
-      `__img.side${side}.jpeg`,
-      new Uint8Array(encodeJpeg({ data: rgba, width: side, height: side }, 90).data),
-    );
-    for (const format of ["png", "jpeg"] as const)
+    // JPEGs of one size at two entropies (flat and with grain): decode time follows bytes and pixels apart
+    for (const noise of [0, 6]) {
+      const rgba = rgbaWithGrain(rgb, noise, side);
+      const jpeg = encodeJpeg({ data: rgba, width: side, height: side }, 90).data;
+      images.set(`__img.side${side}.g${noise}.jpeg`, new Uint8Array(jpeg));
+    }
+    for (const [format, key] of [
+      ["png", "png"],
+      ["jpeg", "g0.jpeg"],
+      ["jpeg", "g6.jpeg"],
+    ] as const)
       for (let rep = 0; rep < 3; rep++) {
         calReqs.push({
-          image: `__img.side${side}.${format}`,
+          image: `__img.side${side}.${key}`,
           qIds: base.qIds,
           method: "none",
           knobs: {},
@@ -259,7 +288,13 @@ async function main(): Promise<void> {
         knobs: p.knobs as Record<string, number | number[]>,
         visualPerLayer: per.map((v) => round(v, 2)),
         p95Ratio: round(quantile(sums, 0.95) / mean(sums), 4),
-        pruneMs: round(mean(recs.map((r) => r.timings.pruneMsPerLayer.reduce((a, b) => a + b, 0))), 4),
+        pruneMs: round(
+          mean(
+            recs.map((r) => r.timings.pruneMsPerLayer.reduce((a, b) => a + b, 0) + r.timings.visionReduceMs),
+          ),
+          4,
+        ),
+        ...(p.vision ? { vision: p.vision, visionRows: recs[0].visionRows } : {}),
       };
     });
   }
@@ -283,28 +318,33 @@ async function main(): Promise<void> {
   console.log(`rates (${row.key}, ${row.host}): ${JSON.stringify(rates)}`);
 
   // 3a. predicted vs measured TTFT at 25% (the point nearest it) and none, on test
-  const reqOf = (it: EvalItem, m: MethodName, knobs: PolicyKnobs): CostJobRequest => ({
+  const reqOf = (it: EvalItem, m: MethodName, p: BudgetPoint): CostJobRequest => ({
     image: pngOf(images, "test", it),
     qIds: it.qIds,
     method: m,
-    knobs,
+    knobs: p.knobs,
     maxTokens: MAX_TOKENS(it),
+    ...(p.vision ? { vision: p.vision } : {}),
   });
+  // the point nearest 25% without a vision reduction (its twin is checked by the budgets)
   const at25 = (m: MethodName) =>
-    methodPoints[m].reduce((a, b) => (Math.abs(b.keep - 0.25) < Math.abs(a.keep - 0.25) ? b : a));
+    methodPoints[m]
+      .filter((p) => !p.vision)
+      .reduce((a, b) => (Math.abs(b.keep - 0.25) < Math.abs(a.keep - 0.25) ? b : a));
   const predReqs: CostJobRequest[] = [];
   const predMeta: { method: MethodName; point: BudgetPoint; it: EvalItem }[] = [];
   for (const m of methods) {
     const point = at25(m);
     for (const it of check) {
-      predReqs.push(reqOf(it, m, point.knobs));
+      predReqs.push(reqOf(it, m, point));
       predMeta.push({ method: m, point, it });
     }
   }
   // 3b. budgets
   const budgets = values.budgets!.split(",").map(Number);
   const budReqs: CostJobRequest[] = [];
-  const budMeta: { method: MethodName; budget: number; it: EvalItem; predicted: number }[] = [];
+  const budMeta: { method: MethodName; budget: number; it: EvalItem; predicted: number; vision: boolean }[] =
+    [];
   const refused: Record<string, Record<number, number>> = {};
   for (const m of methods)
     for (const b of budgets) {
@@ -312,14 +352,21 @@ async function main(): Promise<void> {
         const req = {
           imageFormat: "png" as const,
           imagePixels: 96 * 96,
+          imageBytes: images.get(pngOf(images, "test", it))!.length,
           promptTokens: model.tokenizer.promptIds(it.qIds).length,
           numVisual: N,
           tokens: MAX_TOKENS(it),
         };
         try {
           const c = chooseBudget(row, m, b, req);
-          budReqs.push(reqOf(it, m, c.point.knobs));
-          budMeta.push({ method: m, budget: b, it, predicted: c.predicted.totalMs });
+          budReqs.push(reqOf(it, m, c.point));
+          budMeta.push({
+            method: m,
+            budget: b,
+            it,
+            predicted: c.predicted.totalMs,
+            vision: !!c.point.vision,
+          });
         } catch (err) {
           if (!(err instanceof BudgetTooSmall)) throw err;
           const byBudget = (refused[m] ??= {});
@@ -403,6 +450,7 @@ async function main(): Promise<void> {
         within_budget: round(mean(cpu.map((c) => (c <= b ? 1 : 0))), 4),
         predicted_ms_mean: round(mean(rows.map((x) => x.p.predicted))),
         mean_fraction: round(mean(rows.map((x) => mean(x.r.visualPerLayer) / N)), 4),
+        with_vision_reduction: round(mean(rows.map((x) => (x.p.vision ? 1 : 0))), 4),
       };
       budgetRows[m].push(entry);
       if (short.length === shortTotal) pts.push({ x: entry.cpu_ms_mean_short, y: entry.accuracy_short });

@@ -16,7 +16,7 @@ import { loadSplit, type EvalItem } from "../eval/data";
 import { FileSource, kernelModule } from "../eval/node";
 import { rgbToPng } from "../shapesvqa/png";
 import { exactMatch } from "../shapesvqa/score";
-import { hostName, measure, resizeNearest } from "./cost-measure";
+import { hostName, measure, resizeNearest, rgbaWithGrain } from "./cost-measure";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
 
@@ -37,21 +37,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** A side x side RGBA JPEG of a 96 x 96 RGB image, with deterministic +-noise grain. */
+/** A side x side JPEG of a 96 x 96 RGB image, with deterministic +-noise grain. */
 function bigJpeg(rgb: Uint8Array, side: number, noise: number, quality: number, seed: number): Uint8Array {
-  const big = resizeNearest(rgb, side);
-  const rgba = new Uint8Array(side * side * 4);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < side * side; i++) {
-    for (let c = 0; c < 3; c++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const grain = noise ? ((s >>> 0) % (2 * noise + 1)) - noise : 0;
-      rgba[i * 4 + c] = Math.max(0, Math.min(255, big[i * 3 + c] + grain));
-    }
-    rgba[i * 4 + 3] = 255;
-  }
+  const rgba = rgbaWithGrain(resizeNearest(rgb, side), noise, seed);
   return new Uint8Array(encodeJpeg({ data: rgba, width: side, height: side }, quality).data);
 }
 

@@ -40,12 +40,15 @@ function stopProcess(child: ChildProcess): Promise<void> {
 export async function startDevServer(opts: {
   persistTo: string;
   configPath?: string;
+  /** More Workers run in the same dev session (their wrangler.toml), e.g. worker/tail/wrangler.toml. */
+  alsoConfigs?: string[];
   timeoutMs?: number;
   vars?: Record<string, string>;
 }): Promise<DevServer> {
   const [port, inspector] = [await freePort(), await freePort()];
   const args = ["dev", "--port", String(port), "--inspector-port", String(inspector), "--ip", "127.0.0.1"];
   args.push("--persist-to", resolve(opts.persistTo), "--config", resolve(opts.configPath ?? "wrangler.toml"));
+  for (const c of opts.alsoConfigs ?? []) args.push("--config", resolve(c));
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
   const child = spawn(resolve("node_modules/.bin/wrangler"), args, {
     detached: true,

@@ -13,7 +13,7 @@ import {
 } from "./cost";
 
 /** What the request will compute apart from the pruning. */
-export type BudgetRequest = Omit<RequestWork, "visualPerLayer" | "pruneMs">;
+export type BudgetRequest = Omit<RequestWork, "visualPerLayer" | "pruneMs" | "visionRows">;
 
 /** The chosen point and what it is predicted to cost. */
 export interface BudgetChoice {
@@ -44,6 +44,7 @@ export function workAt(point: BudgetPoint, req: BudgetRequest): RequestWork {
     ...req,
     visualPerLayer: point.visualPerLayer.map((v) => Math.min(req.numVisual, v * ratio)),
     pruneMs: point.pruneMs,
+    ...(point.visionRows ? { visionRows: point.visionRows } : {}),
   };
 }
 

@@ -1,22 +1,36 @@
 // The cost model (docs/cost.md): a request's CPU milliseconds predicted from what it will compute, with
 // throughputs measured per platform by `npm run bench:cost` in workerd and stored with the model
 // (cost.json beside the shards, named by the manifest). Every term is a count the engine knows before it
-// runs: input pixels (image decode, preprocessing), the vision tower (fixed for a model), each LLM layer at
-// its row count (linear in rows for the weights, quadratic for causal attention), the pruning method's own
-// work (measured per method and budget), and each decode step at the KV length of every layer.
+// runs: input pixels (image decode, preprocessing), each vision encoder layer and the projector at their
+// row counts (all patches unless a vision reduction dropped some), each LLM layer at its row count
+// (linear in rows for the weights, quadratic for attention), the pruning method's own work (measured
+// per method and budget), and each decode step at the KV length of every layer.
 import type { CountBy } from "../pruning/method";
+import type { VisionReduction } from "../pruning/vision";
 
 /** Image formats the cost model has a decode rate for (`raw`: pixels handed over decoded). */
 export type ImageFormat = "png" | "jpeg" | "raw";
 
 /** Milliseconds per unit of each term on one platform (a runtime and a kernel build on one host). */
 export interface CostRates {
-  /** Image decode: ms = fixed + perMpx x megapixels, by format (absent: not measured, 0). */
-  decode: Partial<Record<ImageFormat, { fixedMs: number; perMpxMs: number }>>;
+  /**
+   * Image decode: ms = fixed + perMpx x megapixels + perMB x megabytes of the file, by format (absent:
+   * not measured, 0). The bytes term is entropy decoding, which a DCT-scaled JPEG decode still does in
+   * full; the pixels term is what is written out.
+   */
+  decode: Partial<Record<ImageFormat, { fixedMs: number; perMpxMs: number; perMBMs: number }>>;
   /** The engine's preprocessing (resample to the vision input): fixed + per input megapixel. */
   preprocess: { fixedMs: number; perMpxMs: number };
-  /** Vision tower and projector: a fixed cost for the model. */
-  visionMs: number;
+  /**
+   * The vision tower: patch embedding and post LayerNorm (fixedMs), each of `layers` encoder layers at r
+   * rows (as `layer` below, attention bidirectional), and the projector at the rows it reads.
+   */
+  vision: {
+    fixedMs: number;
+    layers: number;
+    layer: { fixedMs: number; perRowMs: number; perRowSqMs: number };
+    projector: { fixedMs: number; perRowMs: number };
+  };
   /** One LLM prefill layer at r rows: fixedMs + perRowMs r + perRowSqMs r^2 (causal attention). */
   layer: { fixedMs: number; perRowMs: number; perRowSqMs: number };
   /** Final norm and LM head of the last prompt row. */
@@ -40,6 +54,12 @@ export interface BudgetPoint {
   p95Ratio: number;
   /** Mean milliseconds of the method's own work (scores, selection, compaction) per request. */
   pruneMs: number;
+  /**
+   * A vision reduction run before the method (wasm/pruning/vision.ts) and the rows of each encoder layer
+   * it leaves; absent: none (every layer at all patches).
+   */
+  vision?: VisionReduction;
+  visionRows?: number[];
 }
 
 /** One platform's row: where it was measured, its rates and every method's budget points. */
@@ -66,13 +86,14 @@ export interface CostTable {
   platforms: PlatformCost[];
 }
 
-export const COST_FORMAT = "atp-edge-cost/1";
+export const COST_FORMAT = "atp-edge-cost/2";
 
 /** What one request will compute. */
 export interface RequestWork {
   imageFormat: ImageFormat;
-  /** Pixels of the image file (the decoder's entropy decoding reads them all). */
+  /** Pixels of the image file, and its size in bytes (default 0). */
   imagePixels: number;
+  imageBytes?: number;
   /** Pixels the decoder hands to preprocessing (fewer for a JPEG decoded at DCT scale); default imagePixels. */
   inputPixels?: number;
   /** Prompt ids with the visual tokens (promptIds length). */
@@ -81,6 +102,8 @@ export interface RequestWork {
   numVisual: number;
   /** Visual tokens entering each LLM layer. */
   visualPerLayer: number[];
+  /** Rows of each vision encoder layer (a vision reduction's); default every layer at numVisual. */
+  visionRows?: number[];
   pruneMs: number;
   /** Tokens generated (the first comes from prefill; each later one is a decode step). */
   tokens: number;
@@ -100,6 +123,7 @@ export interface CostPrediction {
 }
 
 const MPX = 1e6;
+const MB = 1e6;
 
 /** Prompt rows entering each layer. */
 export function rowsPerLayer(
@@ -109,16 +133,25 @@ export function rowsPerLayer(
   return w.visualPerLayer.map((v) => text + v);
 }
 
-/** Milliseconds of one prefill layer at `rows` rows. */
-export function layerMs(r: CostRates, rows: number): number {
+/** Milliseconds of one layer at `rows` rows, on a layer's rates (LLM prefill or vision encoder). */
+export function layerMs(r: CostRates | { layer: CostRates["layer"] }, rows: number): number {
   return r.layer.fixedMs + r.layer.perRowMs * rows + r.layer.perRowSqMs * rows * rows;
+}
+
+/** Milliseconds of the vision tower and projector with `rows[i]` rows in encoder layer i. */
+export function visionMs(r: CostRates, rows: number[]): number {
+  const v = r.vision;
+  const out = rows.length ? rows[rows.length - 1] : 0;
+  return (
+    v.fixedMs + rows.reduce((s, n) => s + layerMs(v, n), 0) + v.projector.fixedMs + v.projector.perRowMs * out
+  );
 }
 
 /** The predicted cost of `w` on rates `r`. */
 export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
   const mpx = w.imagePixels / MPX;
   const dec = r.decode[w.imageFormat];
-  const imageMs = dec ? dec.fixedMs + dec.perMpxMs * mpx : 0;
+  const imageMs = dec ? dec.fixedMs + dec.perMpxMs * mpx + (dec.perMBMs * (w.imageBytes ?? 0)) / MB : 0;
   const preprocessMs =
     r.preprocess.fixedMs + (r.preprocess.perMpxMs * (w.inputPixels ?? w.imagePixels)) / MPX;
   const rows = rowsPerLayer(w);
@@ -129,11 +162,12 @@ export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
   // step i (1-based) runs with kv0 + (i - 1) rows per layer already cached, plus its own
   for (let i = 1; i < w.tokens; i++)
     decodeMs += r.decode_step.fixedMs + r.decode_step.perKvRowMs * (kv0 + L * i);
-  const ttftMs = preprocessMs + r.visionMs + prefillMs;
+  const vision = visionMs(r, w.visionRows ?? new Array<number>(r.vision.layers).fill(w.numVisual));
+  const ttftMs = preprocessMs + vision + prefillMs;
   return {
     imageMs,
     preprocessMs,
-    visionMs: r.visionMs,
+    visionMs: vision,
     prefillMs,
     ttftMs,
     decodeMs,
@@ -219,11 +253,15 @@ function leastSquares(X: number[][], y: number[]): number[] | null {
 export interface CostSample {
   imageFormat: ImageFormat;
   imagePixels: number;
+  imageBytes: number;
   /** Pixels preprocessing read (the decoded image); default imagePixels. */
   inputPixels?: number;
   decodeImageMs: number;
   preprocessMs: number;
   visionMs: number;
+  /** Rows of each vision encoder layer and each one's time without the vision reduction's own work. */
+  visionRows: number[];
+  visionLayersMs: number[];
   projectorMs: number;
   /** Rows entering each layer and each layer's time without its pruning part. */
   layerRows: number[];
@@ -246,10 +284,10 @@ export function fitRates(samples: CostSample[]): CostRates {
     const ss = samples.filter((s) => s.imageFormat === f);
     if (!ss.length) continue;
     const d = fitNonNegative(
-      ss.map((s) => [1, s.imagePixels / MPX]),
+      ss.map((s) => [1, s.imagePixels / MPX, s.imageBytes / MB]),
       ss.map((s) => s.decodeImageMs),
     );
-    decode[f] = { fixedMs: d[0], perMpxMs: d[1] };
+    decode[f] = { fixedMs: d[0], perMpxMs: d[1], perMBMs: d[2] };
   }
   const layerX: number[][] = [];
   const layerY: number[] = [];
@@ -266,10 +304,29 @@ export function fitRates(samples: CostSample[]): CostRates {
         steps.map((st) => st.ms),
       )
     : [0, 0];
+  const vx: number[][] = [];
+  const vy: number[] = [];
+  for (const s of samples)
+    s.visionRows.forEach((r, l) => {
+      vx.push([1, r, r * r]);
+      vy.push(s.visionLayersMs[l]);
+    });
+  const vl = fitNonNegative(vx, vy);
+  const proj = fitNonNegative(
+    samples.map((s) => [1, s.visionRows[s.visionRows.length - 1]]),
+    samples.map((s) => s.projectorMs),
+  );
   return {
     decode,
     preprocess: { fixedMs: pre[0], perMpxMs: pre[1] },
-    visionMs: mean(samples.map((s) => s.visionMs + s.projectorMs)),
+    vision: {
+      fixedMs: mean(
+        samples.map((s) => Math.max(0, s.visionMs - s.visionLayersMs.reduce((a, b) => a + b, 0))),
+      ),
+      layers: samples[0]?.visionRows.length ?? 0,
+      layer: { fixedMs: vl[0], perRowMs: vl[1], perRowSqMs: vl[2] },
+      projector: { fixedMs: proj[0], perRowMs: proj[1] },
+    },
     layer: { fixedMs: lay[0], perRowMs: lay[1], perRowSqMs: lay[2] },
     headMs: mean(samples.map((s) => s.headMs)),
     decode_step: { fixedMs: dec[0], perKvRowMs: dec[1] },

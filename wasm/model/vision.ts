@@ -4,6 +4,7 @@
 // hidden state of `vision_feature_layer`, then post_layernorm when `vision_feature_post_layernorm`.
 import { headDim, visionLayersRun } from "../config";
 import type { Ptr } from "../kernels";
+import { now } from "../engine/clock";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { visionPlan, type VisionPlan, type VisionReduction } from "../pruning/vision";
 
@@ -136,7 +137,7 @@ export function visionForward(
   onLayer: (i: number) => void = () => {},
   capture = false,
   reduce: VisionReduction | null = null,
-): { feature: Ptr; attention: VisionAttention | null; rows: VisionRows } {
+): { feature: Ptr; attention: VisionAttention | null; rows: VisionRows; reduceMs: number } {
   const { ops, w, b } = e;
   const D = e.cfg.vision.hidden;
   const nv = e.cfg.imageSeqLength;
@@ -152,16 +153,19 @@ export function visionForward(
     sizes: new Float32Array(nv).fill(1),
   };
   let biased = false;
+  let reduceMs = 0;
   for (let i = 0; i < layers; i++) {
     const n = rows.grid.length;
     const atReduce = reduce !== null && i === reduce.layer;
     const seen = encoderLayer(e, i, n, biased, capture && i === layers - 1);
     if (seen) attention = seen;
     if (atReduce) {
+      const t0 = now();
       const plan = visionPlan(f32View(e, b.vk, n * D), n, D, reduce.tokens);
       rows = reduceRows(e, n, plan, rows, reduce.merge === 1);
       biased = rows.sizes.some((s) => s !== 1);
       if (biased) f32View(e, b.vkeyBias, rows.sizes.length).set(rows.sizes.map(Math.log));
+      reduceMs = now() - t0;
     }
     onLayer(i);
   }
@@ -173,7 +177,7 @@ export function visionForward(
     out = b.vh;
   }
   trace(e, "vision.encoder_out", out, [n, D]);
-  return { feature: out, attention, rows };
+  return { feature: out, attention, rows, reduceMs };
 }
 
 /**

@@ -32,6 +32,15 @@ export const atpRequest = z
      * `budget` or `knobs`.
      */
     cpu_budget_ms: z.number().positive().max(MAX_DEADLINE_MS).optional(),
+    /**
+     * Patches dropped inside the vision encoder before the method runs (wasm/pruning/vision.ts): after
+     * encoder layer `layer`, ToMe matching down to `tokens` patches, merged with `merge: 1`. Checked
+     * against the model there. Not with `cpu_budget_ms`, which chooses it itself.
+     */
+    vision: z
+      .object({ layer: z.number().int(), tokens: z.number().int(), merge: z.number().int().optional() })
+      .strict()
+      .optional(),
     /** Stop generating (finish_reason "length") once this much wall time has passed since arrival. */
     deadline_ms: z.number().int().min(0).max(MAX_DEADLINE_MS).optional(),
   })

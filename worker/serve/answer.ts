@@ -20,7 +20,10 @@ import {
   KnobError,
   methodUnavailable,
   QueueLeft,
+  visionLayersRun,
+  visionReduction,
   type Ticket,
+  type VisionReduction,
   type DoneEvent,
   type ImageFormat,
   type MethodName,
@@ -53,6 +56,7 @@ export interface Job {
   imagePixels: number;
   /** Pixels of the decoded image (a JPEG's DCT scale makes them fewer). */
   inputPixels: number;
+  imageBytes: number;
   defaultCpuBudgetMs: number | null;
 }
 
@@ -68,6 +72,8 @@ export interface Outcome {
   elapsedMs: number;
   /** The CPU budget's choice, when one applied (worker/serve/budget.ts). */
   budget: BudgetReport | null;
+  /** The vision reduction run (wasm/pruning/vision.ts), or null. */
+  vision: VisionReduction | null;
   /** The cost model's figures at the request's real counts (null without a cost table). */
   estimate: CostEstimate | null;
   /** The request's id (Job.rid). */
@@ -104,13 +110,15 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
     imageFormat: job.imageFormat,
     imagePixels: job.imagePixels,
     inputPixels: job.inputPixels,
+    imageBytes: job.imageBytes,
     promptTokens: promptLength,
     maxTokens,
     leftMs: deadlineMs - (now() - job.arrivedAt) - model.queue.expectedWaitMs(),
   });
   const policy = policyFor(model, method, budget ? { knobs: budget.choice.point.knobs } : job.atp);
+  const vision = budget ? (budget.choice.point.vision ?? null) : visionFor(model, job.atp.vision, policy);
   const ticket = admit(model, job);
-  return run(model, job, question, maxTokens, policy, ticket, budget?.report ?? null);
+  return run(model, job, question, maxTokens, policy, ticket, budget?.report ?? null, vision);
 }
 
 /** 503 overloaded with the queue's predicted drain time as Retry-After. */
@@ -161,6 +169,23 @@ function policyFor(
   }
 }
 
+/** The request's `atp.vision`, checked against the model and the method (400 invalid_atp_options). */
+function visionFor(model: Model, raw: AtpRequest["vision"], policy: PruningPolicy): VisionReduction | null {
+  if (!raw) return null;
+  if (policy.afterVision)
+    throw badRequest(
+      `Invalid atp options: ${policy.name} reads the whole vision output, so it cannot follow atp.vision`,
+      "invalid_atp_options",
+      "atp.vision",
+    );
+  try {
+    return visionReduction(raw, model.config, visionLayersRun(model.config));
+  } catch (err) {
+    if (!(err instanceof KnobError)) throw err;
+    throw badRequest(`Invalid atp options: ${err.message}`, "invalid_atp_options", `atp.vision.${err.knob}`);
+  }
+}
+
 async function* run(
   model: Model,
   job: Job,
@@ -169,6 +194,7 @@ async function* run(
   policy: PruningPolicy,
   ticket: Ticket,
   budget: BudgetReport | null,
+  vision: VisionReduction | null,
 ): AsyncGenerator<TokenEvent, Outcome> {
   const deadlineMs = job.atp.deadline_ms ?? DEFAULT_DEADLINE_MS;
   let lastTokenMs = 0;
@@ -189,6 +215,7 @@ async function* run(
       ...job.sampling,
       maxTokens,
       policy,
+      vision,
       shouldStop,
       ticket,
       signal: leave.signal,
@@ -209,13 +236,15 @@ async function* run(
           imageFormat: job.imageFormat,
           imagePixels: job.imagePixels,
           inputPixels: job.inputPixels,
+          imageBytes: job.imageBytes,
           promptTokens: s.promptTokens,
           visualPerLayer: s.visualTokens.perLayer,
+          visionRows: s.visionRows.perLayer,
           // the steps made: the stop token's included
           tokens: s.generatedTokens + (s.finishReason === "stop" ? 1 : 0),
         });
         const elapsedMs = now() - job.arrivedAt;
-        return { done: ev, stoppedBy, deadlineMs, elapsedMs, budget, estimate, rid: job.rid };
+        return { done: ev, stoppedBy, deadlineMs, elapsedMs, budget, vision, estimate, rid: job.rid };
       }
       lastTokenMs = ev.ms;
       yield ev;

@@ -17,6 +17,7 @@ import {
   type ImageFormat,
   type Model,
   type MethodName,
+  type VisionReduction,
 } from "../../wasm/index";
 import { badRequest } from "../errors";
 import type { AtpRequest } from "../schemas/atp";
@@ -31,6 +32,8 @@ export interface BudgetReport {
   fits: boolean;
   keep: number;
   knobs: Record<string, number | number[]>;
+  /** The point's vision reduction (wasm/pruning/vision.ts), null for none. */
+  vision: VisionReduction | null;
   /** The cost model's prediction for this request at the chosen point (its 95th-percentile count). */
   predicted_ms: { ttft: number; total: number };
   /** The cost table's row used, and the host it was measured on. */
@@ -58,8 +61,10 @@ export function estimateFor(
     imageFormat: ImageFormat;
     imagePixels: number;
     inputPixels: number;
+    imageBytes: number;
     promptTokens: number;
     visualPerLayer: number[];
+    visionRows: number[];
     tokens: number;
   },
 ): CostEstimate | null {
@@ -92,6 +97,7 @@ export interface BudgetInput {
   imageFormat: ImageFormat;
   imagePixels: number;
   inputPixels: number;
+  imageBytes: number;
   promptTokens: number;
   maxTokens: number;
   /** Milliseconds left before the deadline once the predicted queue wait is over. */
@@ -104,13 +110,13 @@ export function budgetFor(
   b: BudgetInput,
 ): { choice: BudgetChoice; report: BudgetReport } | null {
   const asked = b.atp.cpu_budget_ms;
-  const own = b.atp.budget !== undefined || b.atp.knobs !== undefined;
+  const own = b.atp.budget !== undefined || b.atp.knobs !== undefined || b.atp.vision !== undefined;
   if (asked === undefined && (b.defaultMs === null || own)) return null;
   if (asked !== undefined && own) {
     throw badRequest(
-      "atp.cpu_budget_ms chooses the pruning itself: send it without atp.budget and atp.knobs",
+      "atp.cpu_budget_ms chooses the pruning itself: send it without atp.budget, atp.knobs and atp.vision",
       "invalid_atp_options",
-      b.atp.budget !== undefined ? "atp.budget" : "atp.knobs",
+      b.atp.budget !== undefined ? "atp.budget" : b.atp.knobs !== undefined ? "atp.knobs" : "atp.vision",
     );
   }
   const cost = model.info.cost;
@@ -131,6 +137,7 @@ export function budgetFor(
     imageFormat: b.imageFormat,
     imagePixels: b.imagePixels,
     inputPixels: b.inputPixels,
+    imageBytes: b.imageBytes,
     promptTokens: b.promptTokens,
     numVisual: model.config.imageSeqLength,
     tokens: b.maxTokens,
@@ -162,6 +169,7 @@ export function budgetFor(
       fits,
       keep: choice.point.keep,
       knobs: choice.point.knobs,
+      vision: choice.point.vision ?? null,
       predicted_ms: { ttft: choice.predicted.ttftMs, total: choice.predicted.totalMs },
       platform: `${row.key} (${row.host})`,
     },

@@ -72,6 +72,7 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     rid: crypto.randomUUID(),
     imageFormat: header.format,
     imagePixels: header.width * header.height,
+    imageBytes: input.imageBytes.length,
     inputPixels: image.width * image.height,
     defaultCpuBudgetMs: cpuBudgetVar(c.env.CPU_BUDGET_MS),
   });

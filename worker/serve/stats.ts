@@ -12,6 +12,9 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
     budget: atp.budget ?? null,
     knobs: o.budget?.knobs ?? atp.knobs ?? null,
     cpu_budget: o.budget,
+    /** The vision reduction run (asked for, or chosen by the CPU budget); null for none. */
+    vision: o.vision,
+    vision_rows: s.visionRows,
     /** The cost model's figures for this request (true where clocks do not run); null without a table. */
     cpu_estimate: o.estimate,
     deadline_ms: o.deadlineMs,

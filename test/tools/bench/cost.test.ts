@@ -2,7 +2,14 @@
 // model, and every budget point is one the registry accepts, ordered as chooseBudget walks them, with
 // counts the model can have. A table left stale by new weights or a renamed knob fails here.
 import { describe, expect, it } from "vitest";
-import { isMethod, loadModel, methodUnavailable, validatedKnobs } from "../../../wasm/index";
+import {
+  isMethod,
+  loadModel,
+  methodUnavailable,
+  validatedKnobs,
+  visionLayersRun,
+  visionReduction,
+} from "../../../wasm/index";
 import { FileSource, kernelModule } from "../../../tools/eval/node";
 
 describe("weights/cost.json", () => {
@@ -15,7 +22,8 @@ describe("weights/cost.json", () => {
     for (const row of table!.platforms) {
       expect(row.key).toMatch(/^(workerd|node)\/(relaxed|simd)$/);
       expect(row.safety).toBeGreaterThanOrEqual(1);
-      expect(row.rates.visionMs).toBeGreaterThan(0);
+      expect(row.rates.vision.layers).toBe(visionLayersRun(model.config));
+      expect(row.rates.vision.layer.perRowMs).toBeGreaterThan(0);
       for (const [method, points] of Object.entries(row.methods)) {
         expect(isMethod(method), method).toBe(true);
         if (!isMethod(method)) continue;
@@ -26,7 +34,13 @@ describe("weights/cost.json", () => {
           expect(p.visualPerLayer).toHaveLength(L);
           expect(Math.max(...p.visualPerLayer)).toBeLessThanOrEqual(N);
           expect(p.p95Ratio).toBeGreaterThanOrEqual(1);
-          if (i > 0) expect(p.keep).toBeLessThan(points[i - 1].keep);
+          // most tokens first; a point's twin with a vision reduction right after it, at the same keep
+          if (p.vision) {
+            expect(visionReduction(p.vision, model.config, visionLayersRun(model.config))).toEqual(p.vision);
+            expect(p.visionRows).toHaveLength(visionLayersRun(model.config));
+            expect(points[i - 1].knobs).toEqual(p.knobs);
+            expect(points[i - 1].vision).toBeUndefined();
+          } else if (i > 0) expect(p.keep).toBeLessThan(points[i - 1].keep);
         });
       }
     }

@@ -13,7 +13,12 @@ const ROW: PlatformCost = {
   rates: {
     decode: {},
     preprocess: { fixedMs: 0, perMpxMs: 0 },
-    visionMs: 0,
+    vision: {
+      fixedMs: 0,
+      layers: 2,
+      layer: { fixedMs: 0, perRowMs: 0, perRowSqMs: 0 },
+      projector: { fixedMs: 0, perRowMs: 0 },
+    },
     layer: { fixedMs: 0, perRowMs: 1, perRowSqMs: 0 },
     headMs: 0,
     decode_step: { fixedMs: 0, perKvRowMs: 0 },

@@ -15,9 +15,14 @@ import {
 } from "../../../wasm/engine/cost";
 
 const RATES: CostRates = {
-  decode: { png: { fixedMs: 0.5, perMpxMs: 20 }, jpeg: { fixedMs: 1, perMpxMs: 40 } },
+  decode: { png: { fixedMs: 0.5, perMpxMs: 20, perMBMs: 0 }, jpeg: { fixedMs: 1, perMpxMs: 4, perMBMs: 15 } },
   preprocess: { fixedMs: 0.25, perMpxMs: 6 },
-  visionMs: 7,
+  vision: {
+    fixedMs: 0.5,
+    layers: 2,
+    layer: { fixedMs: 0.2, perRowMs: 0.02, perRowSqMs: 0.0002 },
+    projector: { fixedMs: 0.1, perRowMs: 0.005 },
+  },
   layer: { fixedMs: 0.05, perRowMs: 0.01, perRowSqMs: 0.0001 },
   headMs: 0.02,
   decode_step: { fixedMs: 0.1, perKvRowMs: 0.001 },
@@ -38,9 +43,18 @@ describe("predictCost", () => {
     const p = predictCost(RATES, WORK);
     expect(p.imageMs).toBeCloseTo(0.5 + 20, 9);
     expect(p.preprocessMs).toBeCloseTo(0.25 + 6, 9);
+    // a 2 MB JPEG of 1 Mpx decoded to 0.25 Mpx: 1 + 4 x 1 + 15 x 2, preprocessing the decoded pixels
+    const jpeg = predictCost(RATES, { ...WORK, imageFormat: "jpeg", imageBytes: 2e6, inputPixels: 0.25e6 });
+    expect(jpeg.imageMs).toBeCloseTo(35, 9);
+    expect(jpeg.preprocessMs).toBeCloseTo(0.25 + 1.5, 9);
     // rows 36 and 28: 2 x 0.05 + 0.01 x 64 + 0.0001 x (1296 + 784), + head + pruning
     expect(p.prefillMs).toBeCloseTo(0.1 + 0.64 + 0.208 + 0.02 + 0.3, 9);
-    expect(p.ttftMs).toBeCloseTo(p.preprocessMs + 7 + p.prefillMs, 9);
+    // two encoder layers at 16 rows: 0.5 + 2 x (0.2 + 0.32 + 0.0512) + 0.1 + 0.08
+    expect(p.visionMs).toBeCloseTo(0.5 + 2 * (0.2 + 0.32 + 0.0512) + 0.1 + 0.08, 9);
+    expect(p.ttftMs).toBeCloseTo(p.preprocessMs + p.visionMs + p.prefillMs, 9);
+    // a vision reduction to 4 rows after the first layer: the second layer and the projector at 4
+    const reduced = predictCost(RATES, { ...WORK, visionRows: [16, 4] });
+    expect(reduced.visionMs).toBeCloseTo(0.5 + (0.2 + 0.32 + 0.0512) + (0.2 + 0.08 + 0.0032) + 0.1 + 0.02, 9);
     // two decode steps reading 64 + 2 and 64 + 4 KV rows
     expect(p.decodeMs).toBeCloseTo(2 * 0.1 + 0.001 * (66 + 68), 9);
     expect(p.totalMs).toBeCloseTo(p.imageMs + p.ttftMs + p.decodeMs, 9);
@@ -73,6 +87,7 @@ describe("fitRates", () => {
     const samples: CostSample[] = [];
     for (let i = 0; i < 30; i++) {
       const px = [96 * 96, 256 * 256, 1024 * 1024][i % 3];
+      const bytes = [20e3, 300e3, 1.5e6, 90e3, 700e3][i % 5]; // files of one size differ in entropy
       const fmt = i % 2 ? "png" : "jpeg";
       const dec = RATES.decode[fmt]!;
       const rows = [40 + i, 20 + (i % 7), 10 + (i % 5)];
@@ -80,10 +95,13 @@ describe("fitRates", () => {
       samples.push({
         imageFormat: fmt,
         imagePixels: px,
-        decodeImageMs: dec.fixedMs + (dec.perMpxMs * px) / 1e6,
+        imageBytes: bytes,
+        decodeImageMs: dec.fixedMs + (dec.perMpxMs * px) / 1e6 + (dec.perMBMs * bytes) / 1e6,
         preprocessMs: RATES.preprocess.fixedMs + (RATES.preprocess.perMpxMs * px) / 1e6,
-        visionMs: 6,
-        projectorMs: 1,
+        visionRows: [16, i % 2 ? 16 : 4 + (i % 9)],
+        visionLayersMs: [],
+        visionMs: 0,
+        projectorMs: 0,
         layerRows: rows,
         layerMs: rows.map(
           (r) => RATES.layer.fixedMs + RATES.layer.perRowMs * r + RATES.layer.perRowSqMs * r * r,
@@ -92,15 +110,33 @@ describe("fitRates", () => {
         steps: [1, 2, 3].map((s) => ({ kvRows: kv0 + 3 * s, ms: 0.1 + 0.001 * (kv0 + 3 * s) })),
       });
     }
+    for (const s of samples) {
+      s.visionLayersMs = s.visionRows.map(
+        (n) =>
+          RATES.vision.layer.fixedMs +
+          RATES.vision.layer.perRowMs * n +
+          RATES.vision.layer.perRowSqMs * n * n,
+      );
+      s.visionMs = RATES.vision.fixedMs + s.visionLayersMs.reduce((a, b) => a + b, 0);
+      s.projectorMs = RATES.vision.projector.fixedMs + RATES.vision.projector.perRowMs * s.visionRows[1];
+    }
     const r = fitRates(samples);
     const flat = (x: CostRates) => [
       x.decode.png!.fixedMs,
       x.decode.png!.perMpxMs,
+      x.decode.png!.perMBMs,
       x.decode.jpeg!.fixedMs,
       x.decode.jpeg!.perMpxMs,
+      x.decode.jpeg!.perMBMs,
       x.preprocess.fixedMs,
       x.preprocess.perMpxMs,
-      x.visionMs,
+      x.vision.fixedMs,
+      x.vision.layers,
+      x.vision.layer.fixedMs,
+      x.vision.layer.perRowMs,
+      x.vision.layer.perRowSqMs,
+      x.vision.projector.fixedMs,
+      x.vision.projector.perRowMs,
       x.layer.fixedMs,
       x.layer.perRowMs,
       x.layer.perRowSqMs,
@@ -127,7 +163,7 @@ describe("platformKey", () => {
 describe("platformRow", () => {
   const row = (key: string) => ({ key, host: "h", measuredAt: "", safety: 1, rates: RATES, methods: {} });
   const table: CostTable = {
-    format: "atp-edge-cost/1",
+    format: "atp-edge-cost/2",
     modelId: "m",
     platforms: [row("node/simd"), row("workerd/relaxed")],
   };
