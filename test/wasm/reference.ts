@@ -220,7 +220,7 @@ export class Reference {
       h = layerNorm(x, m, D, this.t(`${p}.ln2.weight`), this.t(`${p}.ln2.bias`), eps);
       x = add(x, lin(lin(h, "mlp.fc1", I, D).map(gelu), "mlp.fc2", D, I));
       if (reduce && l === reduce.layer) {
-        const plan = visionPlan(Float32Array.from(k), m, D, reduce.tokens);
+        const plan = visionPlan(Float32Array.from(k), m, D, reduce.tokens, Math.round(Math.sqrt(m)));
         if (reduce.merge)
           plan.dropped.forEach((d, i) => {
             const t = plan.into[i];

@@ -2,7 +2,7 @@
 // patch embedding (a stride-P Conv2d = a Linear over each patch flattened in (c, kh, kw) order), learned
 // position embeddings (no class token), pre-LN encoder layers (attention with biases, GELU MLP), the
 // hidden state of `vision_feature_layer`, then post_layernorm when `vision_feature_post_layernorm`.
-import { headDim, visionLayersRun } from "../config";
+import { gridSide, headDim, visionLayersRun } from "../config";
 import type { Ptr } from "../kernels";
 import { now } from "../engine/clock";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
@@ -161,7 +161,7 @@ export function visionForward(
     if (seen) attention = seen;
     if (atReduce) {
       const t0 = now();
-      const plan = visionPlan(f32View(e, b.vk, n * D), n, D, reduce.tokens);
+      const plan = visionPlan(f32View(e, b.vk, n * D), n, D, reduce.tokens, gridSide(n));
       rows = reduceRows(e, n, plan, rows, reduce.merge === 1);
       biased = rows.sizes.some((s) => s !== 1);
       if (biased) f32View(e, b.vkeyBias, rows.sizes.length).set(rows.sizes.map(Math.log));

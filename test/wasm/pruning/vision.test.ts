@@ -17,28 +17,40 @@ const F32_BUDGET = 1e-4;
 
 describe("visionPlan", () => {
   it("matches A (even rows) to B (odd rows) by key cosine and merges the most similar pairs first", () => {
-    // rows 0-3 a flat background (0 and 2 exactly like 1), row 4 an object, row 5 another
-    const keys = Float32Array.from([1, 0, 1, 0, 1, 0, 1, 0.01, 0, 1, -1, 0.2]);
-    const plan = visionPlan(keys, 6, 2, 4);
-    expect([...plan.kept]).toEqual([1, 3, 4, 5]);
-    expect([...plan.dropped]).toEqual([0, 2]);
-    expect([...plan.into]).toEqual([1, 1]);
+    // a 2 x 2 grid: rows 0 and 1 a flat background, 2 and 3 two objects
+    const keys = Float32Array.from([1, 0, 1, 0, 0, 1, -1, 0.2]);
+    const plan = visionPlan(keys, 4, 2, 3, 2);
+    expect([...plan.kept]).toEqual([1, 2, 3]);
+    expect([...plan.dropped]).toEqual([0]);
+    expect([...plan.into]).toEqual([1]);
+  });
+
+  it("matches within the window on the grid, not across it", () => {
+    // a 4 x 4 grid of identical keys: every pair is equally similar, so only the window decides
+    const keys = new Float32Array(16 * 3).fill(1);
+    const plan = visionPlan(keys, 16, 3, 8, 4);
+    plan.dropped.forEach((a, i) => {
+      const b = plan.into[i];
+      expect(Math.abs(Math.floor(a / 4) - Math.floor(b / 4))).toBeLessThanOrEqual(1);
+      expect(Math.abs((a % 4) - (b % 4))).toBeLessThanOrEqual(1);
+    });
   });
 
   it("runs rounds until `tokens` remain; every dropped row ends in a kept one, sizes add up", () => {
-    const n = 37;
+    const n = 36;
     const d = 5;
     let s = 7;
     const keys = Float32Array.from(
       { length: n * d },
       () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5,
     );
-    for (const tokens of [36, 18, 9, 4, 1]) {
-      const plan = visionPlan(keys, n, d, tokens);
+    for (const tokens of [35, 18, 9, 4, 1]) {
+      const plan = visionPlan(keys, n, d, tokens, 6);
       expect(plan.kept.length).toBe(tokens);
       expect(new Set([...plan.kept, ...plan.dropped]).size).toBe(n);
       const size = new Array<number>(n).fill(1);
       plan.dropped.forEach((r, i) => {
+        // a row merges on only after everything merged into it
         expect(plan.dropped.indexOf(plan.into[i]) === -1 || plan.dropped.indexOf(plan.into[i]) > i).toBe(
           true,
         );
@@ -47,6 +59,7 @@ describe("visionPlan", () => {
       });
       expect([...plan.kept].reduce((a, r) => a + size[r], 0)).toBe(n);
     }
+    expect(() => visionPlan(keys, n, d, 9, 5)).toThrow(/grid/);
   });
 });
 
