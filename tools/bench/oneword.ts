@@ -1,0 +1,107 @@
+// npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--json out/bench/oneword.json]
+// Issue 19's yardstick request in workerd: a one-word answer (the colour questions of ShapesVQA test, as
+// PNGs, max_tokens 4) served as the Worker serves one (tools/bench/cost-worker.ts), by the default method
+// with no CPU budget, beside the same with the cost table's vision reduction, and unpruned, in one run:
+// CPU ms per request (image decode + the engine), where it goes, the ratios, and accuracy.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  defaultMethod,
+  loadModel,
+  MemorySource,
+  type MethodName,
+  type VisionReduction,
+} from "../../wasm/index";
+import { loadSplit } from "../eval/data";
+import { kernelModule } from "../eval/node";
+import { rgbToPng } from "../shapesvqa/png";
+import { exactMatch } from "../shapesvqa/score";
+import { hostName, measure } from "./cost-measure";
+import type { CostJobRequest, CostRecord } from "./cost-worker";
+import { readWeightFiles } from "./model-io";
+
+const { values } = parseArgs({
+  options: {
+    weights: { type: "string", default: "weights" },
+    data: { type: "string", default: "data" },
+    count: { type: "string", default: "100" },
+    json: { type: "string", default: "out/bench/oneword.json" },
+  },
+});
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function main(): Promise<void> {
+  const weights = readWeightFiles(values.weights!);
+  const model = await loadModel(new MemorySource(weights), { kernels: kernelModule("relaxed") });
+  const method: MethodName = defaultMethod(model.config);
+  // the vision reduction the cost table's budget points use (their twins), if any
+  const row = model.info.cost?.platforms[0];
+  const vision: VisionReduction | undefined = row
+    ? Object.values(row.methods)
+        .flat()
+        .find((p) => p.vision)?.vision
+    : undefined;
+  const items = loadSplit(values.data!, "test")
+    .filter((it) => it.family === "colour")
+    .slice(0, Number(values.count));
+  const images = new Map<string, Uint8Array>();
+  const variants: { name: string; method: MethodName; vision?: VisionReduction }[] = [
+    { name: `${method} (default)`, method },
+    ...(vision ? [{ name: `${method} + vision ${vision.layer},${vision.tokens}`, method, vision }] : []),
+    { name: "none", method: "none" },
+  ];
+  const reqs: CostJobRequest[] = [];
+  for (const it of items) {
+    const key = `__img.test.${it.imageIndex}.png`;
+    if (!images.has(key)) images.set(key, rgbToPng(96, 96, it.image));
+    for (const v of variants)
+      reqs.push({
+        image: key,
+        qIds: it.qIds,
+        method: v.method,
+        knobs: {},
+        maxTokens: 4,
+        ...(v.vision ? { vision: v.vision } : {}),
+      });
+  }
+  const { platform, records } = await measure(weights, images, reqs, "relaxed");
+  const cpu = (r: CostRecord) => r.decodeImageMs + r.timings.totalMs;
+  const out = variants.map((v, k) => {
+    const rs = records.filter((_, i) => i % variants.length === k);
+    const t = (f: (r: CostRecord) => number) => round(mean(rs.map(f)));
+    return {
+      name: v.name,
+      cpu_ms: t(cpu),
+      parts_ms: {
+        image_decode: t((r) => r.decodeImageMs),
+        preprocess: t((r) => r.timings.preprocessMs),
+        vision: t((r) => r.timings.visionMs),
+        projector: t((r) => r.timings.projectorMs),
+        llm_prefill: t((r) => r.timings.prefillMs),
+        decode: t((r) => r.timings.totalMs - r.timings.ttftMs),
+      },
+      within_10ms: round(mean(rs.map((r) => (cpu(r) <= 10 ? 1 : 0))), 4),
+      accuracy: round(mean(rs.map((r, i) => (exactMatch(r.text, items[i].answer) ? 1 : 0))), 4),
+      mean_fraction: round(mean(rs.map((r) => mean(r.visualPerLayer) / model.config.imageSeqLength)), 4),
+    };
+  });
+  const none = out[out.length - 1].cpu_ms;
+  const report = {
+    host: hostName(),
+    platform,
+    questions: items.length,
+    max_tokens: 4,
+    variants: out.map((o) => ({ ...o, x_less_than_none: round(none / o.cpu_ms) })),
+  };
+  mkdirSync(dirname(values.json!), { recursive: true });
+  writeFileSync(values.json!, JSON.stringify(report, null, 2) + "\n");
+  console.log(JSON.stringify(report, null, 2));
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(1);
+});
