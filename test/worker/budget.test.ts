@@ -195,7 +195,9 @@ describe("a budget point with a vision reduction (its twin, right after it in th
     const atp = r.body.atp;
     expect(atp.vision).toEqual(vision);
     expect(atp.vision_rows).toEqual({ perLayer: [16, 9], out: 9 });
-    expect(atp.visual_tokens.per_layer).toEqual([9, 9, 9]);
+    // the LLM starts from the 9 patches; grid then keeps those of its 9 places that are among them
+    expect(atp.visual_tokens.per_layer[0]).toBe(9);
+    expect(Math.max(...atp.visual_tokens.per_layer.slice(1))).toBeLessThanOrEqual(9);
     expect(atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 52, 9);
     const roomy = await ask({ method: "grid", cpu_budget_ms: 3 * text + 66 });
     expect(roomy.body.atp.vision).toBeNull();

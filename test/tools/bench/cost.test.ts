@@ -2,6 +2,7 @@
 // model, and every budget point is one the registry accepts, ordered as chooseBudget walks them, with
 // counts the model can have. A table left stale by new weights or a renamed knob fails here.
 import { describe, expect, it } from "vitest";
+import { layerMs } from "../../../wasm/engine/cost";
 import {
   isMethod,
   loadModel,
@@ -23,7 +24,7 @@ describe("weights/cost.json", () => {
       expect(row.key).toMatch(/^(workerd|node)\/(relaxed|simd)$/);
       expect(row.safety).toBeGreaterThanOrEqual(1);
       expect(row.rates.vision.layers).toBe(visionLayersRun(model.config));
-      expect(row.rates.vision.layer.perRowMs).toBeGreaterThan(0);
+      expect(layerMs(row.rates.vision, model.config.imageSeqLength)).toBeGreaterThan(0);
       for (const [method, points] of Object.entries(row.methods)) {
         expect(isMethod(method), method).toBe(true);
         if (!isMethod(method)) continue;
