@@ -12,6 +12,8 @@ export interface Env {
    * unset or empty: none.
    */
   CPU_BUDGET_MS?: string;
+  /** The kernel build (worker/kernels.ts): relaxed (default) or simd, per the host class deployed to. */
+  KERNELS?: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;
   /** The metrics store (worker/metrics/store.ts): one SQLite-backed Durable Object. */

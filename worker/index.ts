@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { timing } from "hono/timing";
 import type { AppEnv } from "./env";
 import { ApiError, errorBody } from "./errors";
+import { useKernelBuild } from "./kernels";
 import { requireApiKey } from "./middleware/auth";
 import { chat } from "./routes/chat";
 import { dashboard } from "./routes/dashboard";
@@ -20,6 +21,7 @@ const app = new Hono<AppEnv>();
 
 app.use("*", async (c, next) => {
   c.set("arrivedAt", performance.now());
+  useKernelBuild(c.env.KERNELS);
   await next();
 });
 app.use("*", timing({ totalDescription: "Worker time to response headers" })); // Server-Timing

@@ -163,10 +163,10 @@ export class ModelStore {
   }
 }
 
-/** Opens the int8 model on the relaxed-SIMD kernels. */
+/** Opens the int8 model on the isolate's kernel build (worker/kernels.ts, KERNELS). */
 export const openModel: Opener = async (bucket, timeoutMs) => {
   const source = new R2Source(bucket, timeoutMs);
-  const model = await loadModel(source, { kernels: kernelModule, precision: "int8" });
+  const model = await loadModel(source, { kernels: kernelModule(), precision: "int8" });
   return { model, etag: source.manifestEtag };
 };
 

@@ -16,7 +16,8 @@
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
-// --write stores the table with the model (weights/cost.json, named in manifest.json): then
+// --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml); --write keeps the
+// other platforms' rows. --write stores the table with the model (weights/cost.json, named in manifest.json): then
 // `atp.cpu_budget_ms` works in the API. Max tokens per request: 24 for captions, 4 otherwise (a client
 // asking a one-word question sets a small max_tokens; the budget plans for all of them).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -168,7 +169,10 @@ const cpuMs = (r: CostRecord) => r.decodeImageMs + r.timings.totalMs;
 
 async function main(): Promise<void> {
   const weights = readWeightFiles(values.weights!);
-  weights.delete("cost.json"); // measured afresh; the model loads without it
+  // measured afresh; the model loads without it. Rows of other platforms (another kernel build or
+  // runtime) in the current table stay when --write replaces this one's, if the table's format is current.
+  const previous = weights.get("cost.json");
+  weights.delete("cost.json");
   const manifest = JSON.parse(new TextDecoder().decode(weights.get("manifest.json"))) as {
     model_id: string;
     cost?: string;
@@ -314,7 +318,12 @@ async function main(): Promise<void> {
     safety: round(Math.max(1, quantile(ratios, 0.95)), 4),
     methods: methodPoints,
   };
-  const table: CostTable = { format: COST_FORMAT, modelId: manifest.model_id, platforms: [row] };
+  const kept = previous ? (JSON.parse(new TextDecoder().decode(previous)) as CostTable) : null;
+  const others =
+    kept?.format === COST_FORMAT && kept.modelId === manifest.model_id
+      ? kept.platforms.filter((p) => p.key !== row.key)
+      : [];
+  const table: CostTable = { format: COST_FORMAT, modelId: manifest.model_id, platforms: [row, ...others] };
   console.log(`rates (${row.key}, ${row.host}): ${JSON.stringify(rates)}`);
 
   // 3a. predicted vs measured TTFT at 25% (the point nearest it) and none, on test

@@ -2,7 +2,7 @@
 // never loads them). Never behind the API key.
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { getKernels } from "../kernels";
+import { getKernels, kernelBuild } from "../kernels";
 import { storeFailures } from "../metrics/store";
 import { modelStore } from "../store";
 
@@ -15,6 +15,6 @@ health.get("/health", async (c) => {
     model: c.env.MODEL_ID,
     weights: modelStore.state,
     metrics_store_failures: { writes: storeFailures.writes, reads: storeFailures.reads },
-    kernels: { build: k.relaxedSimd ? "relaxed" : "simd", simd128: k.simd, relaxed_simd: k.relaxedSimd },
+    kernels: { build: kernelBuild(), simd128: k.simd, relaxed_simd: k.relaxedSimd },
   });
 });
