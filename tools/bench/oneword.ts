@@ -1,8 +1,10 @@
-// npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--json out/bench/oneword.json]
+// npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]
+//                         [--max-tokens 4] [--json out/bench/oneword.json]
 // Issue 19's yardstick request in workerd: a one-word answer (the colour questions of ShapesVQA test, as
-// PNGs, max_tokens 4) served as the Worker serves one (tools/bench/cost-worker.ts), by the default method
-// with no CPU budget, beside the same with the cost table's vision reduction, and unpruned, in one run:
-// CPU ms per request (image decode + the engine), where it goes, the ratios, and accuracy.
+// PNGs, max_tokens 4; `--family caption --max-tokens 24` for captions) served as the Worker serves one
+// (tools/bench/cost-worker.ts), by the default method with no CPU budget, beside the same with the cost
+// table's vision reduction, and unpruned, in one run: CPU ms per request (image decode + the engine),
+// where it goes, the ratios, and accuracy (exact match).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,6 +28,8 @@ const { values } = parseArgs({
     weights: { type: "string", default: "weights" },
     data: { type: "string", default: "data" },
     count: { type: "string", default: "100" },
+    family: { type: "string", default: "colour" },
+    "max-tokens": { type: "string", default: "4" },
     json: { type: "string", default: "out/bench/oneword.json" },
   },
 });
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
         .find((p) => p.vision)?.vision
     : undefined;
   const items = loadSplit(values.data!, "test")
-    .filter((it) => it.family === "colour")
+    .filter((it) => it.family === values.family)
     .slice(0, Number(values.count));
   const images = new Map<string, Uint8Array>();
   const variants: { name: string; method: MethodName; vision?: VisionReduction }[] = [
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
         qIds: it.qIds,
         method: v.method,
         knobs: {},
-        maxTokens: 4,
+        maxTokens: Number(values["max-tokens"]),
         ...(v.vision ? { vision: v.vision } : {}),
       });
   }
@@ -92,8 +96,9 @@ async function main(): Promise<void> {
   const report = {
     host: hostName(),
     platform,
+    family: values.family,
     questions: items.length,
-    max_tokens: 4,
+    max_tokens: Number(values["max-tokens"]),
     variants: out.map((o) => ({ ...o, x_less_than_none: round(none / o.cpu_ms) })),
   };
   mkdirSync(dirname(values.json!), { recursive: true });
