@@ -1,5 +1,6 @@
 // JPEG -> 8-bit RGB through libjpeg-turbo: the TurboJPEG API of @cwasm/jpeg-turbo's WebAssembly build
-// (baseline and progressive; gray, CMYK and YCCK converted to RGB by the library). A JPEG larger than the
+// (baseline and progressive; gray to RGB by the library, CMYK and YCCK through its CMYK output and
+// `cmykToRgb`, since libjpeg converts those to nothing else). A JPEG larger than the
 // model needs is decoded at reduced scale in the DCT domain: libjpeg's scaled inverse DCT gives the image
 // at M/8 of its size (M = 1..8) straight from the coefficients, and the smallest M whose output still
 // covers the size preprocessing shrinks the image to is chosen (docs/cost.md, "image decode"). A 2048 x
@@ -41,8 +42,12 @@ interface TurboJpeg {
   tjDestroy(h: number): number;
 }
 
-/** TJPF_RGB: 3 bytes per pixel, R G B. */
+/** TJPF_RGB: 3 bytes per pixel, R G B; TJPF_CMYK: 4 bytes, C M Y K as stored. */
 const TJPF_RGB = 0;
+const TJPF_CMYK = 11;
+/** TJCS_CMYK and TJCS_YCCK (tjDecompressHeader3's colour space): libjpeg converts them only to CMYK. */
+const TJCS_CMYK = 3;
+const TJCS_YCCK = 4;
 
 class LibjpegError extends Error {}
 
@@ -84,6 +89,20 @@ export function jpegScale(width: number, height: number, target: number): number
   return 8;
 }
 
+/**
+ * CMYK as a JPEG stores it (Adobe's inverted form, which libjpeg hands over as is) -> RGB: with c, k the
+ * stored values, R = c k / 255 (the same as 255 - (C (1 - K/255) + K) on the true C = 255 - c, K = 255 - k).
+ */
+function cmykToRgb(px: Uint8Array): Uint8Array {
+  const n = px.length / 4;
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const k = px[i * 4 + 3];
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round((px[i * 4 + c] * k) / 255);
+  }
+  return rgb;
+}
+
 /** What a decode produced, with the scale it ran at. */
 export interface DecodedJpeg extends ImageInput {
   /** The DCT scale: the output is scale/8 of the JPEG's size on each side. */
@@ -104,17 +123,20 @@ export function decodeJpeg(bytes: Uint8Array, target?: number): DecodedJpeg {
     new Uint8Array(x.memory.buffer, src, bytes.length).set(bytes);
     if (x.tjDecompressHeader3(handle, src, bytes.length, meta, meta + 4, meta + 8, meta + 12) !== 0)
       throw new LibjpegError("unreadable header");
-    const [w, h] = new Int32Array(x.memory.buffer, meta, 2);
+    const [w, h, , colorspace] = new Int32Array(x.memory.buffer, meta, 4);
+    const cmyk = colorspace === TJCS_CMYK || colorspace === TJCS_YCCK;
+    const bpp = cmyk ? 4 : 3;
     const scale = target === undefined ? 8 : jpegScale(w, h, target);
     const width = scaledSide(w, scale);
     const height = scaledSide(h, scale);
-    const dst = x.malloc(width * height * 3);
+    const dst = x.malloc(width * height * bpp);
     if (!dst) throw new LibjpegError("out of memory");
-    // asked for exactly the scaled size, TurboJPEG picks the factor m/8 that yields it
-    if (x.tjDecompress2(handle, src, bytes.length, dst, width, 0, height, TJPF_RGB, 0) !== 0)
-      throw new LibjpegError("undecodable data");
-    const data = new Uint8Array(x.memory.buffer, dst, width * height * 3).slice();
-    return { data, width, height, channels: 3, scale };
+    // asked for exactly the scaled size, TurboJPEG picks the factor m/8 that yields it. A nonzero return
+    // without an error exit is a warning (a truncated scan, stray bytes): the image stands, as jpeg-js's
+    // tolerant decoding has it
+    x.tjDecompress2(handle, src, bytes.length, dst, width, 0, height, cmyk ? TJPF_CMYK : TJPF_RGB, 0);
+    const out = new Uint8Array(x.memory.buffer, dst, width * height * bpp);
+    return { data: cmyk ? cmykToRgb(out) : out.slice(), width, height, channels: 3, scale };
   } catch (err) {
     if (err instanceof LibjpegError || err instanceof WebAssembly.RuntimeError)
       throw new ImageHeaderError(`JPEG: ${err.message}`, "corrupt");

@@ -72,6 +72,17 @@ describe("decodeJpeg", () => {
     }
   });
 
+  it("decodes CMYK, grayscale and progressive JPEGs to RGB as jpeg-js does", () => {
+    for (const name of ["photo-cmyk.jpg", "photo-gray.jpg", "photo-progressive.jpg"]) {
+      const bytes = urlBytes(IMAGES[name]);
+      const ref = reference(bytes);
+      const img = decodeJpeg(bytes);
+      expect([img.width, img.height, img.channels], name).toEqual([ref.width, ref.height, 3]);
+      expect(meanAbsDiff(img.data, ref.data), name).toBeLessThan(2.5);
+      expect(decodeJpeg(bytes, 96).scale, name).toBe(6);
+    }
+  });
+
   it("decodes a 4 Mpx JPEG at 1/8: each pixel the mean of its 8 x 8 block of the full decode", () => {
     const bytes = jpegOf(2048);
     const img = decodeJpeg(bytes, 96);
