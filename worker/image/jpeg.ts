@@ -3,7 +3,7 @@
 // `cmykToRgb`, since libjpeg converts those to nothing else). A JPEG larger than the
 // model needs is decoded at reduced scale in the DCT domain: libjpeg's scaled inverse DCT gives the image
 // at M/8 of its size (M = 1..8) straight from the coefficients, and the smallest M whose output still
-// covers the size preprocessing shrinks the image to is chosen (docs/cost.md, "image decode"). A 2048 x
+// covers the size preprocessing shrinks the image to is chosen (docs/cost.md, "The vision path"). A 2048 x
 // 2048 photo for a 96-pixel vision tower is decoded at 1/8: every coefficient is still entropy-decoded,
 // but the inverse DCT keeps only each block's DC term (its 8 x 8 mean), and nothing full-size is written.
 // One Wasm instance per decode: its linear memory (a progressive JPEG's coefficient buffers) goes with it,
