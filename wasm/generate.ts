@@ -217,14 +217,15 @@ export class Model {
       const reduce = options.vision ?? null;
       if (reduce && policy.afterVision)
         throw new Error(`${policy.name} reads the whole vision output: it cannot follow a vision reduction`);
-      const visionRowsPerLayer: number[] = [];
-      const { feature, attention, rows, reduceMs } = visionForward(
+      const {
+        feature,
+        attention,
+        rows,
+        rowsPerLayer: visionRowsPerLayer,
+        reduceMs,
+      } = visionForward(
         e,
-        (i) => {
-          visionLayersMs.push(-tl + (tl = now()));
-          const n = cfg.imageSeqLength;
-          visionRowsPerLayer.push(reduce && i > reduce.layer ? Math.min(reduce.tokens, n) : n);
-        },
+        () => visionLayersMs.push(-tl + (tl = now())),
         policy.afterVision !== undefined,
         reduce,
       );

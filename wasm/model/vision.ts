@@ -137,7 +137,14 @@ export function visionForward(
   onLayer: (i: number) => void = () => {},
   capture = false,
   reduce: VisionReduction | null = null,
-): { feature: Ptr; attention: VisionAttention | null; rows: VisionRows; reduceMs: number } {
+): {
+  feature: Ptr;
+  attention: VisionAttention | null;
+  rows: VisionRows;
+  /** Rows each encoder layer ran on. */
+  rowsPerLayer: number[];
+  reduceMs: number;
+} {
   const { ops, w, b } = e;
   const D = e.cfg.vision.hidden;
   const nv = e.cfg.imageSeqLength;
@@ -154,8 +161,10 @@ export function visionForward(
   };
   let biased = false;
   let reduceMs = 0;
+  const rowsPerLayer: number[] = [];
   for (let i = 0; i < layers; i++) {
     const n = rows.grid.length;
+    rowsPerLayer.push(n);
     const atReduce = reduce !== null && i === reduce.layer;
     const seen = encoderLayer(e, i, n, biased, capture && i === layers - 1);
     if (seen) attention = seen;
@@ -177,7 +186,7 @@ export function visionForward(
     out = b.vh;
   }
   trace(e, "vision.encoder_out", out, [n, D]);
-  return { feature: out, attention, rows, reduceMs };
+  return { feature: out, attention, rows, rowsPerLayer, reduceMs };
 }
 
 /**

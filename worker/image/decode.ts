@@ -43,10 +43,15 @@ export function checkImage(bytes: Uint8Array, param: string): ImageHeader {
 
 /**
  * Decodes a PNG or JPEG for a model whose preprocessing letterboxes into `target` x `target` pixels.
- * `param` names the request field, for the error.
+ * `param` names the request field, for the error; `header` is checkImage's, when the caller has it.
  */
-export async function decodeImage(bytes: Uint8Array, param: string, target: number): Promise<ImageInput> {
-  const h = checkImage(bytes, param);
+export async function decodeImage(
+  bytes: Uint8Array,
+  param: string,
+  target: number,
+  header?: ImageHeader,
+): Promise<ImageInput> {
+  const h = header ?? checkImage(bytes, param);
   try {
     if (h.format === "png") {
       const img = await decodePng(bytes);

@@ -53,7 +53,7 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     modelStore.get(c.env.WEIGHTS, (work) => void detach(c, work)),
   );
   const modelReadyAt = performance.now();
-  const image = await decodeImage(input.imageBytes, input.imageParam, model.config.vision.imageSize);
+  const image = await decodeImage(input.imageBytes, input.imageParam, model.config.vision.imageSize, header);
   const imageDecodedAt = performance.now();
   setMetric(c, "model", modelReadyAt - arrivedAt, cold ? "Model load (cold)" : "Model wait (warm)");
   setMetric(c, "image", imageDecodedAt - modelReadyAt, "Image decode");
