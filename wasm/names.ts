@@ -74,11 +74,13 @@ export function tensorSpecs(c: ModelConfig): TensorSpec[] {
     ...vector("vision.post_ln", `${VIT}.post_layernorm`, v.hidden, true),
     ...linear("projector.fc1", "multi_modal_projector.linear_1", t.hidden, v.hidden, true),
     ...linear("projector.fc2", "multi_modal_projector.linear_2", t.hidden, t.hidden, true),
+    // Tied (lm_head = the embedding): one tensor, quantized like a Linear weight, since it is lm_head; the
+    // engine reads embedding rows from it (wasm/model/decoder.ts embedRow). Untied: an f32 table.
     {
       name: "llm.embed.weight",
       hf: `${LLM}.embed_tokens.weight`,
       shape: [t.vocabSize, t.hidden],
-      linear: false,
+      linear: t.tieWordEmbeddings,
     },
   );
   for (let i = 0; i < t.layers; i++) {
@@ -97,8 +99,8 @@ export function tensorSpecs(c: ModelConfig): TensorSpec[] {
     );
   }
   specs.push(...vector("llm.norm", `${LLM}.norm`, t.hidden, false));
-  const head = t.tieWordEmbeddings ? `${LLM}.embed_tokens` : "language_model.lm_head";
-  specs.push(...linear("llm.head", head, t.vocabSize, t.hidden, false));
+  if (!t.tieWordEmbeddings)
+    specs.push(...linear("llm.head", "language_model.lm_head", t.vocabSize, t.hidden, false));
   if (c.atp) specs.push(...atpSpecs(c.atp));
   return specs;
 }

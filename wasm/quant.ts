@@ -5,7 +5,8 @@
 // f32.nearest. Layouts (the contract the engine and the kernels rely on):
 //   q8: data i8 [N, K] (row stride K), scales f32 [N]: s = max|W[n]| / 127 (1 if 0), q in [-127, 127]
 //   q4: blocks of 32 along K (K zero-padded to KB * 32), data u8 [N, KB * 16] with byte i of a block =
-//       (element i + 8) | (element i + 16, + 8) << 4 (ggml Q4_0), scales f32 [N, KB]: s = max / 7
+//       (element i + 8) | (element i + 16, + 8) << 4 (ggml Q4_0's nibble order); one scale per group of
+//       128 elements (4 blocks; the last group holds what is left), scales f32 [N, KG]: s = max / 7
 //   activations: u8 [M, KP], KP = ceil(K / 32) * 32, xq = clamp(nearest(x / s), -63, 63) + 64 with
 //       s = max|x[m]| / 63 (1 if 0); columns K..KP-1 hold 64 (quantized 0)
 
@@ -16,6 +17,8 @@ export type WeightDtype = "f32" | "q8" | "q4";
 export const Q4_BLOCK = 32;
 /** Bytes per q4 block (two 4-bit values per byte). */
 export const Q4_BLOCK_BYTES = 16;
+/** Elements per q4 scale group along K (4 blocks): the usual GPTQ/AWQ group size (docs/architecture.md, "Weight format"). */
+export const Q4_GROUP = 128;
 /** Zero point of the 7-bit activations. */
 export const ACT_ZERO = 64;
 
@@ -30,6 +33,11 @@ export function q4Blocks(k: number): number {
   return Math.ceil(k / Q4_BLOCK);
 }
 
+/** q4 scale groups per row for K inputs. */
+export function q4Groups(k: number): number {
+  return Math.ceil(k / Q4_GROUP);
+}
+
 /** Row stride in bytes of quantized activations (assembly/quant/act.ts `actStride`). */
 export function actStride(k: number): number {
   return q4Blocks(k) * Q4_BLOCK;
@@ -41,10 +49,10 @@ export interface Q8Weights {
   scales: Float32Array; // [N]
 }
 
-/** A q4 tensor: W [N, K] as 32-wide Q4_0 blocks and one f32 scale per block. */
+/** A q4 tensor: W [N, K] as 32-wide blocks of nibbles and one f32 scale per 128-wide group. */
 export interface Q4Weights {
   data: Uint8Array; // [N, KB * 16]
-  scales: Float32Array; // [N, KB]
+  scales: Float32Array; // [N, KG]
 }
 
 function absMax(x: ArrayLike<number>, from: number, to: number): number {
@@ -98,27 +106,30 @@ export function q8WeightSums(data: Int8Array, n: number, k: number): Int32Array 
 /** q4-quantizes nn.Linear weights w: f32 [N, K] row-major (K padded with zeros to whole blocks). */
 export function quantizeQ4(w: ArrayLike<number>, n: number, k: number): Q4Weights {
   const kb = q4Blocks(k);
+  const kg = q4Groups(k);
   const data = new Uint8Array(n * kb * Q4_BLOCK_BYTES);
-  const scales = new Float32Array(n * kb);
+  const scales = new Float32Array(n * kg);
   const codes = new Int32Array(Q4_BLOCK);
   for (let r = 0; r < n; r++) {
-    for (let b = 0; b < kb; b++) {
-      const from = r * k + b * Q4_BLOCK;
-      const to = r * k + Math.min(k, (b + 1) * Q4_BLOCK);
-      const s = scaleOf(absMax(w, from, to), 7);
-      scales[r * kb + b] = s;
-      codes.fill(0);
-      for (let i = from; i < to; i++) {
-        codes[i - from] = Math.min(7, Math.max(-8, nearestEven(Math.fround(Math.fround(w[i]) / s))));
+    for (let g = 0; g < kg; g++) {
+      const s = scaleOf(absMax(w, r * k + g * Q4_GROUP, r * k + Math.min(k, (g + 1) * Q4_GROUP)), 7);
+      scales[r * kg + g] = s;
+      for (let b = (g * Q4_GROUP) / Q4_BLOCK; b < Math.min(kb, ((g + 1) * Q4_GROUP) / Q4_BLOCK); b++) {
+        const from = r * k + b * Q4_BLOCK;
+        const to = r * k + Math.min(k, (b + 1) * Q4_BLOCK);
+        codes.fill(0);
+        for (let i = from; i < to; i++) {
+          codes[i - from] = Math.min(7, Math.max(-8, nearestEven(Math.fround(Math.fround(w[i]) / s))));
+        }
+        const out = (r * kb + b) * Q4_BLOCK_BYTES;
+        for (let i = 0; i < Q4_BLOCK_BYTES; i++) data[out + i] = (codes[i] + 8) | ((codes[i + 16] + 8) << 4);
       }
-      const out = (r * kb + b) * Q4_BLOCK_BYTES;
-      for (let i = 0; i < Q4_BLOCK_BYTES; i++) data[out + i] = (codes[i] + 8) | ((codes[i + 16] + 8) << 4);
     }
   }
   return { data, scales };
 }
 
-/** The signed 4-bit code of element i (0..K-1) of row r, from Q4_0 blocks. */
+/** The signed 4-bit code of element i (0..K-1) of row r, from the nibble blocks. */
 export function q4Code(q: Q4Weights, kb: number, r: number, i: number): number {
   const b = Math.floor(i / Q4_BLOCK);
   const e = i % Q4_BLOCK;
@@ -126,7 +137,7 @@ export function q4Code(q: Q4Weights, kb: number, r: number, i: number): number {
   return (e < 16 ? byte & 15 : byte >> 4) - 8;
 }
 
-/** f32 [N, K] values of a q4 tensor: code * block scale in f32. */
+/** f32 [N, K] values of a q4 tensor: code * group scale in f32. */
 export function dequantizeQ4(
   q: Q4Weights,
   n: number,
@@ -134,9 +145,10 @@ export function dequantizeQ4(
   out: Float32Array = new Float32Array(n * k),
 ): Float32Array {
   const kb = q4Blocks(k);
+  const kg = q4Groups(k);
   for (let r = 0; r < n; r++) {
     for (let i = 0; i < k; i++)
-      out[r * k + i] = q4Code(q, kb, r, i) * q.scales[r * kb + Math.floor(i / Q4_BLOCK)];
+      out[r * k + i] = q4Code(q, kb, r, i) * q.scales[r * kg + Math.floor(i / Q4_GROUP)];
   }
   return out;
 }
@@ -163,7 +175,7 @@ export const QUANT_FORMATS: Record<Exclude<WeightDtype, "f32">, QuantFormat> = {
       dequantizeQ8({ data: new Int8Array(data.buffer, data.byteOffset, n * k), scales }, n, k, out),
   },
   q4: {
-    bytes: (n, k) => ({ data: n * q4Blocks(k) * Q4_BLOCK_BYTES, scales: n * q4Blocks(k) * 4 }),
+    bytes: (n, k) => ({ data: n * q4Blocks(k) * Q4_BLOCK_BYTES, scales: n * q4Groups(k) * 4 }),
     quantize: quantizeQ4,
     dequantize: (data, scales, n, k, out) => dequantizeQ4({ data, scales }, n, k, out),
   },

@@ -12,7 +12,7 @@ export {
   type Signatures,
 } from "./kernels";
 export { scratchRegion, type Region } from "./arena";
-export { actStride, q4Blocks, QUANT_FORMATS, tensorBytes, type WeightDtype } from "./quant";
+export { actStride, q4Blocks, q4Groups, QUANT_FORMATS, tensorBytes, type WeightDtype } from "./quant";
 export {
   MANIFEST_FORMAT,
   TENSOR_ALIGN,

@@ -1,11 +1,11 @@
 // q4 GEMV (decode, M = 1); its one-row bodies (shared with the q4 GEMM) are in q4_rows.ts. Operands as q4_gemm.ts (see its
-// header): xq u8 [KP] 7-bit activations, xs f32 [1], w u8 [N, KB * 16] nibbles (ggml Q4_0 block
-// layout), ws f32 [N, KB], scratch i32 [KB] (relaxed only), bias f32 [N] or 0, y f32 [N].
-// Microkernel 1x4: one row x 4 channels per 32-wide block; per block the 4 exact integer dots are
-// reduced to one i32x4 (lanes = channels) and accumulated in f32 as acc += s_w[n, b] * f32(dot).
+// header): xq u8 [KP] 7-bit activations, xs f32 [1], w u8 [N, KB * 16] nibbles (ggml Q4_0's order
+// within a block), ws f32 [N, KG] group scales, scratch i32 [KG] (relaxed only), bias f32 [N] or 0, y f32 [N].
+// Microkernel 1x4: one row x 4 channels; the integer dots of a 128-wide group accumulate per channel,
+// are reduced to one i32x4 (lanes = channels) and accumulated in f32 as acc += s_w[n, g] * f32(dot).
 // Requires SIMD128 (+ relaxed SIMD for __relaxed).
 import { q4_f32_gemm__scalar } from "./q4_gemm";
-import { q4_act_block_sums, q4_out, q4_row1x4_relaxed, q4_row1x4_simd } from "./q4_rows";
+import { q4_act_group_sums, q4_out, q4_row1x4_relaxed, q4_row1x4_simd } from "./q4_rows";
 
 /** Scalar reference: the q4 GEMM reference at M = 1. */
 export function q4_f32_gemv__scalar(
@@ -37,7 +37,7 @@ export function q4_f32_gemv_1x4__relaxed(
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
   else {
     const kb = (k + 31) >> 5;
-    q4_act_block_sums(xq, scratch, 1, kb);
+    q4_act_group_sums(xq, scratch, 1, kb);
     for (let j = 0; j < n; j += 4) {
       const acc = q4_row1x4_relaxed(xq, scratch, w, ws, j, n, kb);
       q4_out(y + ((<usize>j) << 2), acc, load<f32>(xs), bias, j, min(4, n - j));

@@ -8,6 +8,8 @@ import {
   dequantizeQ8,
   nearestEven,
   q4Blocks,
+  q4Groups,
+  Q4_GROUP,
   q4Code,
   quantizeActivations,
   quantizeQ4,
@@ -70,7 +72,7 @@ describe("q4 weights", () => {
     const q = quantizeQ4(w, 1, k);
     expect(q4Blocks(k)).toBe(2);
     expect(q.data.length).toBe(2 * 16);
-    expect(Array.from(q.scales)).toEqual([1, 1]);
+    expect(Array.from(q.scales)).toEqual([1]); // one group of 128 covers both blocks
     for (let i = 0; i < 16; i++) {
       expect(q.data[i] & 15).toBe((i % 15) - 7 + 8);
       expect(q.data[i] >> 4).toBe(((i + 16) % 15) - 7 + 8);
@@ -81,17 +83,22 @@ describe("q4 weights", () => {
     expect(q4Code(q, 2, 0, 32)).toBe(7);
   });
 
-  it("round trip stays within half a block step; codes in [-8, 7]; zero blocks get scale 1", () => {
-    const [n, k] = [5, 70];
+  it("one scale per group of 128 (the last one partial); round trip within half a step; zero groups get scale 1", () => {
+    const [n, k] = [5, 300];
     const w = randomRows(2, n, k);
-    w.fill(0, 64, 70); // row 0, last (partial) block all zero
+    w.fill(0, 256, 300); // row 0, last (partial) group all zero
+    w[1 * k + 130] = 1000; // row 1, group 1: its scale follows this element alone
     const q = quantizeQ4(w, n, k);
     const kb = q4Blocks(k);
-    expect(q.scales[kb - 1]).toBe(1);
+    const kg = q4Groups(k);
+    expect(kg).toBe(3);
+    expect(q.scales.length).toBe(n * kg);
+    expect(q.scales[kg - 1]).toBe(1);
+    expect(q.scales[kg + 1]).toBe(Math.fround(1000 / 7));
     const back = dequantizeQ4(q, n, k);
     for (let r = 0; r < n; r++) {
       for (let i = 0; i < k; i++) {
-        const s = q.scales[r * kb + Math.floor(i / 32)];
+        const s = q.scales[r * kg + Math.floor(i / Q4_GROUP)];
         const c = q4Code(q, kb, r, i);
         expect(c >= -8 && c <= 7).toBe(true);
         expect(Math.abs(back[r * k + i] - w[r * k + i])).toBeLessThanOrEqual(HALF_STEP * s);

@@ -2,19 +2,11 @@
 // Reads model.safetensors, config.json and tokenizer.json from --in; writes the shards and manifest.json to
 // --out atomically: everything is converted in memory and written to a temporary folder first, so a failed
 // conversion leaves the previous weights untouched.
-import {
-  chmodSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  existsSync,
-  readdirSync,
-} from "node:fs";
-import { dirname, join, resolve, basename } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convert } from "./convert";
+import { writeModelDir } from "./write";
 
 const { values } = parseArgs({
   options: {
@@ -40,22 +32,7 @@ function main(): void {
   });
 
   const out = resolve(values.out!);
-  const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}-`));
-  chmodSync(tmp, 0o755); // mkdtemp makes it private; the result is an ordinary folder
-  try {
-    for (const [name, bytes] of files) writeFileSync(join(tmp, name), bytes);
-    // Keep files in --out that the converter does not own (README.md, the model card).
-    if (existsSync(out)) {
-      for (const f of readdirSync(out)) {
-        if (!files.has(f) && !/^shard-\d+\.bin$/.test(f)) renameSync(join(out, f), join(tmp, f));
-      }
-      rmSync(out, { recursive: true });
-    }
-    renameSync(tmp, out);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  writeModelDir(files, out);
   let total = 0;
   for (const b of files.values()) total += b.byteLength;
   console.log(`wrote ${files.size} files (${(total / 1e6).toFixed(2)} MB, ${quant}) to ${out}`);

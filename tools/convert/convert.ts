@@ -59,7 +59,23 @@ export function convert(input: ConvertInput): ConvertOutput {
       throw new Error(`convert: unexpected tensor ${name} (not in the model's name table)`);
   }
 
-  const shards = packShards(stored, input.shardBytes);
+  const files = packModel({ ...input, stored });
+  return input.costJson ? withCostTable(files, input.costJson) : files;
+}
+
+/** What `packModel` writes: stored tensors in name-table order, the config and tokenizer bytes. */
+export interface PackInput {
+  modelId: string;
+  stored: StoredTensor[];
+  configJson: Uint8Array;
+  tokenizerJson: Uint8Array;
+  quantization: "q8" | "q4";
+  shardBytes: number;
+}
+
+/** Shards + manifest.json + config.json + tokenizer.json of checked tensors (the converter and tools/base). */
+export function packModel(input: PackInput): ConvertOutput {
+  const shards = packShards(input.stored, input.shardBytes);
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     model_id: input.modelId,
@@ -77,7 +93,7 @@ export function convert(input: ConvertInput): ConvertOutput {
   out.set("tokenizer.json", input.tokenizerJson);
   for (const s of shards) out.set(s.entry.key, s.bytes);
   out.set("manifest.json", new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
-  return input.costJson ? withCostTable(out, input.costJson) : out;
+  return out;
 }
 
 /** The cost table's object key. */

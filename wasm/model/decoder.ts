@@ -11,6 +11,7 @@
 // ToMe): a key standing for n tokens weighs as n copies of itself.
 import { gridSide, headDim } from "../config";
 import type { Ptr } from "../kernels";
+import { Q4_BLOCK, Q4_BLOCK_BYTES, Q4_GROUP, q4Blocks, q4Groups } from "../quant";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { now } from "../engine/clock";
 import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/policy";
@@ -37,11 +38,41 @@ export interface PrefillResult {
   macs: number;
 }
 
+/**
+ * The embedding of token `id` into out [Dt]: a row of the f32 table, or of the quantized tied table
+ * (lm_head's weight, wasm/names.ts) dequantized as the kernels read it (code * scale, f32).
+ */
+export function embedRow(e: Engine, id: number, out: Float32Array): void {
+  const t = e.cfg.text;
+  const D = t.hidden;
+  if (!(id >= 0 && id < t.vocabSize)) throw new Error(`token id ${id} outside the vocabulary`);
+  if (!t.tieWordEmbeddings) {
+    out.set(f32View(e, e.w.vec("llm.embed.weight") + id * D * 4, D));
+    return;
+  }
+  const w = e.w.linear("llm.embed.weight");
+  const mem = e.ops.k.memory.buffer;
+  if (w.dtype === "f32") out.set(new Float32Array(mem, w.data + id * D * 4, D));
+  else if (w.dtype === "q8") {
+    const codes = new Int8Array(mem, w.data + id * D, D);
+    const s = new Float32Array(mem, w.scales + id * 4, 1)[0];
+    for (let i = 0; i < D; i++) out[i] = codes[i] * s;
+  } else {
+    const kb = q4Blocks(D);
+    const kg = q4Groups(D);
+    const row = new Uint8Array(mem, w.data + id * kb * Q4_BLOCK_BYTES, kb * Q4_BLOCK_BYTES);
+    const scales = new Float32Array(mem, w.scales + id * kg * 4, kg);
+    for (let i = 0; i < D; i++) {
+      const byte = row[Math.floor(i / Q4_BLOCK) * Q4_BLOCK_BYTES + (i % 16)];
+      const code = (i % Q4_BLOCK < 16 ? byte & 15 : byte >> 4) - 8;
+      out[i] = code * scales[Math.floor(i / Q4_GROUP)];
+    }
+  }
+}
+
 /** ids [T] -> x [T, Dt]: token embeddings; the <image> rows take the visual tokens [Nv, Dt] in order. */
 export function embed(e: Engine, ids: readonly number[], visual: Ptr, x: Ptr): void {
   const D = e.cfg.text.hidden;
-  const V = e.cfg.text.vocabSize;
-  const table = f32View(e, e.w.vec("llm.embed.weight"), V * D);
   const vis = f32View(e, visual, e.cfg.imageSeqLength * D);
   const out = f32View(e, x, ids.length * D);
   let img = 0;
@@ -50,10 +81,7 @@ export function embed(e: Engine, ids: readonly number[], visual: Ptr, x: Ptr): v
       if (img >= e.cfg.imageSeqLength)
         throw new Error("prompt has more <image> tokens than image_seq_length");
       out.set(vis.subarray(img * D, ++img * D), r * D);
-    } else {
-      if (!(id >= 0 && id < V)) throw new Error(`token id ${id} outside the vocabulary`);
-      out.set(table.subarray(id * D, (id + 1) * D), r * D);
-    }
+    } else embedRow(e, id, out.subarray(r * D, (r + 1) * D));
   });
   if (img !== 0 && img !== e.cfg.imageSeqLength) throw new Error("prompt has too few <image> tokens");
 }
@@ -128,7 +156,8 @@ function head(e: Engine, row: number): void {
   const { ops, w, b } = e;
   const D = e.cfg.text.hidden;
   ops.rmsnorm(b.x + row * D * 4, w.vec("llm.norm.weight"), b.h, 1, D, e.cfg.text.rmsNormEps);
-  ops.linear(b.h, w.linear("llm.head.weight"), 0, b.logits, 1);
+  const lmHead = e.cfg.text.tieWordEmbeddings ? "llm.embed.weight" : "llm.head.weight";
+  ops.linear(b.h, w.linear(lmHead), 0, b.logits, 1);
 }
 
 /** Multiply-accumulates of one decoder layer's Linear weights per row. */
@@ -163,6 +192,12 @@ export function prefill(
     config: e.cfg,
     instructionIds: ids.slice(lastImageRow + 1),
     tensor: (name, n) => f32View(e, e.w.vec(name), n).slice(),
+    embedRows: (tokens) => {
+      const D = t.hidden;
+      const out = new Float32Array(tokens.length * D);
+      tokens.forEach((id, i) => embedRow(e, id, out.subarray(i * D, (i + 1) * D)));
+      return out;
+    },
   });
   let positions: Int32Array = Int32Array.from(ids, (_, i) => i);
   let grid: Int32Array = new Int32Array(T).fill(-1); // grid index of each visual row, -1 for text rows
@@ -237,9 +272,7 @@ export function decodeStep(e: Engine, state: DecoderState, token: number): void 
   const t = e.cfg.text;
   const D = t.hidden;
   if (state.nextPos >= t.maxPositions) throw new Error("context full: max_position_embeddings reached");
-  if (!(token >= 0 && token < t.vocabSize)) throw new Error(`token id ${token} outside the vocabulary`);
-  const table = f32View(e, e.w.vec("llm.embed.weight"), t.vocabSize * D);
-  f32View(e, e.b.x, D).set(table.subarray(token * D, (token + 1) * D));
+  embedRow(e, token, f32View(e, e.b.x, D));
   i32View(e, e.b.pos, 1)[0] = state.nextPos++;
   for (let l = 0; l < t.layers; l++) {
     decoderLayer(e, l, 1, state.cacheLen[l], null, state.biased);

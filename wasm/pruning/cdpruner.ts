@@ -50,20 +50,30 @@ export function dppGreedyMap(L: Float64Array, n: number, k: number): number[] {
 
 export class CdPrunerPolicy implements PruningPolicy {
   readonly name = "cdpruner";
+  /** Embeddings of the instruction tokens [instruction.length, hidden]. */
   private embed: Float32Array = new Float32Array(0);
   private instruction: readonly number[] = [];
   constructor(readonly options: CdPrunerOptions = {}) {}
 
   begin(ctx: PolicyContext): void {
-    const t = ctx.config.text;
-    this.embed = ctx.tensor("llm.embed.weight", t.vocabSize * t.hidden);
     this.instruction = ctx.instructionIds;
+    this.embed = ctx.embedRows(this.instruction);
   }
 
   beforeFirstLayer(view: LayerView): Int32Array {
     const { n, d, k, u } = visualUnits(view, this.options.tokens);
     const S = cosineMatrix(u, n, d);
-    const r = relevance(u, n, d, unitRows(this.embed, d, this.instruction), this.instruction.length);
+    const r = relevance(
+      u,
+      n,
+      d,
+      unitRows(
+        this.embed,
+        d,
+        this.instruction.map((_, i) => i),
+      ),
+      this.instruction.length,
+    );
     const theta = this.options.theta ?? 0.5;
     const alpha = theta / (2 * (1 - theta));
     const w = r.map((x) => Math.exp(alpha * x));

@@ -62,6 +62,8 @@ export interface PolicyContext {
   instructionIds: readonly number[];
   /** A copy of the f32 tensor `name` (wasm/model/names.ts) of `n` values; throws if the model lacks it. */
   tensor(name: string, n: number): Float32Array;
+  /** Token embeddings f32 [ids.length, hidden] of `ids`, whatever the table's storage. */
+  embedRows(ids: readonly number[]): Float32Array;
 }
 
 /** A visual-token pruning method. One instance serves one request (it may keep per-request state). */

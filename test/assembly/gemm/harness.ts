@@ -56,6 +56,8 @@ export const SHAPES: [number, number, number][] = [
   [9, 17, 130],
   [3, 6, 31],
   [16, 16, 128],
+  [3, 9, 300],
+  [2, 6, 576],
 ];
 
 /** A quantized GEMM problem in a kernel instance: its operands (xq, xs, w, ws, aux, bias). */

@@ -4,15 +4,17 @@ import {
   dequantizeActivations,
   dequantizeQ4,
   q4Blocks,
+  q4Groups,
+  Q4_GROUP,
   quantizeActivations,
   quantizeQ4,
 } from "../../../wasm/quant";
 import { absMatmul, matmulF64, runGemm, runGemvRow0, SHAPES, uniform, type QProblem } from "./harness";
 
-// Each block's integer dot is exact; per block the f32 path rounds s_w * f32(dot) and the running sum,
-// then s_x and the bias: ~(2 * KB + 2) roundings of 2^-24 relative to sum |x w|; one spare per block.
-const q4OutRelErr = (kb: number) => (3 * kb + 3) * 2 ** -24;
-// Rounding to the grid moves x by at most s_x / 2 and w by at most its block scale / 2 (+ f32 slack).
+// Each group's integer dot is exact; per group the f32 path rounds s_w * f32(dot) and the running sum,
+// then s_x and the bias: ~(2 * KG + 2) roundings of 2^-24 relative to sum |x w|; one spare per group.
+const q4OutRelErr = (kg: number) => (3 * kg + 3) * 2 ** -24;
+// Rounding to the grid moves x by at most s_x / 2 and w by at most its group scale / 2 (+ f32 slack).
 const HALF_STEP = 0.5 + 1e-4;
 
 interface Problem extends QProblem {
@@ -33,7 +35,7 @@ async function problem(
   const m = arena(k);
   const act = quantizeActivations(x, mm, kk);
   const q = quantizeQ4(wf, n, kk);
-  const scratch = m.alloc(mm * q4Blocks(kk) * 4);
+  const scratch = m.alloc(mm * q4Groups(kk) * 4);
   const args: Problem["args"] = [
     m.put(act.xq),
     m.put(act.scales),
@@ -68,7 +70,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
       for (const name of GEMM) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
       for (const name of GEMV) expect(runGemvRow0(p, name, n, kk), name).toEqual(ref.subarray(0, n));
 
-      const kb = q4Blocks(kk);
+      const kg = q4Groups(kk);
       const exact = matmulF64(p.dx, p.dw, mm, n, kk, bias);
       const scale = absMatmul(p.dx, p.dw, mm, n, kk);
       const truth = matmulF64(x, wf, mm, n, kk, bias);
@@ -76,11 +78,11 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
         for (let c = 0; c < n; c++) {
           const o = i * n + c;
           const b = bias ? Math.abs(bias[c]) : 0;
-          const rounding = q4OutRelErr(kb) * (scale[o] + b) + 1e-37;
+          const rounding = q4OutRelErr(kg) * (scale[o] + b) + 1e-37;
           expect(Math.abs(ref[o] - exact[o])).toBeLessThanOrEqual(rounding);
           let quantErr = 0;
           for (let t = 0; t < kk; t++) {
-            const sw = p.ws[c * kb + Math.floor(t / 32)];
+            const sw = p.ws[c * kg + Math.floor(t / Q4_GROUP)];
             quantErr += HALF_STEP * (p.xs[i] * Math.abs(wf[c * kk + t]) + sw * Math.abs(p.dx[i * kk + t]));
           }
           expect(Math.abs(ref[o] - truth[o])).toBeLessThanOrEqual(quantErr + rounding + 1e-6);
@@ -96,7 +98,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     const p = await problem(module, x, new Float32Array(n * kk), null, [mm, n, kk]);
     const kb = q4Blocks(kk);
     const data = Uint8Array.from({ length: n * kb * 16 }, (_, i) => (i < 256 ? i : Math.floor(r() * 256)));
-    const scales = Float32Array.from({ length: n * kb }, () => 0.01 + r());
+    const scales = Float32Array.from({ length: n * q4Groups(kk) }, () => 0.01 + r());
     new Uint8Array(p.k.memory.buffer, p.args[2], data.length).set(data);
     new Float32Array(p.k.memory.buffer, p.args[3], scales.length).set(scales);
     const ref = runGemm(p, GEMM[0], mm, n, kk);
@@ -105,7 +107,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     const exact = matmulF64(p.dx, dw, mm, n, kk, null);
     const scale = absMatmul(p.dx, dw, mm, n, kk);
     for (let o = 0; o < mm * n; o++) {
-      expect(Math.abs(ref[o] - exact[o])).toBeLessThanOrEqual(q4OutRelErr(kb) * scale[o]);
+      expect(Math.abs(ref[o] - exact[o])).toBeLessThanOrEqual(q4OutRelErr(q4Groups(kk)) * scale[o]);
     }
   });
 
@@ -128,7 +130,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     const exact = matmulF64(p.dx, p.dw, mm, n, kk, bias);
     const scale = absMatmul(p.dx, p.dw, mm, n, kk);
     for (let o = 0; o < mm * n; o++) {
-      expect(Math.abs(ref[o] - exact[o])).toBeLessThanOrEqual(q4OutRelErr(q4Blocks(kk)) * (scale[o] + 1));
+      expect(Math.abs(ref[o] - exact[o])).toBeLessThanOrEqual(q4OutRelErr(q4Groups(kk)) * (scale[o] + 1));
     }
   });
 

@@ -119,6 +119,7 @@ describe("CDPruner's DPP greedy MAP", () => {
       config: { text: { vocabSize: 3, hidden: D } } as never,
       instructionIds: [0, 2],
       tensor: (_n, len) => Float32Array.from({ length: len }, () => r()),
+      embedRows: (ids) => Float32Array.from({ length: ids.length * D }, () => r()),
     });
     const u = unitRows(hidden, D, visualRows);
     const plain = dppGreedyMap(cosineMatrix(u, 10, D), 10, 4).sort((a, b) => a - b);
