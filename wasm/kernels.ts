@@ -20,7 +20,7 @@ export type WeightSumsKernel = (w: Ptr, out: Ptr, n: number, k: number) => void;
 /**
  * Quantized GEMM, y f32 [m, n] = xq . W^T (+ bias; 0 = none). xq u8 [m, actStride(k)], xs f32 [m].
  * q8: w i8 [n, k], ws f32 [n], aux = wsum i32 [n] (q8_weight_sums). q4: w u8 [n, ceil(k/32)*16],
- * ws f32 [n, ceil(k/32)], aux = scratch i32 [m, ceil(k/32)] written by the relaxed variants.
+ * ws f32 [n, ceil(k/128)], aux = scratch i32 [m, ceil(k/128)] written by the relaxed row paths.
  */
 export type QGemmKernel = (
   xq: Ptr,
@@ -178,7 +178,7 @@ export const KERNELS = [
   row("q8_f32", "gemv", "1x4", "simd", "qgemv", "gemm/q8_gemv"),
   row("q8_f32", "gemv", "1x4", "relaxed", "qgemv", "gemm/q8_gemv"),
   row("q4_f32", "gemm", "", "scalar", "qgemm", "gemm/q4_gemm"),
-  row("q4_f32", "gemm", "1x4", "simd", "qgemm", "gemm/q4_gemm"),
+  row("q4_f32", "gemm", "2x4", "simd", "qgemm", "gemm/q4_gemm"),
   row("q4_f32", "gemm", "2x4", "relaxed", "qgemm", "gemm/q4_gemm"),
   row("q4_f32", "gemv", "", "scalar", "qgemv", "gemm/q4_gemv"),
   row("q4_f32", "gemv", "1x4", "simd", "qgemv", "gemm/q4_gemv"),

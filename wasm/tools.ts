@@ -22,7 +22,7 @@ export {
   type TensorEntry,
 } from "./manifest";
 export { parseConfig } from "./config";
-export { tensorSpecs } from "./names";
+export { tensorSpecs, type TensorSpec } from "./names";
 export { readTensorsF32 } from "./tensors";
 export { seeded } from "./engine/random";
 export type { KeepContext, KeepRule, MethodSpec } from "./pruning/method";

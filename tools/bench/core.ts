@@ -11,7 +11,7 @@ import {
   kernelFn,
   kernelName,
   KERNELS,
-  q4Blocks,
+  q4Groups,
   QUANT_FORMATS,
   scratchRegion,
   tensorBytes,
@@ -50,6 +50,11 @@ export interface KernelResult {
   vs_ort_with_quant?: number | null; // the same with the activation quantization included
   quant_us?: number; // q8_act_quantize__simd on the same activations, microseconds
   gbps?: number; // GEMV: weight bytes streamed per second / 1e9
+  /**
+   * GEMV with its weights read from memory, as in decode (every layer's weights once per token, far more
+   * than the caches hold): GOP/s over copies of the weights totalling STREAM_BYTES, one after another.
+   */
+  streamed_gops?: number;
   us: number; // microseconds per call
 }
 
@@ -59,6 +64,8 @@ export interface BenchReport {
 }
 
 const PEAK_ITERS = 200_000;
+/** Working set of the streamed GEMV timing: beyond the L2 and this VM's share of L3. */
+const STREAM_BYTES = 64 << 20;
 const PEAKS = [
   ["peak_relaxed_dot", "relaxed", 32],
   ["peak_relaxed_dot_split", "relaxed", 32],
@@ -181,11 +188,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const [xq, xs, y] = [h.alloc(m * actStride(k)), h.alloc(m * 4), h.alloc(m * n * 4)];
         // Weight operands per dtype: data, scales, aux (q8: row sums; q4: block-sum scratch).
         const q8w = { data: h.put(q8.data), scales: h.put(q8.scales), aux: h.alloc(n * 4) };
-        const q4w = { data: h.put(q4.data), scales: h.put(q4.scales), aux: h.alloc(m * q4Blocks(k) * 4) };
+        const q4w = { data: h.put(q4.data), scales: h.put(q4.scales), aux: h.alloc(m * q4Groups(k) * 4) };
         bestKernel(kern, "q8", "weight_sums", "weightSums").fn(q8w.data, q8w.aux, n, k);
         const quantize = bestKernel(kern, "q8", "act_quantize", "actQuantize").fn;
         const quantS = await time(() => quantize(px, xq, xs, m, k), o.minMs / 4);
         const rows = benchRows(m).filter((r) => (r.isa === "relaxed") === (build === "relaxed"));
+        const streamCopies: Record<string, { data: number; scales: number }[]> = {};
         for (const r of rows) {
           const name = kernelName(r);
           const qw = r.dtype === "q8_f32" ? q8w : q4w;
@@ -207,6 +215,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             }
           }
           const s = await time(run);
+          let streamedS: number | null = null;
+          if (r.sig === "qgemv" && r.isa !== "scalar") {
+            const f = kernelFn(kern, { ...r, sig: "qgemv" });
+            const src = r.dtype === "q8_f32" ? q8 : q4;
+            const copies = Math.max(2, Math.ceil(STREAM_BYTES / weightBytes));
+            const ws = (streamCopies[r.dtype] ??= Array.from({ length: copies }, () => ({
+              data: h.put(src.data),
+              scales: h.put(src.scales),
+            })));
+            let c = 0;
+            streamedS = await time(() => {
+              const wc = ws[c];
+              c = (c + 1) % ws.length;
+              f(xq, xs, wc.data, wc.scales, qw.aux, pb, y, n, k);
+            });
+          }
           const gops = (2 * m * n * k) / s / 1e9;
           const peak = peakOf(r);
           const res: KernelResult = {
@@ -222,6 +246,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             res.vs_ort_with_quant = peerS === null ? null : peerS / (s + quantS);
           }
           if (m === 1) res.gbps = weightBytes / s / 1e9;
+          if (streamedS !== null) res.streamed_gops = (2 * m * n * k) / streamedS / 1e9;
           entries.push(res);
         }
       }

@@ -1,4 +1,4 @@
-// npm run bench:kernels [-- --json FILE] [--ms N] [--quick]
+// npm run bench:kernels [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]
 // The kernel benchmark in Node 22: the kernels from wasm/build/*.wasm, onnxruntime-web (fp32 MatMul,
 // wasm backend, 1 thread) as the peer. Prints a table; --json writes {"peaks", "kernels": [...]}.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     ms: { type: "string", default: "150" },
     quick: { type: "boolean", default: false },
+    config: { type: "string", default: "weights/config.json" },
   },
 });
 
@@ -26,7 +27,7 @@ const [relaxed, simd] = await Promise.all(
 const [peaksRelaxed, peaksSimd] = await Promise.all(
   ["bench.relaxed.wasm", "bench.simd.wasm"].map((f) => instantiatePeaks(module(f))),
 );
-const model = benchShapes();
+const model = benchShapes(values.config);
 const report = await runBench({
   relaxed,
   simd,

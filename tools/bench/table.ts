@@ -20,6 +20,7 @@ export function formatTable(report: BenchReport, peerName = "ort"): string {
       "+quant".padStart(7),
       "GB/s".padStart(6),
       "us".padStart(9),
+      "streamed".padStart(9),
     ].join(" "),
   ];
   let last = "";
@@ -36,6 +37,7 @@ export function formatTable(report: BenchReport, peerName = "ort"): string {
         fix(r.vs_ort_with_quant, 2).padStart(7),
         fix(r.gbps).padStart(6),
         fix(r.us, 0).padStart(9),
+        fix(r.streamed_gops).padStart(9),
       ].join(" "),
     );
   }

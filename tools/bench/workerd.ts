@@ -1,4 +1,4 @@
-// npm run bench:kernels:workerd [-- --json FILE] [--ms N] [--quick]
+// npm run bench:kernels:workerd [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]
 // Runs the kernel benchmark inside workerd (tools/bench/worker.ts, started with wrangler's
 // unstable_dev on tools/bench/wrangler.toml), then times the onnxruntime-web peer here in Node on the
 // same shapes (workerd cannot run ORT: no Wasm compilation from bytes) and fills in vs_ort.
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     ms: { type: "string", default: "150" },
     quick: { type: "boolean", default: false },
+    config: { type: "string", default: "weights/config.json" },
   },
 });
 
@@ -27,7 +28,7 @@ const worker = await unstable_dev(here("./worker.ts"), {
 });
 let report: BenchReport;
 try {
-  const model = benchShapes();
+  const model = benchShapes(values.config);
   if (values.quick) model.shapes = model.shapes.slice(0, 2);
   const res = await worker.fetch(`/?ms=${values.ms}&${shapesQuery(model)}`);
   if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);

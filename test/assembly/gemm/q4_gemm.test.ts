@@ -134,6 +134,17 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     }
   });
 
+  it("rows longer than the GEMM's weight tile (K > 16384) take the row path, bit-identical", async () => {
+    const [mm, n, kk] = [3, 5, 16400];
+    const r = rng(77);
+    const x = uniform(r, mm * kk, 2);
+    const wf = uniform(r, n * kk, 0.3);
+    const p = await problem(module, x, wf, uniform(r, n, 1), [mm, n, kk]);
+    const ref = runGemm(p, GEMM[0], mm, n, kk);
+    for (const name of GEMM) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
+    for (const name of GEMV) expect(runGemvRow0(p, name, n, kk), name).toEqual(ref.subarray(0, n));
+  });
+
   it("relaxed kernels are usable only in the relaxed build", async () => {
     const k = await loadBuild(module);
     if (k.relaxedSimd) return;
