@@ -156,6 +156,10 @@ export class Model {
       quantization: string;
       loadMs: number;
       weightsBytes: number;
+      /** The kernel instance's linear memory: statics, weights and activations (the model's Wasm memory). */
+      memoryBytes: number;
+      /** Whether the shards were streamed into linear memory (else read whole first). */
+      streamed: boolean;
       /** Its cost table (predicted CPU per request, budget points per method); null when it has none. */
       cost: CostTable | null;
     },

@@ -1,13 +1,14 @@
-// Loading a model from a ByteSource: manifest.json -> config.json, tokenizer.json and every shard fetched
-// in parallel and checked (byte length, sha256) -> the manifest checked against the name table of the
-// config -> a fresh kernel instance whose linear memory is laid out once:
+// Loading a model from a ByteSource: manifest.json -> config.json and tokenizer.json checked -> the
+// manifest checked against the name table of the config -> a fresh kernel instance whose linear memory is
+// laid out once:
 //   [kernel statics | weights region (a pointer per tensor) | activation region (buffers, KV caches)]
-// -> each tensor copied from its shard into the weights region (no second copy kept in JS).
-// Everything that can fail (missing object, corrupt shard, config/manifest mismatch) is checked before
-// the kernel instance exists; a failure throws and returns nothing, so no half-loaded model survives and
-// its memory is garbage.
+// -> the shards streamed one after another straight into the weights region, each chunk copied to its
+// tensor's place and hashed on the way, length and sha256 checked at the end of each shard (a source
+// that cannot stream, or precision f32, reads the shards whole first and checks them before copying).
+// A failure anywhere (missing object, corrupt shard, config/manifest mismatch) throws and returns
+// nothing, so no half-loaded model survives: its kernel instance and memory are garbage.
 import { instantiateKernels } from "./kernels";
-import { MANIFEST_FORMAT, type Manifest } from "./manifest";
+import { MANIFEST_FORMAT, type Manifest, type ShardEntry } from "./manifest";
 import { COST_FORMAT, type CostTable } from "./engine/cost";
 import { headDim, parseConfig } from "./config";
 import { sha256Hex, type ByteSource } from "./source";
@@ -17,7 +18,8 @@ import { layoutBuffers } from "./engine/buffers";
 import { now } from "./engine/clock";
 import { Model } from "./generate";
 import { Ops } from "./engine/ops";
-import { locateTensors, Weights, weightsBytes, type Precision } from "./engine/weights";
+import { locateTensors, Weights, weightsBytes, type Placed, type Precision } from "./engine/weights";
+import { sha256Stream } from "./hash";
 
 /** How to load. */
 export interface LoadOptions {
@@ -75,6 +77,61 @@ function parseCostTable(bytes: Uint8Array, modelId: string): CostTable {
   return t;
 }
 
+/**
+ * Streams shard `i` into the places of its tensors: each chunk is copied into linear memory where its
+ * bytes belong (alignment gaps are skipped) and goes through the shard's sha256; the length and digest
+ * are checked at the end. Nothing but the chunk in hand is held in JS.
+ */
+async function streamShard(
+  stream: ReadableStream<Uint8Array>,
+  shard: ShardEntry,
+  placed: Placed[],
+  memory: () => ArrayBuffer,
+): Promise<void> {
+  const segments = placed
+    .flatMap((p) => [
+      { from: p.entry.offset, bytes: p.entry.bytes, dest: p.data },
+      ...(p.entry.scales
+        ? [{ from: p.entry.scales.offset, bytes: p.entry.scales.bytes, dest: p.scales }]
+        : []),
+    ])
+    .sort((a, b) => a.from - b.from);
+  const hash = sha256Stream();
+  const reader = stream.getReader();
+  let pos = 0;
+  let next = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const end = pos + value.byteLength;
+      if (end > shard.bytes)
+        throw new Error(
+          `weights: ${shard.key} is longer than the ${shard.bytes} bytes the manifest says (corrupt)`,
+        );
+      for (let i = next; i < segments.length && segments[i].from < end; i++) {
+        const s = segments[i];
+        const a = Math.max(s.from, pos);
+        const b = Math.min(s.from + s.bytes, end);
+        if (b > a)
+          new Uint8Array(memory(), s.dest + (a - s.from), b - a).set(value.subarray(a - pos, b - pos));
+        if (s.from + s.bytes <= end) next = i + 1;
+      }
+      await hash.update(value);
+      pos = end;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (pos !== shard.bytes)
+    throw new Error(
+      `weights: ${shard.key} has ${pos} bytes, manifest says ${shard.bytes} (corrupt or truncated)`,
+    );
+  const got = await hash.hex();
+  if (got !== shard.sha256)
+    throw new Error(`weights: ${shard.key} fails its sha256 check (corrupt): ${got} != ${shard.sha256}`);
+}
+
 /** Loads the model that `source` holds. Throws (and keeps nothing) on any missing or corrupt piece. */
 export async function loadModel(source: ByteSource, options: LoadOptions): Promise<Model> {
   const t0 = now();
@@ -84,11 +141,13 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
   const manifest = parseManifest(manifestBytes);
   const file = (key: string) =>
     fetchChecked(source, key, manifest.files[key].bytes, manifest.files[key].sha256);
+  // Streamed when the source can (int8: the stored bytes are what linear memory holds); else read whole.
+  const streamed = source.stream !== undefined && precision === "int8";
   const [configBytes, tokenizerBytes, costBytes, ...shards] = await Promise.all([
     file(manifest.config),
     file(manifest.tokenizer),
     manifest.cost ? file(manifest.cost) : Promise.resolve(null),
-    ...manifest.shards.map((s) => fetchChecked(source, s.key, s.bytes, s.sha256)),
+    ...(streamed ? [] : manifest.shards.map((s) => fetchChecked(source, s.key, s.bytes, s.sha256))),
   ]);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
   const tensors = locateTensors(manifest, config);
@@ -104,8 +163,25 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
   ensureMemory(k, actRegion.end);
   const b = layoutBuffers(config, actRegion);
   const ops = new Ops(k, b);
-  const w = Weights.load(tensors, shards, weightsRegion, ops, precision);
-  shards.length = 0; // the shard bytes are not kept
+  let w: Weights;
+  if (streamed) {
+    const placed = Weights.place(tensors, weightsRegion);
+    w = placed.w;
+    for (const [i, shard] of manifest.shards.entries()) {
+      const stream = await source.stream!(shard.key);
+      if (!stream) throw new Error(`weights: ${shard.key} is missing from the weight source`);
+      await streamShard(
+        stream,
+        shard,
+        placed.placed.filter((p) => p.shard === i),
+        () => k.memory.buffer,
+      );
+    }
+    w.finish(ops);
+  } else {
+    w = Weights.load(tensors, shards, weightsRegion, ops, precision);
+    shards.length = 0; // the shard bytes are not kept
+  }
   const t = config.text;
   ops.ropeTable(b.ropeTable, t.maxPositions, headDim(t) / 2, t.ropeTheta);
   const engine = { cfg: config, ops, w, b, trace: null };
@@ -114,6 +190,8 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
     quantization: precision === "f32" ? "f32" : manifest.quantization,
     loadMs: now() - t0,
     weightsBytes: wBytes,
+    memoryBytes: k.memory.buffer.byteLength,
+    streamed,
     cost,
   });
 }

@@ -6,13 +6,33 @@
 /** Key -> bytes; `null` means "no such object" (any other failure should throw). */
 export interface ByteSource {
   get(key: string): Promise<Uint8Array | null>;
+  /**
+   * The object as a stream of chunks, or null when absent. Optional: a source that has it gets its
+   * shards streamed straight into linear memory (wasm/loader.ts); one without is read whole.
+   */
+  stream?(key: string): Promise<ReadableStream<Uint8Array> | null>;
 }
 
-/** A ByteSource over a Map, for tests and for weights already in memory. */
+/** A ByteSource over a Map, for tests and for weights already in memory; streams in `chunkBytes` pieces. */
 export class MemorySource implements ByteSource {
-  constructor(readonly files: Map<string, Uint8Array>) {}
+  constructor(
+    readonly files: Map<string, Uint8Array>,
+    readonly chunkBytes = 1 << 16,
+  ) {}
   async get(key: string): Promise<Uint8Array | null> {
     return this.files.get(key) ?? null;
+  }
+  async stream(key: string): Promise<ReadableStream<Uint8Array> | null> {
+    const bytes = this.files.get(key);
+    if (!bytes) return null;
+    let at = 0;
+    const size = this.chunkBytes;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.byteLength) return controller.close();
+        controller.enqueue(bytes.slice(at, (at += size)));
+      },
+    });
   }
 }
 

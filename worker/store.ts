@@ -1,8 +1,9 @@
 // The model of this isolate, loaded from R2 and kept across requests.
 // R2Source is the engine's ByteSource over the WEIGHTS bucket (`weights/` uploaded as is: manifest.json,
-// config.json, tokenizer.json, shard-*.bin at the bucket root), with a time limit on every object: a
-// stalled read fails the load instead of hanging it. The engine's loader fetches the shards in parallel
-// and checks their byte length and sha256, and returns a model only when everything checked out.
+// config.json, tokenizer.json, shard-*.bin at the bucket root), with a time limit on every object and on
+// every chunk of a streamed one: a stalled read fails the load instead of hanging it. The engine's loader
+// streams the shards straight into linear memory, checks their byte length and sha256 on the way, and
+// returns a model only when everything checked out.
 //
 // ModelStore makes the load single-flight: requests that arrive together share one load; a failed load is
 // forgotten (nothing half-loaded stays), every request waiting on it answers 503 with Retry-After, and the
@@ -35,6 +36,28 @@ export class R2Source implements ByteSource {
       return new Uint8Array(await obj.arrayBuffer());
     };
     return withTimeout(read(), this.timeoutMs, `weights: ${key} did not arrive within ${this.timeoutMs} ms`);
+  }
+
+  /** The object's body as it arrives; a chunk that takes longer than the time limit fails the read. */
+  async stream(key: string): Promise<ReadableStream<Uint8Array> | null> {
+    const ms = this.timeoutMs;
+    const obj = await withTimeout(
+      this.bucket.get(key).catch((err: unknown) => {
+        throw new Error(`weights: reading ${key} failed: ${describe(err)}`);
+      }),
+      ms,
+      `weights: ${key} did not arrive within ${ms} ms`,
+    );
+    if (!obj) return null;
+    const reader = obj.body.getReader();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await withTimeout(reader.read(), ms, `weights: ${key} stalled for ${ms} ms`);
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
   }
 }
 

@@ -30,7 +30,11 @@ function faulty(bucket: R2Bucket, key: string, fault: Fault): R2Bucket {
       fault === "truncated"
         ? bytes.slice(0, bytes.length >> 1)
         : bytes.map((b, i) => (i === 9 ? b ^ 0x40 : b));
-    return { etag: obj.etag, arrayBuffer: async () => body.buffer } as unknown as R2ObjectBody;
+    return {
+      etag: obj.etag,
+      arrayBuffer: async () => body.buffer,
+      body: new Blob([body]).stream(),
+    } as unknown as R2ObjectBody;
   };
   return { get, head: (k: string) => bucket.head(k) } as unknown as R2Bucket;
 }

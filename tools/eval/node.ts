@@ -2,7 +2,8 @@
 // is in the Worker) and the compiled kernel module read from wasm/build (Node may compile bytes; workerd
 // may not, which is why the engine takes a WebAssembly.Module).
 import { readFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { Readable } from "node:stream";
 import { join, resolve } from "node:path";
 import type { ByteSource } from "../../wasm/index";
 import { ensureKernels } from "../build/kernels";
@@ -21,6 +22,12 @@ export class FileSource implements ByteSource {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw err;
     }
+  }
+  async stream(key: string): Promise<ReadableStream<Uint8Array> | null> {
+    if (key.includes("..") || key.startsWith("/")) throw new Error(`bad key ${key}`);
+    const path = join(this.dir, key);
+    if (!existsSync(path)) return null;
+    return Readable.toWeb(createReadStream(path, { highWaterMark: 1 << 20 })) as ReadableStream<Uint8Array>;
   }
 }
 

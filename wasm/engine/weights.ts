@@ -14,10 +14,16 @@ import type { LinearWeight, Ops } from "./ops";
 export type Precision = "int8" | "f32";
 
 /** A manifest tensor joined with its spec and the shard it lives in. */
-interface Located {
+export interface Located {
   spec: TensorSpec;
   entry: TensorEntry;
   shard: number;
+}
+
+/** A located tensor with its place in linear memory: payload at `data`, f32 scales at `scales` (or 0). */
+export interface Placed extends Located {
+  data: Ptr;
+  scales: Ptr;
 }
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -99,6 +105,36 @@ export class Weights {
     return w;
   }
 
+  /**
+   * Reserves every tensor's place in `region` as stored (precision int8: q8/q4 kept, f32 as is) and
+   * registers it; the bytes arrive later (`copyFrom`, or streamed by the loader), then `finish` runs.
+   */
+  static place(tensors: Located[], region: Region): { w: Weights; placed: Placed[] } {
+    const w = new Weights();
+    const placed: Placed[] = [];
+    for (const loc of tensors) {
+      const { spec, entry } = loc;
+      const data = region.alloc(entry.bytes);
+      const scales = entry.scales ? region.alloc(entry.scales.bytes) : 0;
+      placed.push({ ...loc, data, scales });
+      if (!spec.linear) {
+        w.vectors.set(spec.name, data);
+        continue;
+      }
+      const [n, k] = entry.shape;
+      const lw: LinearWeight = { name: spec.name, dtype: entry.dtype, n, k, data, scales, wsum: 0 };
+      if (entry.dtype === "q8") lw.wsum = region.alloc(n * 4);
+      w.linears.set(spec.name, lw);
+    }
+    return { w, placed };
+  }
+
+  /** Load-time precomputation once the bytes are in place: the q8 row sums of the relaxed GEMM. */
+  finish(ops: Ops): void {
+    for (const lw of this.linears.values())
+      if (lw.dtype === "q8") ops.weightSums(lw.data, lw.wsum, lw.n, lw.k);
+  }
+
   /** Copies every tensor from its shard into `region` (converting per `precision`). */
   static load(
     tensors: Located[],
@@ -107,8 +143,21 @@ export class Weights {
     ops: Ops,
     precision: Precision,
   ): Weights {
-    const w = new Weights();
     const mem = () => ops.k.memory.buffer;
+    if (precision === "int8") {
+      const { w, placed } = Weights.place(tensors, region);
+      for (const p of placed) {
+        const src = shards[p.shard];
+        new Uint8Array(mem(), p.data, p.entry.bytes).set(
+          src.subarray(p.entry.offset, p.entry.offset + p.entry.bytes),
+        );
+        const sc = p.entry.scales;
+        if (sc) new Uint8Array(mem(), p.scales, sc.bytes).set(src.subarray(sc.offset, sc.offset + sc.bytes));
+      }
+      w.finish(ops);
+      return w;
+    }
+    const w = new Weights();
     for (const { spec, entry, shard } of tensors) {
       const src = shards[shard];
       const payload = src.subarray(entry.offset, entry.offset + entry.bytes);
@@ -120,29 +169,13 @@ export class Weights {
       }
       const [n, k] = entry.shape;
       const lw: LinearWeight = { name: spec.name, dtype: "f32", n, k, data: 0, scales: 0, wsum: 0 };
-      const scales = entry.scales ? readF32(src, entry.scales.offset, entry.scales.bytes / 4) : null;
       if (entry.dtype === "f32") {
         lw.data = region.alloc(entry.bytes);
         new Uint8Array(mem(), lw.data, entry.bytes).set(payload);
-      } else if (precision === "f32") {
-        lw.data = region.alloc(n * k * 4);
-        QUANT_FORMATS[entry.dtype].dequantize(
-          payload,
-          scales!,
-          n,
-          k,
-          new Float32Array(mem(), lw.data, n * k),
-        );
       } else {
-        lw.dtype = entry.dtype;
-        lw.data = region.alloc(entry.bytes);
-        new Uint8Array(mem(), lw.data, entry.bytes).set(payload);
-        lw.scales = region.alloc(scales!.byteLength);
-        new Float32Array(mem(), lw.scales, scales!.length).set(scales!);
-        if (entry.dtype === "q8") {
-          lw.wsum = region.alloc(n * 4);
-          ops.weightSums(lw.data, lw.wsum, n, k);
-        }
+        const scales = readF32(src, entry.scales!.offset, entry.scales!.bytes / 4);
+        lw.data = region.alloc(n * k * 4);
+        QUANT_FORMATS[entry.dtype].dequantize(payload, scales, n, k, new Float32Array(mem(), lw.data, n * k));
       }
       w.linears.set(spec.name, lw);
     }
