@@ -2,6 +2,22 @@
 // `model.generate(image, prompt, options)`; the pruning methods by name. The Worker imports wasm/ only
 // through this file, the tools through it or wasm/tools.ts (enforced by eslint.config.js).
 export { loadModel, type LoadOptions } from "./loader";
+export {
+  loadStage,
+  localLink,
+  openSplitModel,
+  parseSplit,
+  SplitModel,
+  Stage,
+  StageBusy,
+  type DecodeRequest,
+  type EncodeReply,
+  type PrefillRequest,
+  type SplitStats,
+  type StageLink,
+  type StageReply,
+} from "./split";
+export { parsePart, wholeModel, type ModelPart } from "./names";
 export { MemorySource, sha256Hex, type ByteSource } from "./source";
 export {
   Model,

@@ -10,7 +10,9 @@
 import { instantiateKernels } from "./kernels";
 import { MANIFEST_FORMAT, type Manifest, type ShardEntry } from "./manifest";
 import { COST_FORMAT, type CostTable } from "./engine/cost";
-import { headDim, parseConfig } from "./config";
+import { headDim, parseConfig, type ModelConfig } from "./config";
+import { wholeModel, type ModelPart } from "./names";
+import type { Engine } from "./engine/context";
 import { sha256Hex, type ByteSource } from "./source";
 import { TextTokenizer } from "./tokenizer";
 import { ensureMemory, heapStart, Region, SizeCounter } from "./arena";
@@ -132,42 +134,80 @@ async function streamShard(
     throw new Error(`weights: ${shard.key} fails its sha256 check (corrupt): ${got} != ${shard.sha256}`);
 }
 
-/** Loads the model that `source` holds. Throws (and keeps nothing) on any missing or corrupt piece. */
-export async function loadModel(source: ByteSource, options: LoadOptions): Promise<Model> {
-  const t0 = now();
-  const precision = options.precision ?? "int8";
+/** The manifest, config, tokenizer and cost table bytes of a model, each checked (no shards read). */
+export async function readModelHead(source: ByteSource): Promise<{
+  manifest: Manifest;
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+  costBytes: Uint8Array | null;
+}> {
   const manifestBytes = await source.get("manifest.json");
   if (!manifestBytes) throw new Error("weights: manifest.json is missing from the weight source");
   const manifest = parseManifest(manifestBytes);
   const file = (key: string) =>
     fetchChecked(source, key, manifest.files[key].bytes, manifest.files[key].sha256);
-  // Streamed when the source can (int8: the stored bytes are what linear memory holds); else read whole.
-  const streamed = source.stream !== undefined && precision === "int8";
-  const [configBytes, tokenizerBytes, costBytes, ...shards] = await Promise.all([
+  const [configBytes, tokenizerBytes, costBytes] = await Promise.all([
     file(manifest.config),
     file(manifest.tokenizer),
     manifest.cost ? file(manifest.cost) : Promise.resolve(null),
-    ...(streamed ? [] : manifest.shards.map((s) => fetchChecked(source, s.key, s.bytes, s.sha256))),
   ]);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
-  const tensors = locateTensors(manifest, config);
   const tokenizer = new TextTokenizer(JSON.parse(new TextDecoder().decode(tokenizerBytes)), config);
+  return { manifest, config, tokenizer, costBytes };
+}
+
+/** A loaded engine (kernel instance, weights, buffers) with what the Model or a Stage wraps around it. */
+export interface LoadedEngine {
+  engine: Engine;
+  tokenizer: TextTokenizer;
+  info: Model["info"];
+}
+
+/**
+ * Loads `part` of the model that `source` holds (default: all of it): only the part's tensors are placed
+ * and only the shards holding them are read; buffers are sized for the part. Throws (and keeps nothing)
+ * on any missing or corrupt piece.
+ */
+export async function loadEngine(
+  source: ByteSource,
+  options: LoadOptions,
+  part?: ModelPart,
+  partOf?: (config: ModelConfig) => ModelPart,
+): Promise<LoadedEngine> {
+  const t0 = now();
+  const precision = options.precision ?? "int8";
+  const { manifest, config, tokenizer, costBytes } = await readModelHead(source);
+  const whole = part ?? partOf?.(config) ?? wholeModel(config);
+  const tensors = locateTensors(manifest, config, whole);
+  const needed = [...new Set(tensors.map((t) => t.shard))].sort((a, b) => a - b);
+  // Streamed when the source can (int8: the stored bytes are what linear memory holds); else read whole.
+  const streamed = source.stream !== undefined && precision === "int8";
+  const shards: Uint8Array[] = [];
+  if (!streamed) {
+    const got = await Promise.all(
+      needed.map((i) =>
+        fetchChecked(source, manifest.shards[i].key, manifest.shards[i].bytes, manifest.shards[i].sha256),
+      ),
+    );
+    needed.forEach((i, j) => (shards[i] = got[j]));
+  }
   const cost = costBytes ? parseCostTable(costBytes, manifest.model_id) : null;
 
   const k = await instantiateKernels(options.kernels);
   const wBytes = weightsBytes(tensors, precision);
   const aBytes = new SizeCounter();
-  layoutBuffers(config, aBytes);
+  layoutBuffers(config, aBytes, whole);
   const weightsRegion = new Region("weights", heapStart(k), wBytes);
   const actRegion = new Region("activations", weightsRegion.end, aBytes.total);
   ensureMemory(k, actRegion.end);
-  const b = layoutBuffers(config, actRegion);
+  const b = layoutBuffers(config, actRegion, whole);
   const ops = new Ops(k, b);
   let w: Weights;
   if (streamed) {
     const placed = Weights.place(tensors, weightsRegion);
     w = placed.w;
-    for (const [i, shard] of manifest.shards.entries()) {
+    for (const i of needed) {
+      const shard = manifest.shards[i];
       const stream = await source.stream!(shard.key);
       if (!stream) throw new Error(`weights: ${shard.key} is missing from the weight source`);
       await streamShard(
@@ -183,15 +223,24 @@ export async function loadModel(source: ByteSource, options: LoadOptions): Promi
     shards.length = 0; // the shard bytes are not kept
   }
   const t = config.text;
-  ops.ropeTable(b.ropeTable, t.maxPositions, headDim(t) / 2, t.ropeTheta);
-  const engine = { cfg: config, ops, w, b, trace: null };
-  return new Model(engine, tokenizer, precision, {
-    modelId: manifest.model_id,
-    quantization: precision === "f32" ? "f32" : manifest.quantization,
-    loadMs: now() - t0,
-    weightsBytes: wBytes,
-    memoryBytes: k.memory.buffer.byteLength,
-    streamed,
-    cost,
-  });
+  if (whole.to > whole.from) ops.ropeTable(b.ropeTable, t.maxPositions, headDim(t) / 2, t.ropeTheta);
+  return {
+    engine: { cfg: config, ops, w, b, trace: null },
+    tokenizer,
+    info: {
+      modelId: manifest.model_id,
+      quantization: precision === "f32" ? "f32" : manifest.quantization,
+      loadMs: now() - t0,
+      weightsBytes: wBytes,
+      memoryBytes: k.memory.buffer.byteLength,
+      streamed,
+      cost,
+    },
+  };
+}
+
+/** Loads the model that `source` holds. Throws (and keeps nothing) on any missing or corrupt piece. */
+export async function loadModel(source: ByteSource, options: LoadOptions): Promise<Model> {
+  const { engine, tokenizer, info } = await loadEngine(source, options);
+  return new Model(engine, tokenizer, options.precision ?? "int8", info);
 }

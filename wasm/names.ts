@@ -119,3 +119,54 @@ function atpSpecs(a: NonNullable<ModelConfig["atp"]>): TensorSpec[] {
     f32(`atp.${k}.mlp.fc2.bias`, [2]),
   ]);
 }
+
+/**
+ * A part of the model one stage of a split model runs (wasm/split.ts): the vision tower and projector,
+ * and/or the decoder layers [from, to). The stage holding layer 0 embeds the prompt; the stage holding
+ * the last layer runs the final norm and lm_head. The whole model is { vision: true, from: 0, to: L }.
+ */
+export interface ModelPart {
+  vision: boolean;
+  from: number;
+  to: number;
+}
+
+/** The whole model as one part. */
+export function wholeModel(c: ModelConfig): ModelPart {
+  return { vision: true, from: 0, to: c.text.layers };
+}
+
+/**
+ * Parses a stage's part: "vision", "A-B" (decoder layers A..B inclusive) or "vision+A-B"; throws a message
+ * naming what is wrong.
+ */
+export function parsePart(text: string, c: ModelConfig): ModelPart {
+  const m = /^(vision)?(?:\+?(\d+)-(\d+))?$/.exec(text.trim());
+  const L = c.text.layers;
+  if (!m || (!m[1] && m[2] === undefined))
+    throw new Error(`split: stage "${text}" is not "vision", "A-B" or "vision+A-B"`);
+  const from = m[2] === undefined ? 0 : Number(m[2]);
+  const to = m[3] === undefined ? 0 : Number(m[3]) + 1;
+  if (m[2] !== undefined && !(from < to && to <= L))
+    throw new Error(`split: stage "${text}" names layers outside 0-${L - 1}`);
+  return { vision: m[1] === "vision", from, to };
+}
+
+/** Whether the tensor `name` of the model `c` belongs to `part`. */
+export function inPart(name: string, c: ModelConfig, part: ModelPart): boolean {
+  if (name.startsWith("vision.") || name.startsWith("projector.")) return part.vision;
+  const decoder = part.to > part.from;
+  const layer = /^llm\.layers\.(\d+)\./.exec(name);
+  if (layer) return Number(layer[1]) >= part.from && Number(layer[1]) < part.to;
+  const last = part.to === c.text.layers;
+  // the embedding: the first stage embeds the prompt; tied, it is also the last stage's lm_head
+  if (name === "llm.embed.weight") return decoder && (part.from === 0 || (last && c.text.tieWordEmbeddings));
+  if (name === "llm.head.weight") return decoder && last;
+  if (name === "llm.norm.weight") return decoder; // also read by DART's scoring, wherever its layer is
+  const atp = /^atp\.(\d+)\./.exec(name);
+  if (atp && c.atp) {
+    const l = c.atp.layers[Number(atp[1])];
+    return l >= part.from && l < part.to;
+  }
+  return true;
+}

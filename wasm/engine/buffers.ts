@@ -5,7 +5,7 @@
 // simply fills fewer rows.
 import type { Ptr } from "../kernels";
 import { headDim, type ModelConfig } from "../config";
-import { tensorSpecs } from "../names";
+import { inPart, tensorSpecs, wholeModel, type ModelPart } from "../names";
 import { Region, SizeCounter } from "../arena";
 import { actStride, q4Blocks } from "../quant";
 
@@ -46,18 +46,29 @@ export interface Buffers {
   aux: Ptr; // i32 [max(S, Nv), q4Blocks(maxK)] q4 GEMM scratch
 }
 
-/** Sizes and pointers of the activation region for `c` (pass a counter first, then the real region). */
-export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers {
+/**
+ * Sizes and pointers of the activation region for `c` (pass a counter first, then the real region). A
+ * stage of a split model (`part`) sizes only what it runs: vision buffers with the vision tower, decoder
+ * buffers and the KV caches of its own layers, logits with lm_head; the rest get no bytes.
+ */
+export function layoutBuffers(
+  c: ModelConfig,
+  r: Region | SizeCounter,
+  part: ModelPart = wholeModel(c),
+): Buffers {
   const v = c.vision;
   const t = c.text;
-  const nv = c.imageSeqLength;
-  const s = t.maxPositions;
+  const vis = part.vision;
+  const dec = part.to > part.from;
+  const nv = vis ? c.imageSeqLength : 0;
+  const s = dec ? t.maxPositions : 0;
   const hd = headDim(t);
   const kvDim = t.kvHeads * hd;
   const rows = Math.max(nv, s);
   const maxK = Math.max(
+    1,
     ...tensorSpecs(c)
-      .filter((x) => x.linear)
+      .filter((x) => x.linear && inPart(x.name, c, part))
       .map((x) => x.shape[1]),
   );
   let counter = 0;
@@ -67,8 +78,9 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
     r.add(bytes);
     return ++counter; // placeholder pointer while counting
   };
+  const own = (l: number) => l >= part.from && l < part.to;
   return {
-    pixels: f(v.channels * v.imageSize * v.imageSize),
+    pixels: f(vis ? v.channels * v.imageSize * v.imageSize : 0),
     patches: f(nv * v.channels * v.patchSize * v.patchSize),
     vx: f(nv * v.hidden),
     vh: f(nv * v.hidden),
@@ -80,7 +92,7 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
     vtmp: f(nv * v.hidden),
     vkeyBias: f(nv),
     pmid: f(nv * t.hidden),
-    visual: f(nv * t.hidden),
+    visual: f(vis || (dec && part.from === 0) ? c.imageSeqLength * t.hidden : 0),
     x: f(s * t.hidden),
     h: f(s * t.hidden),
     q: f(s * t.heads * hd),
@@ -88,10 +100,13 @@ export function layoutBuffers(c: ModelConfig, r: Region | SizeCounter): Buffers 
     tmp: f(s * t.hidden),
     gate: f(s * t.intermediate),
     up: f(s * t.intermediate),
-    logits: f(t.vocabSize),
+    logits: f(dec && part.to === t.layers ? t.vocabSize : 0),
     pos: f(s),
-    kv: Array.from({ length: t.layers }, () => ({ k: f(s * kvDim), v: f(s * kvDim) })),
-    keyBias: Array.from({ length: t.layers }, () => f(s)),
+    kv: Array.from({ length: t.layers }, (_, l) => ({
+      k: f(own(l) ? s * kvDim : 0),
+      v: f(own(l) ? s * kvDim : 0),
+    })),
+    keyBias: Array.from({ length: t.layers }, (_, l) => f(own(l) ? s : 0)),
     ropeTable: f(s * hd),
     scores: f(rows),
     capRows: f(rows),

@@ -4,7 +4,7 @@
 // or q4); precision `f32` dequantizes them at load into f32 (the parity path).
 import type { Manifest, TensorEntry } from "../manifest";
 import type { ModelConfig } from "../config";
-import { tensorSpecs, type TensorSpec } from "../names";
+import { inPart, tensorSpecs, wholeModel, type ModelPart, type TensorSpec } from "../names";
 import type { Ptr } from "../kernels";
 import { QUANT_FORMATS, tensorBytes } from "../quant";
 import { SizeCounter, type Region } from "../arena";
@@ -32,7 +32,11 @@ const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
  * Joins manifest entries with the name table; throws a message naming the first tensor that is missing,
  * unexpected, misshapen, of the wrong dtype or out of its shard's bounds.
  */
-export function locateTensors(manifest: Manifest, config: ModelConfig): Located[] {
+export function locateTensors(
+  manifest: Manifest,
+  config: ModelConfig,
+  part: ModelPart = wholeModel(config),
+): Located[] {
   const byName = new Map<string, { entry: TensorEntry; shard: number }>();
   manifest.shards.forEach((s, shard) => {
     for (const entry of s.tensors) {
@@ -48,6 +52,10 @@ export function locateTensors(manifest: Manifest, config: ModelConfig): Located[
   });
   const out: Located[] = [];
   for (const spec of tensorSpecs(config)) {
+    if (!inPart(spec.name, config, part)) {
+      byName.delete(spec.name); // another stage's tensor
+      continue;
+    }
     const found = byName.get(spec.name);
     if (!found) throw new Error(`weights: manifest lacks tensor ${spec.name} required by config.json`);
     byName.delete(spec.name);
@@ -93,6 +101,10 @@ export class Weights {
     const p = this.vectors.get(name);
     if (p === undefined) throw new Error(`weights: no f32 tensor ${name}`);
     return p;
+  }
+  /** Whether the tensor `name` is loaded (f32 or Linear). */
+  has(name: string): boolean {
+    return this.vectors.has(name) || this.linears.has(name);
   }
   /** Pointer to an optional f32 tensor, 0 when the model has none (a Linear without bias). */
   maybe(name: string): Ptr {

@@ -14,7 +14,7 @@ import type { Ptr } from "../kernels";
 import { Q4_BLOCK, Q4_BLOCK_BYTES, Q4_GROUP, q4Blocks, q4Groups } from "../quant";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { now } from "../engine/clock";
-import type { CapturedAttention, LayerView, PruningPolicy } from "../pruning/policy";
+import type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "../pruning/policy";
 import type { VisionRows } from "./vision";
 
 /** Per-request decoder state: each layer's KV-cache length and the next position id. */
@@ -168,42 +168,69 @@ function layerLinearMacs(e: Engine): number {
 }
 
 /**
- * The prompt ids [T] (with Nv <image> ids) through every layer, pruning between layers as `policy` says.
- * Leaves the logits of the last row in b.logits. `onLayer(l)` is called after each layer (timings).
- * `vision`: the patches a vision reduction kept (wasm/pruning/vision.ts) and the patches each stands for;
- * the others' <image> rows are dropped before anything else, and merged ones weigh log(size) in attention.
+ * The prompt's rows between decoder layers: what a prefill carries from one layer to the next (and,
+ * split across stages, from one stage to the next, with the hidden states b.x [rows, Dt]).
  */
-export function prefill(
-  e: Engine,
-  ids: readonly number[],
-  visual: Ptr,
-  policy: PruningPolicy,
-  onLayer: (l: number) => void = () => {},
-  vision: VisionRows | null = null,
-): PrefillResult {
+export interface PrefillCarry {
+  /** Original position id of each row. */
+  positions: Int32Array;
+  /** Grid index of each visual row, -1 for text rows. */
+  grid: Int32Array;
+  /** Tokens each row stands for (merging). */
+  sizes: Float32Array;
+  /** Row of the last <image> token in the prompt. */
+  lastImageRow: number;
+  state: DecoderState;
+  visualPerLayer: number[];
+  visualIndexPerLayer: number[][];
+  pruneMsPerLayer: number[];
+  macs: number;
+  /** Pruning before layer 0 (beforeFirstLayer), counted into layer 0's pruneMs. */
+  inputPruneMs: number;
+}
+
+/** The policy's context for a prompt: the instruction ids after the image, the model's tensors. */
+export function policyContext(e: Engine, ids: readonly number[]): PolicyContext {
   const t = e.cfg.text;
-  const D = t.hidden;
-  const T = ids.length;
-  if (T > t.maxPositions)
-    throw new Error(`prompt of ${T} tokens exceeds max_position_embeddings ${t.maxPositions}`);
-  embed(e, ids, visual, e.b.x);
   const lastImageRow = ids.lastIndexOf(e.cfg.imageTokenId);
-  policy.begin?.({
+  return {
     config: e.cfg,
     instructionIds: ids.slice(lastImageRow + 1),
     tensor: (name, n) => f32View(e, e.w.vec(name), n).slice(),
+    has: (name) => e.w.has(name),
     embedRows: (tokens) => {
       const D = t.hidden;
       const out = new Float32Array(tokens.length * D);
       tokens.forEach((id, i) => embedRow(e, id, out.subarray(i * D, (i + 1) * D)));
       return out;
     },
-  });
+  };
+}
+
+/**
+ * The start of a prefill: the prompt ids [T] (with Nv <image> ids) embedded into b.x, the visual rows a
+ * vision reduction dropped removed, and the policy's beforeFirstLayer applied. `policy.begin` must have run.
+ * `vision`: the patches a vision reduction kept (wasm/pruning/vision.ts) and the patches each stands for;
+ * the others' <image> rows are dropped before anything else, and merged ones weigh log(size) in attention.
+ */
+export function prefillBegin(
+  e: Engine,
+  ids: readonly number[],
+  visual: Ptr,
+  policy: PruningPolicy,
+  vision: VisionRows | null = null,
+): PrefillCarry {
+  const t = e.cfg.text;
+  const T = ids.length;
+  if (T > t.maxPositions)
+    throw new Error(`prompt of ${T} tokens exceeds max_position_embeddings ${t.maxPositions}`);
+  embed(e, ids, visual, e.b.x);
+  const lastImageRow = ids.lastIndexOf(e.cfg.imageTokenId);
   let positions: Int32Array = Int32Array.from(ids, (_, i) => i);
-  let grid: Int32Array = new Int32Array(T).fill(-1); // grid index of each visual row, -1 for text rows
+  let grid: Int32Array = new Int32Array(T).fill(-1);
   let nImg = 0;
   ids.forEach((id, i) => id === e.cfg.imageTokenId && (grid[i] = nImg++));
-  let sizes: Float32Array = new Float32Array(T).fill(1); // tokens each row stands for (merging)
+  let sizes: Float32Array = new Float32Array(T).fill(1);
   const merge = policy.merge === true;
   if (vision) {
     [positions, grid, sizes] = compact(
@@ -227,22 +254,44 @@ export function prefill(
     if (keep) [positions, grid, sizes] = compact(e, view, keep, positions, grid, sizes, merge);
     inputPruneMs = now() - tp;
   }
-  const state: DecoderState = { cacheLen: new Int32Array(t.layers), nextPos: T, biased: false };
-  const visualPerLayer: number[] = [];
-  const visualIndexPerLayer: number[][] = [];
-  const pruneMsPerLayer: number[] = [];
-  let macs = 0;
-  for (let l = 0; l < t.layers; l++) {
-    const rows = positions.length;
-    i32View(e, e.b.pos, rows).set(positions);
+  return {
+    positions,
+    grid,
+    sizes,
+    lastImageRow,
+    state: { cacheLen: new Int32Array(t.layers), nextPos: T, biased: false },
+    visualPerLayer: [],
+    visualIndexPerLayer: [],
+    pruneMsPerLayer: [],
+    macs: 0,
+    inputPruneMs,
+  };
+}
+
+/** Layers [from, to) of a prefill on the rows in b.x, pruning after each as `policy` says. */
+export function prefillLayers(
+  e: Engine,
+  c: PrefillCarry,
+  from: number,
+  to: number,
+  policy: PruningPolicy,
+  onLayer: (l: number) => void = () => {},
+): void {
+  const t = e.cfg.text;
+  const D = t.hidden;
+  const merge = policy.merge === true;
+  const { state } = c;
+  for (let l = from; l < to; l++) {
+    const rows = c.positions.length;
+    i32View(e, e.b.pos, rows).set(c.positions);
     const tp = now();
-    const view = layerView(e, l, positions, grid, lastImageRow);
-    visualPerLayer.push(view.visualRows.length);
-    visualIndexPerLayer.push(Array.from(view.visualIndex));
+    const view = layerView(e, l, c.positions, c.grid, c.lastImageRow);
+    c.visualPerLayer.push(view.visualRows.length);
+    c.visualIndexPerLayer.push(Array.from(view.visualIndex));
     const capture = policy.captureRows(view);
-    if (!state.biased && sizes.some((n) => n !== 1)) state.biased = true;
-    if (state.biased) writeKeyBias(e, l, sizes);
-    const pruneMs = now() - tp + (l === 0 ? inputPruneMs : 0);
+    if (!state.biased && c.sizes.some((n) => n !== 1)) state.biased = true;
+    if (state.biased) writeKeyBias(e, l, c.sizes);
+    const pruneMs = now() - tp + (l === 0 ? c.inputPruneMs : 0);
     const probs: CapturedAttention | null = decoderLayer(
       e,
       l,
@@ -252,19 +301,57 @@ export function prefill(
       state.biased,
     );
     state.cacheLen[l] = rows;
-    macs += rows * layerLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * D;
+    c.macs += rows * layerLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * D;
     trace(e, `llm.hidden.${l}`, e.b.x, [rows, D]);
     const ta = now();
     const keep = l + 1 < t.layers ? policy.afterLayer(view, probs) : null;
-    if (keep) [positions, grid, sizes] = compact(e, view, keep, positions, grid, sizes, merge);
-    pruneMsPerLayer.push(pruneMs + now() - ta);
+    if (keep) [c.positions, c.grid, c.sizes] = compact(e, view, keep, c.positions, c.grid, c.sizes, merge);
+    c.pruneMsPerLayer.push(pruneMs + now() - ta);
     onLayer(l); // the layer's time includes its pruning
   }
-  const rows = positions.length;
+}
+
+/** The end of a prefill: the final norm and lm_head on the last row -> b.logits. */
+export function prefillEnd(e: Engine, c: PrefillCarry): PrefillResult {
+  const rows = c.positions.length;
   if (e.trace) traceLogits(e, rows);
   head(e, rows - 1);
-  macs += D * t.vocabSize;
+  c.macs += e.cfg.text.hidden * e.cfg.text.vocabSize;
+  const { state, visualPerLayer, visualIndexPerLayer, pruneMsPerLayer, macs } = c;
   return { state, visualPerLayer, visualIndexPerLayer, pruneMsPerLayer, macs };
+}
+
+/**
+ * The prompt ids [T] (with Nv <image> ids) through every layer, pruning between layers as `policy` says
+ * (prefillBegin, prefillLayers over all layers, prefillEnd). Leaves the logits of the last row in
+ * b.logits. `onLayer(l)` is called after each layer (timings).
+ */
+export function prefill(
+  e: Engine,
+  ids: readonly number[],
+  visual: Ptr,
+  policy: PruningPolicy,
+  onLayer: (l: number) => void = () => {},
+  vision: VisionRows | null = null,
+): PrefillResult {
+  policy.begin?.(policyContext(e, ids));
+  const c = prefillBegin(e, ids, visual, policy, vision);
+  prefillLayers(e, c, 0, e.cfg.text.layers, policy, onLayer);
+  return prefillEnd(e, c);
+}
+
+/** Layers [from, to) of one decode step on the row in b.x at position `pos` (the KV caches grow by one). */
+export function decodeLayers(e: Engine, state: DecoderState, pos: number, from: number, to: number): void {
+  i32View(e, e.b.pos, 1)[0] = pos;
+  for (let l = from; l < to; l++) {
+    decoderLayer(e, l, 1, state.cacheLen[l], null, state.biased);
+    state.cacheLen[l]++;
+  }
+}
+
+/** The final norm and lm_head on the row in b.x -> b.logits (the last stage of a decode step). */
+export function decodeHead(e: Engine): void {
+  head(e, 0);
 }
 
 /** One generated token through every layer at position state.nextPos; logits in b.logits. */
@@ -273,11 +360,7 @@ export function decodeStep(e: Engine, state: DecoderState, token: number): void 
   const D = t.hidden;
   if (state.nextPos >= t.maxPositions) throw new Error("context full: max_position_embeddings reached");
   embedRow(e, token, f32View(e, e.b.x, D));
-  i32View(e, e.b.pos, 1)[0] = state.nextPos++;
-  for (let l = 0; l < t.layers; l++) {
-    decoderLayer(e, l, 1, state.cacheLen[l], null, state.biased);
-    state.cacheLen[l]++;
-  }
+  decodeLayers(e, state, state.nextPos++, 0, t.layers);
   head(e, 0);
 }
 

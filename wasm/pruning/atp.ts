@@ -134,7 +134,7 @@ export class AtpPolicy implements PruningPolicy {
   readonly name = "atp";
   readonly budget: number;
   private cfg: AtpConfig | null = null;
-  private mlps: Mlp[] = [];
+  private mlps: (Mlp | null)[] = [];
   private sap: Float64Array = new Float64Array(0);
   /** Per module, the last prefill's decision. */
   decisions: AtpDecision[] = [];
@@ -151,12 +151,17 @@ export class AtpPolicy implements PruningPolicy {
     this.cfg = a;
     this.merge ??= a.merge; // the model's default unless the request's `merge` knob said
     const H = a.mlpHidden;
-    this.mlps = a.layers.map((_, k) => ({
-      w1: ctx.tensor(`atp.${k}.mlp.fc1.weight`, H * a.numFeatures),
-      b1: ctx.tensor(`atp.${k}.mlp.fc1.bias`, H),
-      w2: ctx.tensor(`atp.${k}.mlp.fc2.weight`, 2 * H),
-      b2: ctx.tensor(`atp.${k}.mlp.fc2.bias`, 2),
-    }));
+    // A stage of a split model holds only the modules of its layers (wasm/split.ts).
+    this.mlps = a.layers.map((_, k) =>
+      ctx.has(`atp.${k}.mlp.fc1.weight`)
+        ? {
+            w1: ctx.tensor(`atp.${k}.mlp.fc1.weight`, H * a.numFeatures),
+            b1: ctx.tensor(`atp.${k}.mlp.fc1.bias`, H),
+            w2: ctx.tensor(`atp.${k}.mlp.fc2.weight`, 2 * H),
+            b2: ctx.tensor(`atp.${k}.mlp.fc2.bias`, 2),
+          }
+        : null,
+    );
     const grid = gridSide(ctx.config.imageSeqLength);
     this.sap = sapScores(grid, a.gridStrides, a.sapLambda);
     this.decisions = [];
@@ -179,7 +184,9 @@ export class AtpPolicy implements PruningPolicy {
     const k = this.module(view.layer);
     if (k < 0 || !attention) return null;
     const s = atpScores(view, attention, this.cfg!.selfNorm);
-    const [zr, zs] = mlp(this.mlps[k], atpFeatures(s, view.numVisual), this.cfg!.mlpHidden);
+    const m = this.mlps[k];
+    if (!m) throw new Error(`atp: module ${k} (after layer ${view.layer}) is not in this model part`);
+    const [zr, zs] = mlp(m, atpFeatures(s, view.numVisual), this.cfg!.mlpHidden);
     const tR = zr - this.budget;
     const thetaS = 1 / (1 + Math.exp(-(zs - this.budget)));
     const keep: number[] = [];

@@ -62,6 +62,8 @@ export interface PolicyContext {
   instructionIds: readonly number[];
   /** A copy of the f32 tensor `name` (wasm/model/names.ts) of `n` values; throws if the model lacks it. */
   tensor(name: string, n: number): Float32Array;
+  /** Whether this model (or, split across stages, this stage) holds the tensor `name`. */
+  has(name: string): boolean;
   /** Token embeddings f32 [ids.length, hidden] of `ids`, whatever the table's storage. */
   embedRows(ids: readonly number[]): Float32Array;
 }
@@ -69,6 +71,11 @@ export interface PolicyContext {
 /** A visual-token pruning method. One instance serves one request (it may keep per-request state). */
 export interface PruningPolicy {
   readonly name: string;
+  /**
+   * The method and knobs it was made from (set by the registry's createPolicy): a split model makes the
+   * same policy again in every stage (wasm/split.ts).
+   */
+  spec?: { method: string; knobs: object };
   /**
    * How the engine removes the visual tokens this policy drops: false (default) drops them; true merges
    * each into its most similar kept token (cosine of hidden states; size-weighted mean) and gives every

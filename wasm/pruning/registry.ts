@@ -84,6 +84,7 @@ export function createPolicy(method: MethodName, knobs: object = {}): PruningPol
   const { merge, ...own } = validatedKnobs(method, knobs);
   const policy = methodSpec(method).create(own);
   if (merge !== undefined) policy.merge = merge === 1; // else the policy's own default (atp: config)
+  policy.spec = { method, knobs: { ...knobs } };
   return policy;
 }
 

@@ -119,6 +119,7 @@ describe("CDPruner's DPP greedy MAP", () => {
       config: { text: { vocabSize: 3, hidden: D } } as never,
       instructionIds: [0, 2],
       tensor: (_n, len) => Float32Array.from({ length: len }, () => r()),
+      has: () => true,
       embedRows: (ids) => Float32Array.from({ length: ids.length * D }, () => r()),
     });
     const u = unitRows(hidden, D, visualRows);
