@@ -18,6 +18,10 @@ export {
   type StageReply,
 } from "./split";
 export { parsePart, wholeModel, type ModelPart } from "./names";
+import type { Model } from "./generate";
+import type { SplitModel } from "./split";
+/** What the Worker serves: a model in this isolate, or the front door of one split across stages. */
+export type ServedModel = Model | SplitModel;
 export { MemorySource, sha256Hex, type ByteSource } from "./source";
 export {
   Model,

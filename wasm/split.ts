@@ -317,6 +317,8 @@ let sessions = 0;
  */
 export class SplitModel {
   readonly queue = new ModelQueue();
+  /** Kernel variants: chosen by each stage (the front door runs none). */
+  readonly kernels: Record<string, string> = {};
 
   constructor(
     private readonly links: StageLink[],

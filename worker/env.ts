@@ -16,6 +16,11 @@ export interface Env {
   KERNELS?: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;
+  /**
+   * A model split across stage Workers (docs/split.md): their parts in order, "vision|0-14|15-29", each
+   * reached by the binding STAGE_i. Unset or empty: the model runs in this isolate.
+   */
+  SPLIT?: string;
   /** The metrics store (worker/metrics/store.ts): one SQLite-backed Durable Object. */
   METRICS: DurableObjectNamespace<MetricsStore>;
 }

@@ -11,7 +11,8 @@
 // `checkMs`; when a new manifest was uploaded it loads the new model beside the old one and switches when
 // the load has succeeded. A request runs on the model it got, so each sees one complete model; a new
 // manifest whose shards are not all uploaded yet fails its checks and the old model stays in service.
-import { loadModel, type ByteSource, type Model } from "../wasm/index";
+import { loadModel, type ByteSource, type ServedModel } from "../wasm/index";
+import { openSplit, type StageBindings } from "./split";
 import { ApiError } from "./errors";
 import { kernelModule } from "./kernels";
 import { withTimeout } from "./timeout";
@@ -67,14 +68,17 @@ const pause = () => new Promise<void>((r) => setTimeout(r, 2));
 /** What the store is doing, for /health. */
 export type StoreState = "empty" | "loading" | "ready";
 
-/** A loaded model and the etag of the manifest it came from. */
+/** A loaded model (or the front door of a split one) and the etag of the manifest it came from. */
 export interface Loaded {
-  model: Model;
+  model: ServedModel;
   etag: string | null;
 }
 
+/** What an opener may read besides the bucket: the split and its stage bindings. */
+export type OpenEnv = { SPLIT?: string } & StageBindings;
+
 /** Opens a model from a bucket. */
-export type Opener = (bucket: R2Bucket, timeoutMs: number) => Promise<Loaded>;
+export type Opener = (bucket: R2Bucket, timeoutMs: number, env?: OpenEnv) => Promise<Loaded>;
 
 /** Work that must outlive the request that started it (the route's waitUntil). */
 export type KeepAlive = (work: Promise<unknown>) => void;
@@ -108,7 +112,7 @@ export class ModelStore {
    * The model, loading it from `bucket` if needed. Throws ApiError 503 when the weights cannot load.
    * `keepAlive` receives a replacement load started in the background.
    */
-  async get(bucket: R2Bucket, keepAlive?: KeepAlive): Promise<Model> {
+  async get(bucket: R2Bucket, keepAlive?: KeepAlive, env?: OpenEnv): Promise<ServedModel> {
     if (this.current) {
       await this.lookForUpdate(bucket, keepAlive);
       return this.current.model;
@@ -124,7 +128,7 @@ export class ModelStore {
       if (done) return done.model;
     }
     this.loads++;
-    const loading = this.open(bucket, this.timeoutMs).then(
+    const loading = this.open(bucket, this.timeoutMs, env).then(
       (loaded) => {
         this.current = loaded;
         this.checkedAt = Date.now();
@@ -186,10 +190,15 @@ export class ModelStore {
   }
 }
 
-/** Opens the int8 model on the isolate's kernel build (worker/kernels.ts, KERNELS). */
-export const openModel: Opener = async (bucket, timeoutMs) => {
+/**
+ * Opens the int8 model on the isolate's kernel build (worker/kernels.ts, KERNELS); with SPLIT set, the
+ * front door of the model split across the stage Workers (worker/split.ts).
+ */
+export const openModel: Opener = async (bucket, timeoutMs, env) => {
   const source = new R2Source(bucket, timeoutMs);
-  const model = await loadModel(source, { kernels: kernelModule(), precision: "int8" });
+  const model = env?.SPLIT
+    ? await openSplit(source, env.SPLIT, env)
+    : await loadModel(source, { kernels: kernelModule(), precision: "int8" });
   return { model, etag: source.manifestEtag };
 };
 

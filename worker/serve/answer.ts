@@ -28,7 +28,7 @@ import {
   type ImageFormat,
   type MethodName,
   type ImageInput,
-  type Model,
+  type ServedModel as Model,
   type PruningPolicy,
   type SamplingOptions,
   type TokenEvent,

@@ -15,7 +15,7 @@ import {
   type BudgetChoice,
   type BudgetPoint,
   type ImageFormat,
-  type Model,
+  type ServedModel as Model,
   type MethodName,
   type VisionReduction,
 } from "../../wasm/index";

@@ -12,7 +12,7 @@ import { finishMetrics, observe } from "../metrics/observe";
 import type { RequestMarks } from "../metrics/record";
 import { thumbnail } from "../metrics/thumbnail";
 import type { AtpRequest } from "../schemas/atp";
-import { modelStore } from "../store";
+import { modelStore, type OpenEnv } from "../store";
 import { startAnswer, type Outcome, type StopReason } from "./answer";
 
 /** What a route hands over. */
@@ -50,7 +50,7 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
   // a shared load, or a new model's load in the background, outlives its request
   const model = await detach(
     c,
-    modelStore.get(c.env.WEIGHTS, (work) => void detach(c, work)),
+    modelStore.get(c.env.WEIGHTS, (work) => void detach(c, work), c.env as unknown as OpenEnv),
   );
   const modelReadyAt = performance.now();
   const image = await decodeImage(input.imageBytes, input.imageParam, model.config.vision.imageSize, header);

@@ -1,0 +1,73 @@
+// A stage of a split model (docs/split.md): one Durable Object per stage Worker, which loads the part of
+// the model the front door names (wasm/split.ts Stage: only that part's tensors, streamed from R2) into
+// its own isolate and keeps it, and keeps the KV caches of its layers for the request being served, so
+// every decode step of a request returns here. The front door (worker/split.ts) calls its methods over
+// a Durable Object binding; each stage is its own Worker script, so no two stages share an isolate (and
+// its 128 MB). Deployed as atp-edge-stage-N (tools/split/config.ts writes their wrangler configs).
+import { DurableObject } from "cloudflare:workers";
+import {
+  loadStage,
+  type DecodeRequest,
+  type EncodeReply,
+  type ImageInput,
+  type PrefillRequest,
+  type Stage,
+  type StageReply,
+} from "../../wasm/index";
+import { kernelModule, useKernelBuild } from "../kernels";
+import { R2Source } from "../store";
+
+export interface StageEnv {
+  WEIGHTS: R2Bucket;
+  KERNELS?: string;
+}
+
+/** What a stage reports about itself (figures, /health of the front door). */
+export interface StageInfo {
+  part: string;
+  loadMs: number;
+  weightsBytes: number;
+  memoryBytes: number;
+}
+
+export class StageObject extends DurableObject<StageEnv> {
+  private stage: Promise<Stage> | null = null;
+  private part = "";
+
+  private load(part: string): Promise<Stage> {
+    if (this.stage && part !== this.part)
+      throw new Error(`split: this stage serves part "${this.part}", not "${part}" (redeploy the split)`);
+    if (!this.stage) {
+      useKernelBuild(this.env.KERNELS);
+      this.part = part;
+      this.stage = loadStage(new R2Source(this.env.WEIGHTS), { kernels: kernelModule() }, part).catch(
+        (err) => {
+          this.stage = null; // the next call tries again; nothing half-loaded is kept
+          throw err;
+        },
+      );
+    }
+    return this.stage;
+  }
+
+  async encode(part: string, image: ImageInput): Promise<EncodeReply> {
+    return (await this.load(part)).encode(image);
+  }
+  async prefill(part: string, req: PrefillRequest): Promise<StageReply> {
+    return (await this.load(part)).prefill(req);
+  }
+  async decode(part: string, req: DecodeRequest): Promise<StageReply> {
+    return (await this.load(part)).decode(req);
+  }
+  async end(part: string, session: string): Promise<void> {
+    (await this.load(part)).end(session);
+  }
+  async info(part: string): Promise<StageInfo> {
+    const s = await this.load(part);
+    return { part, loadMs: s.info.loadMs, weightsBytes: s.info.weightsBytes, memoryBytes: s.memoryBytes };
+  }
+}
+
+export default {
+  fetch: () => new Response("an atp-edge stage: reached through its Durable Object binding", { status: 404 }),
+};
