@@ -18,6 +18,7 @@ import { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 import { Sampler, type SamplingOptions } from "./engine/sampler";
 import type { Precision } from "./engine/weights";
 import type { CostTable } from "./engine/cost";
+import type { SplitStats } from "./split";
 
 /** Options of `Model.generate`. */
 export interface GenerateOptions extends SamplingOptions {
@@ -111,6 +112,8 @@ export interface GenerateStats {
   kvFraction: number;
   /** Linear memory of the model's kernel instance (it never shrinks: the peak). */
   peakMemoryBytes: number;
+  /** A split model's traffic between its stages (wasm/split.ts); absent in one isolate. */
+  split?: SplitStats;
 }
 
 /** The last event: the whole answer and the stats. */

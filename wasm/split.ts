@@ -443,7 +443,7 @@ export class SplitModel {
         decodeMsPerToken: decodeSteps > 0 ? decodeMs / decodeSteps : 0,
         totalMs: ttft + decodeMs,
       };
-      const done: DoneEvent & { stats: { split: SplitStats } } = {
+      const done: DoneEvent = {
         type: "done",
         text,
         ids: out,

@@ -29,6 +29,17 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
     kv_fraction: s.kvFraction,
     llm_prefill_macs: s.llmPrefillMacs,
     vision_macs: s.visionMacs,
+    // a model split across stage Workers (docs/split.md): what crossed between them
+    ...(s.split
+      ? {
+          split: {
+            stages: s.split.stages,
+            bytes_moved: s.split.bytesMoved,
+            bytes_per_decoded_token: s.split.bytesPerDecodedToken,
+            overhead_ms_per_token: s.split.overheadMsPerToken,
+          },
+        }
+      : {}),
     timings: {
       queue_ms: t.queueMs,
       preprocess_ms: t.preprocessMs,
