@@ -99,6 +99,8 @@ export interface StageLink {
   decode(req: DecodeRequest): Promise<StageReply>;
   /** Frees the stage for the next session. */
   end(session: string): Promise<void>;
+  /** What the stage holds: its part, weights and linear memory (loads it if need be). */
+  info?(): Promise<{ part: string; loadMs: number; weightsBytes: number; memoryBytes: number }>;
 }
 
 /** A session older than this (no call for it) may be replaced by a new one. */
@@ -480,6 +482,13 @@ export class SplitModel {
       await Promise.all(this.links.map((l) => l.end(session).catch(() => {})));
       this.queue.leave(ticket);
     }
+  }
+
+  /** Each stage's part, weights and linear memory (one isolate each). */
+  async stages(): Promise<
+    ({ part: string; loadMs: number; weightsBytes: number; memoryBytes: number } | null)[]
+  > {
+    return Promise.all(this.links.map((l) => l.info?.() ?? Promise.resolve(null)));
   }
 
   /** Runs `generate` to the end and returns the done event. */

@@ -32,6 +32,7 @@ function busy(err: unknown): never {
 
 /** The link to stage `i` (its Durable Object, one instance per stage Worker). */
 export function stageLink(ns: DurableObjectNamespace<StageObject>, part: ModelPart, text: string): StageLink {
+  // a stub per call: a stub made in one request cannot carry another request's calls (workerd: 500)
   const stub = () => ns.get(ns.idFromName("stage"));
   return {
     part,
@@ -39,6 +40,7 @@ export function stageLink(ns: DurableObjectNamespace<StageObject>, part: ModelPa
     prefill: (req) => stub().prefill(text, req).catch(busy),
     decode: (req) => stub().decode(text, req).catch(busy),
     end: (session) => stub().end(text, session),
+    info: () => stub().info(text),
   };
 }
 

@@ -104,6 +104,11 @@ export class ModelStore {
 
   constructor(private readonly open: Opener) {}
 
+  /** The model in service, if loaded (never loads it). */
+  get loaded(): ServedModel | undefined {
+    return this.current?.model;
+  }
+
   get state(): StoreState {
     return this.current ? "ready" : this.pending ? "loading" : "empty";
   }

@@ -10,11 +10,19 @@ export const health = new Hono<AppEnv>();
 
 health.get("/health", async (c) => {
   const k = await getKernels();
+  const m = modelStore.loaded;
+  // the Wasm memory of each isolate serving the model: this one's, or each stage's (docs/split.md)
+  const memory = !m
+    ? null
+    : "stages" in m
+      ? { stages: await m.stages().catch(() => null) }
+      : { linear_memory_bytes: m.info.memoryBytes, weights_bytes: m.info.weightsBytes };
   return c.json({
     status: "ok",
     model: c.env.MODEL_ID,
     weights: modelStore.state,
     metrics_store_failures: { writes: storeFailures.writes, reads: storeFailures.reads },
     kernels: { build: kernelBuild(), simd128: k.simd, relaxed_simd: k.relaxedSimd },
+    ...(memory ? { memory } : {}),
   });
 });
