@@ -6,7 +6,6 @@ import {
   createPolicy,
   loadModel,
   loadStage,
-  localLink,
   MemorySource,
   openSplitModel,
   parseSplit,
