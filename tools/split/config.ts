@@ -4,6 +4,7 @@
 // StageObject class). They are written at the repository root (paths in them are relative to it) as
 // .split.*.toml, ignored by git: the split is configuration, the code is the same for every stage.
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** The configs written, front door first. */
 export interface SplitConfigs {
@@ -15,7 +16,7 @@ export interface SplitConfigs {
 export const stageName = (i: number) => `atp-edge-stage-${i}`;
 
 /** Writes the front door's and every stage's config for `split` ("vision|0-14|15-29"). */
-export function writeSplitConfigs(split: string, base = "wrangler.toml"): SplitConfigs {
+export function writeSplitConfigs(split: string, base = "wrangler.toml", dir = "."): SplitConfigs {
   const n = split.split("|").length;
   const main = readFileSync(base, "utf8");
   if (!/^\[vars\]$/m.test(main)) throw new Error(`${base} has no [vars] table`);
@@ -25,10 +26,10 @@ export function writeSplitConfigs(split: string, base = "wrangler.toml"): SplitC
   }
   const bucket = /bucket_name = "([^"]+)"/.exec(main)?.[1] ?? "atp-edge-weights";
   const date = /compatibility_date = "([^"]+)"/.exec(main)?.[1] ?? "2026-11-01";
-  const out: SplitConfigs = { front: ".split.front.toml", stages: [] };
+  const out: SplitConfigs = { front: join(dir, ".split.front.toml"), stages: [] };
   writeFileSync(out.front, front);
   for (let i = 0; i < n; i++) {
-    const path = `.split.stage-${i}.toml`;
+    const path = join(dir, `.split.stage-${i}.toml`);
     writeFileSync(
       path,
       [
