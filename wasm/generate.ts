@@ -126,6 +126,36 @@ export interface DoneEvent {
 
 export type GenerateEvent = TokenEvent | DoneEvent;
 
+/** The answer's text as its tokens arrive, and each token's piece of it (decoded whole each time). */
+export class AnswerText {
+  text = "";
+  readonly ids: number[] = [];
+  constructor(private readonly tokenizer: TextTokenizer) {}
+  /** Adds token `id`; returns the text it adds. */
+  add(id: number): string {
+    this.ids.push(id);
+    const full = this.tokenizer.decode(this.ids);
+    const piece = full.startsWith(this.text) ? full.slice(this.text.length) : full;
+    this.text = full;
+    return piece;
+  }
+}
+
+/** The visual-token statistics of a prefill from its per-layer counts (and grid places). */
+export function visualTokenStats(
+  perLayer: number[],
+  indexPerLayer: number[][],
+  total: number,
+): GenerateStats["visualTokens"] {
+  return {
+    perLayer,
+    indexPerLayer,
+    total,
+    meanFraction: perLayer.reduce((a, b) => a + b, 0) / perLayer.length / total,
+    inputFraction: perLayer[0] / total,
+  };
+}
+
 /** Default answer length cap. */
 export const DEFAULT_MAX_TOKENS = 32;
 
@@ -258,8 +288,8 @@ export class Model {
       const promptKvRows = pre.state.cacheLen.reduce((a, b) => a + b, 0);
       const t4 = now();
 
-      const out: number[] = [];
-      let text = "";
+      const answer = new AnswerText(this.tokenizer);
+      const out = answer.ids;
       let finishReason: "stop" | "length" = "length";
       let ttft = 0;
       let decodeMs = 0;
@@ -282,10 +312,7 @@ export class Model {
           finishReason = "stop";
           break;
         }
-        out.push(id);
-        const full = this.tokenizer.decode(out);
-        const piece = full.startsWith(text) ? full.slice(text.length) : full;
-        text = full;
+        const piece = answer.add(id);
         this.queue.touch(ticket);
         yield { type: "token", index: i, id, text: piece, ms: i === 0 ? ttft : t - tStart };
         resumed();
@@ -307,7 +334,7 @@ export class Model {
       };
       const done: DoneEvent = {
         type: "done",
-        text,
+        text: answer.text,
         ids: out,
         stats: {
           method: policy.name,
@@ -315,13 +342,7 @@ export class Model {
           generatedTokens: out.length,
           finishReason,
           timings,
-          visualTokens: {
-            perLayer: pre.visualPerLayer,
-            indexPerLayer: pre.visualIndexPerLayer,
-            total,
-            meanFraction: pre.visualPerLayer.reduce((a, b) => a + b, 0) / pre.visualPerLayer.length / total,
-            inputFraction: pre.visualPerLayer[0] / total,
-          },
+          visualTokens: visualTokenStats(pre.visualPerLayer, pre.visualIndexPerLayer, total),
           llmPrefillMacs: pre.macs,
           visionMacs: visionMacs(e, visionRowsPerLayer, rows.grid.length),
           visionRows: { perLayer: visionRowsPerLayer, out: rows.grid.length },

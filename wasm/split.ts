@@ -11,7 +11,15 @@ import { f32View, type Engine } from "./engine/context";
 import { now } from "./engine/clock";
 import { ModelQueue, QueueLeft } from "./engine/queue";
 import { Sampler } from "./engine/sampler";
-import type { DoneEvent, GenerateEvent, GenerateOptions, Model, Timings } from "./generate";
+import {
+  AnswerText,
+  visualTokenStats,
+  type DoneEvent,
+  type GenerateEvent,
+  type GenerateOptions,
+  type Model,
+  type Timings,
+} from "./generate";
 import {
   decodeHead,
   decodeLayers,
@@ -382,8 +390,8 @@ export class SplitModel {
       const c = carry!;
       const t4 = now();
       const choose = (r: StageReply) => r.token ?? sampler.sample(r.logits!);
-      const out: number[] = [];
-      let text = "";
+      const answer = new AnswerText(this.tokenizer);
+      const out = answer.ids;
       let finishReason: "stop" | "length" = "length";
       let ttft = 0;
       let decodeMs = 0;
@@ -422,10 +430,7 @@ export class SplitModel {
           finishReason = "stop";
           break;
         }
-        out.push(id);
-        const full = this.tokenizer.decode(out);
-        const piece = full.startsWith(text) ? full.slice(text.length) : full;
-        text = full;
+        const piece = answer.add(id);
         this.queue.touch(ticket);
         yield { type: "token", index: i, id, text: piece, ms: i === 0 ? ttft : t - tStart };
         if (ticket.lost) throw new QueueLeft("lost");
@@ -447,7 +452,7 @@ export class SplitModel {
       };
       const done: DoneEvent = {
         type: "done",
-        text,
+        text: answer.text,
         ids: out,
         stats: {
           method: spec.method,
@@ -455,13 +460,7 @@ export class SplitModel {
           generatedTokens: out.length,
           finishReason,
           timings,
-          visualTokens: {
-            perLayer: c.visualPerLayer,
-            indexPerLayer: c.visualIndexPerLayer,
-            total,
-            meanFraction: c.visualPerLayer.reduce((a, b) => a + b, 0) / c.visualPerLayer.length / total,
-            inputFraction: c.visualPerLayer[0] / total,
-          },
+          visualTokens: visualTokenStats(c.visualPerLayer, c.visualIndexPerLayer, total),
           llmPrefillMacs: c.macs,
           visionMacs: enc.visionMacs,
           visionRows: { perLayer: enc.visionLayersMs.map(() => total), out: total },
