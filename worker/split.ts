@@ -15,8 +15,12 @@ import type { StageObject } from "./stage/index";
 /** The stage bindings of the front door: STAGE_0, STAGE_1, ... */
 export type StageBindings = Record<string, DurableObjectNamespace<StageObject> | undefined>;
 
-/** A stage's session taken by another request: 503, retry soon. */
-function busy(err: unknown): never {
+/**
+ * What a stage's failure means to the client: its session taken by another request -> 503 overloaded,
+ * retry soon; its part failing to load (weights missing or corrupt) -> 503 weights_unavailable, as a
+ * model of this isolate would; anything else is rethrown.
+ */
+export function stageError(err: unknown): never {
   const msg = err instanceof Error ? err.message : String(err);
   if (/serves another request/.test(msg))
     throw new ApiError(
@@ -24,6 +28,15 @@ function busy(err: unknown): never {
       `The model is busy: ${msg}; retry after the Retry-After seconds`,
       "service_unavailable",
       "overloaded",
+      null,
+      1000,
+    );
+  if (/^weights: /.test(msg))
+    throw new ApiError(
+      503,
+      `Model weights are unavailable: ${msg}`,
+      "service_unavailable",
+      "weights_unavailable",
       null,
       1000,
     );
@@ -36,9 +49,9 @@ export function stageLink(ns: DurableObjectNamespace<StageObject>, part: ModelPa
   const stub = () => ns.get(ns.idFromName("stage"));
   return {
     part,
-    encode: (image) => stub().encode(text, image).catch(busy),
-    prefill: (req) => stub().prefill(text, req).catch(busy),
-    decode: (req) => stub().decode(text, req).catch(busy),
+    encode: (image) => stub().encode(text, image).catch(stageError),
+    prefill: (req) => stub().prefill(text, req).catch(stageError),
+    decode: (req) => stub().decode(text, req).catch(stageError),
     end: (session) => stub().end(text, session),
     info: () => stub().info(text),
   };

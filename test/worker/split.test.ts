@@ -1,0 +1,95 @@
+// The front door of a split model in workerd (worker/split.ts, worker/store.ts): with SPLIT set, the app
+// serves the model through the STAGE_i bindings -- here namespaces whose stubs are real Stages loaded
+// from the same seeded weights (test/browser/split.test.ts runs real stage Workers under wrangler dev).
+// The answer equals the single-isolate one; a stage whose part cannot load gives 503
+// weights_unavailable, a stage busy with another request 503 overloaded, both with Retry-After.
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import app from "../../worker/index";
+import { modelStore } from "../../worker/store";
+import { loadStage, MemorySource, type Stage } from "../../wasm/index";
+import { BUILDS } from "../helpers/kernels";
+import { chatBody, IMAGES, QUESTION, seedWeights, WEIGHT_FILES } from "./helpers/api";
+
+const SPLIT = "vision|0-1|2-2";
+
+/** A namespace whose one object answers the StageObject methods from an in-memory Stage. */
+function namespace(fail?: "load" | "busy") {
+  let stage: Promise<Stage> | null = null;
+  const get = (part: string) => {
+    if (fail === "load") throw new Error("weights: shard-001.bin fails its sha256 check (corrupt): injected");
+    if (fail === "busy") throw new Error("split: stage 0-1 serves another request");
+    return (stage ??= loadStage(new MemorySource(WEIGHT_FILES), { kernels: BUILDS[0].module }, part));
+  };
+  const stub = {
+    encode: async (part: string, img: never) => (await get(part)).encode(img),
+    prefill: async (part: string, req: never) => (await get(part)).prefill(req),
+    decode: async (part: string, req: never) => (await get(part)).decode(req),
+    end: async (part: string, s: string) => (await get(part)).end(s),
+    info: async (part: string) => {
+      const s = await get(part);
+      return { part, loadMs: s.info.loadMs, weightsBytes: s.info.weightsBytes, memoryBytes: s.memoryBytes };
+    },
+  };
+  return { idFromName: () => ({}), get: () => stub };
+}
+
+const ask = (e: object) =>
+  app.fetch(
+    new Request("http://localhost/v1/chat/completions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(chatBody(IMAGES["shapes.png"], QUESTION, { max_tokens: 6 })),
+    }),
+    e,
+  );
+
+let solo: unknown;
+beforeAll(async () => {
+  await seedWeights();
+  const r = await ask(env);
+  expect(r.status).toBe(200);
+  solo = ((await r.json()) as { choices: unknown }).choices;
+  modelStore.reset();
+});
+afterEach(() => modelStore.reset());
+
+const splitEnv = (fail?: "load" | "busy") => ({
+  ...env,
+  SPLIT,
+  STAGE_0: namespace(),
+  STAGE_1: namespace(fail),
+  STAGE_2: namespace(),
+});
+
+describe("the front door of a split model", () => {
+  it("answers as the model in one isolate, and /health reports each stage's memory", async () => {
+    const e = splitEnv();
+    const r = await ask(e);
+    expect(r.status).toBe(200);
+    const j = (await r.json()) as { choices: unknown; atp: { split: { stages: number } } };
+    expect(j.choices).toEqual(solo);
+    expect(j.atp.split.stages).toBe(3);
+    const h = (await (await app.fetch(new Request("http://localhost/health"), e)).json()) as {
+      memory: { stages: { part: string; memoryBytes: number }[] };
+    };
+    expect(h.memory.stages.map((s) => s.part)).toEqual(["vision", "0-1", "2-2"]);
+    for (const s of h.memory.stages) expect(s.memoryBytes).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["load", "weights_unavailable"],
+    ["busy", "overloaded"],
+  ] as const)("a stage that fails to %s: 503 %s with Retry-After", async (fail, code) => {
+    const r = await ask(splitEnv(fail));
+    expect(r.status).toBe(503);
+    expect(Number(r.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it("a SPLIT that does not fit the model is a clear 503, not a crash", async () => {
+    const r = await ask({ ...splitEnv(), SPLIT: "vision|0-1" });
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/layers 0-2/);
+  });
+});
