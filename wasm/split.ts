@@ -181,7 +181,8 @@ export class Stage {
 
   private active(id: string): Session {
     const s = this.session;
-    if (!s || s.id !== id) throw new Error(`split: session ${id} is not open on this stage`);
+    if (!s || s.id !== id)
+      throw new Error(`split: session ${id} is not open on stage ${this.part.from}-${this.part.to - 1}`);
     s.last = now();
     return s;
   }
@@ -274,11 +275,12 @@ export function localLink(stage: Stage): StageLink {
 }
 
 /**
- * Parses a split: stage parts separated by "|" ("vision|0-14|15-29"); the parts must cover the vision
- * tower and every decoder layer once, in order.
+ * Parses a split: stage parts separated by "|" ("vision|0-14|15-29"; a part marked "@" runs in the front
+ * door's own isolate, "vision|@0-14|15-29"); the parts must cover the vision tower and every decoder
+ * layer once, in order.
  */
 export function parseSplit(text: string, c: ModelConfig): ModelPart[] {
-  const parts = text.split("|").map((p) => parsePart(p, c));
+  const parts = text.split("|").map((p) => parsePart(p.trim().replace(/^@/, ""), c));
   let next = 0;
   let vision = false;
   for (const p of parts) {

@@ -3,13 +3,16 @@
 // one link per stage to the StageObject of stage Worker i (binding STAGE_i). The routes serve it as
 // they serve a Model.
 import {
+  loadStage,
   openSplitModel,
+  type Stage,
   type ByteSource,
   type ModelPart,
   type SplitModel,
   type StageLink,
 } from "../wasm/index";
 import { ApiError } from "./errors";
+import { kernelModule } from "./kernels";
 import type { StageObject } from "./stage/index";
 
 /** The stage bindings of the front door: STAGE_0, STAGE_1, ... */
@@ -43,26 +46,73 @@ export function stageError(err: unknown): never {
   throw err;
 }
 
-/** The link to stage `i` (its Durable Object, one instance per stage Worker). */
+/**
+ * The link to stage `i` (its Durable Object, one instance per stage Worker). A stub is made per request
+ * session (a stub made in one request cannot carry another request's calls: workerd answers 500), and
+ * the session's first call opens a `hold` on the object that stays in flight until the session ends, so
+ * the object is never idle -- and never evicted with its KV caches -- between the request's calls.
+ */
 export function stageLink(ns: DurableObjectNamespace<StageObject>, part: ModelPart, text: string): StageLink {
-  // a stub per call: a stub made in one request cannot carry another request's calls (workerd: 500)
-  const stub = () => ns.get(ns.idFromName("stage"));
+  const fresh = () => ns.get(ns.idFromName("stage"));
+  const stubs = new Map<string, ReturnType<typeof fresh>>();
+  const of = (session: string) => {
+    let s = stubs.get(session);
+    if (!s) {
+      stubs.set(session, (s = fresh()));
+      s.hold(text, session).catch(() => {}); // ends with the session; a lost hold only risks eviction
+    }
+    return s;
+  };
   return {
     part,
-    encode: (image) => stub().encode(text, image).catch(stageError),
-    prefill: (req) => stub().prefill(text, req).catch(stageError),
-    decode: (req) => stub().decode(text, req).catch(stageError),
-    end: (session) => stub().end(text, session),
-    info: () => stub().info(text),
+    encode: (image) => fresh().encode(text, image).catch(stageError),
+    prefill: (req) => of(req.session).prefill(text, req).catch(stageError),
+    decode: (req) => of(req.session).decode(text, req).catch(stageError),
+    end: (session) => {
+      const s = stubs.get(session) ?? fresh();
+      stubs.delete(session);
+      return s.end(text, session);
+    },
+    info: () => fresh().info(text),
   };
 }
 
-/** Opens the split model SPLIT describes, over the stage bindings in `env`. */
+/**
+ * A stage in the front door's own isolate (its part marked "@" in SPLIT): loaded from R2 on first use and
+ * kept with the SplitModel. A request's decode steps all run in the one invocation that serves it, so
+ * this stage needs no Durable Object, and each decoded token saves a call (docs/split.md).
+ */
+export function localStageLink(source: ByteSource, part: ModelPart, text: string): StageLink {
+  let stage: Promise<Stage> | null = null;
+  const get = () =>
+    (stage ??= loadStage(source, { kernels: kernelModule() }, part).catch((err: unknown) => {
+      stage = null; // the next request tries again
+      throw err;
+    }));
+  const call = async <T>(f: (s: Stage) => T): Promise<T> => f(await get());
+  return {
+    part,
+    encode: (image) => call((s) => s.encode(image)).catch(stageError),
+    prefill: (req) => call((s) => s.prefill(req)).catch(stageError),
+    decode: (req) => call((s) => s.decode(req)).catch(stageError),
+    end: (session) => call((s) => s.end(session)),
+    info: () =>
+      call((s) => ({
+        part: text,
+        loadMs: s.info.loadMs,
+        weightsBytes: s.info.weightsBytes,
+        memoryBytes: s.memoryBytes,
+      })),
+  };
+}
+
+/** Opens the split model SPLIT describes, over the stage bindings in `env` (STAGE_i for part i). */
 export function openSplit(source: ByteSource, split: string, env: StageBindings): Promise<SplitModel> {
-  const texts = split.split("|");
+  const parts = split.split("|").map((t) => t.trim());
   return openSplitModel(source, split, (part, i) => {
+    if (parts[i].startsWith("@")) return localStageLink(source, part, parts[i]);
     const ns = env[`STAGE_${i}`];
-    if (!ns) throw new Error(`split: SPLIT names ${texts.length} stages, but binding STAGE_${i} is missing`);
-    return stageLink(ns, part, texts[i].trim());
+    if (!ns) throw new Error(`split: SPLIT names ${parts.length} stages, but binding STAGE_${i} is missing`);
+    return stageLink(ns, part, parts[i]);
   });
 }

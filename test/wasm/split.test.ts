@@ -79,6 +79,7 @@ describe("split model", () => {
     expect(() => parseSplit("0-2|vision", cfg)).toThrow(/vision tower must come first/);
     expect(() => parseSplit("vision|0-1|1-2", cfg)).toThrow(/layer 2 is not where/);
     expect(() => parseSplit("vision|0-5", cfg)).toThrow(/outside/);
+    expect(parseSplit("vision| @0-1|2-2", cfg)).toEqual(parseSplit("vision|0-1|2-2", cfg)); // "@": where, not what
     expect(parseSplit("vision+0-0|1-2", cfg)).toEqual([
       { vision: true, from: 0, to: 1 },
       { vision: false, from: 1, to: 3 },

@@ -2,7 +2,8 @@
 // serves the model through the STAGE_i bindings -- here namespaces whose stubs are real Stages loaded
 // from the same seeded weights (test/browser/split.test.ts runs real stage Workers under wrangler dev).
 // The answer equals the single-isolate one; a stage whose part cannot load gives 503
-// weights_unavailable, a stage busy with another request 503 overloaded, both with Retry-After.
+// weights_unavailable, a stage busy with another request 503 overloaded, both with Retry-After; a part
+// marked "@" is loaded in the front door's isolate.
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import app from "../../worker/index";
@@ -13,9 +14,17 @@ import { chatBody, IMAGES, QUESTION, seedWeights, WEIGHT_FILES } from "./helpers
 
 const SPLIT = "vision|0-1|2-2";
 
+/** Sessions whose hold (StageObject.hold) is open, per namespace made below; a hold ends with end(). */
+const openHolds: Set<string>[] = [];
+/** For each prefill and decode call: whether its session's hold was open. */
+const heldAtCall: boolean[] = [];
+
 /** A namespace whose one object answers the StageObject methods from an in-memory Stage. */
 function namespace(fail?: "load" | "busy") {
   let stage: Promise<Stage> | null = null;
+  const holds = new Set<string>();
+  const ended = new Map<string, () => void>();
+  openHolds.push(holds);
   const get = (part: string) => {
     if (fail === "load") throw new Error("weights: shard-001.bin fails its sha256 check (corrupt): injected");
     if (fail === "busy") throw new Error("split: stage 0-1 serves another request");
@@ -23,9 +32,23 @@ function namespace(fail?: "load" | "busy") {
   };
   const stub = {
     encode: async (part: string, img: never) => (await get(part)).encode(img),
-    prefill: async (part: string, req: never) => (await get(part)).prefill(req),
-    decode: async (part: string, req: never) => (await get(part)).decode(req),
-    end: async (part: string, s: string) => (await get(part)).end(s),
+    prefill: async (part: string, req: { session: string }) => {
+      heldAtCall.push(holds.has(req.session));
+      return (await get(part)).prefill(req as never);
+    },
+    decode: async (part: string, req: { session: string }) => {
+      heldAtCall.push(holds.has(req.session));
+      return (await get(part)).decode(req as never);
+    },
+    hold: (_part: string, s: string) => {
+      holds.add(s);
+      return new Promise<void>((resolve) => ended.set(s, resolve));
+    },
+    end: async (part: string, s: string) => {
+      holds.delete(s);
+      ended.get(s)?.();
+      (await get(part)).end(s);
+    },
     info: async (part: string) => {
       const s = await get(part);
       return { part, loadMs: s.info.loadMs, weightsBytes: s.info.weightsBytes, memoryBytes: s.memoryBytes };
@@ -75,6 +98,30 @@ describe("the front door of a split model", () => {
     };
     expect(h.memory.stages.map((s) => s.part)).toEqual(["vision", "0-1", "2-2"]);
     for (const s of h.memory.stages) expect(s.memoryBytes).toBeGreaterThan(0);
+  });
+
+  it("holds each decoder stage for the whole request (so it is not evicted between calls), then lets go", async () => {
+    heldAtCall.length = 0;
+    openHolds.length = 0;
+    const r = await ask(splitEnv());
+    expect(r.status).toBe(200);
+    expect(heldAtCall.length).toBeGreaterThan(4); // two stages' prefill and decode steps
+    expect(heldAtCall.every(Boolean)).toBe(true); // each call found its session's hold open
+    expect(openHolds.map((h) => h.size)).toEqual([0, 0, 0]); // vision holds nothing; the rest ended
+  });
+
+  it('a part marked "@" runs in the front door itself: same answer, no binding needed for it', async () => {
+    const e = { ...splitEnv(), SPLIT: "vision|@0-1|2-2", STAGE_1: undefined };
+    const r = await ask(e);
+    expect(r.status).toBe(200);
+    const j = (await r.json()) as { choices: unknown; atp: { split: { stages: number } } };
+    expect(j.choices).toEqual(solo);
+    expect(j.atp.split.stages).toBe(3);
+    const h = (await (await app.fetch(new Request("http://localhost/health"), e)).json()) as {
+      memory: { stages: { part: string; memoryBytes: number }[] };
+    };
+    expect(h.memory.stages.map((s) => s.part)).toEqual(["vision", "@0-1", "2-2"]);
+    expect(h.memory.stages[1].memoryBytes).toBeGreaterThan(0);
   });
 
   it.each([

@@ -1,4 +1,4 @@
-// npm run bench:base [-- --runs 3 --max-tokens 16 --split "vision|0-14|15-29" --json out/bench/base.json]
+// npm run bench:base [-- --runs 3 --max-tokens 16 --split "vision|@0-14|15-29" --json out/bench/base.json]
 // atp-base at realistic size in workerd (docs/atp-base.md): generated weights (tools/base, built here when
 // missing), seeded into a local R2, served by `wrangler dev` (a) in one isolate, q4 and q8, and (b) split
 // across stage Workers, q8 (docs/split.md). Per setting and method (none, atp at its fixed ~24% budget):
@@ -19,7 +19,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     "max-tokens": { type: "string", default: "16" },
-    split: { type: "string", default: "vision|0-14|15-29" },
+    split: { type: "string", default: "vision|@0-14|15-29" },
     json: { type: "string", default: "out/bench/base.json" },
     only: { type: "string" },
   },

@@ -1,7 +1,7 @@
 // The wrangler configs of a split deployment (docs/split.md), written from wrangler.toml and the split:
 // the front door (wrangler.toml plus SPLIT and one Durable Object binding STAGE_i per stage) and one
 // stage Worker per part (worker/stage/index.ts, named atp-edge-stage-i, with the WEIGHTS bucket and its
-// StageObject class). They are written at the repository root (paths in them are relative to it) as
+// StageObject class); a part marked "@" runs in the front door itself and gets no Worker. They are written at the repository root (paths in them are relative to it) as
 // .split.*.toml, ignored by git: the split is configuration, the code is the same for every stage.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,11 +17,13 @@ export const stageName = (i: number) => `atp-edge-stage-${i}`;
 
 /** Writes the front door's and every stage's config for `split` ("vision|0-14|15-29"). */
 export function writeSplitConfigs(split: string, base = "wrangler.toml", dir = "."): SplitConfigs {
-  const n = split.split("|").length;
+  const parts = split.split("|").map((t) => t.trim());
+  const n = parts.length;
   const main = readFileSync(base, "utf8");
   if (!/^\[vars\]$/m.test(main)) throw new Error(`${base} has no [vars] table`);
   let front = main.replace(/^\[vars\]$/m, `[vars]\nSPLIT = ${JSON.stringify(split)}`);
   for (let i = 0; i < n; i++) {
+    if (parts[i].startsWith("@")) continue; // runs in the front door
     front += `\n[[durable_objects.bindings]]\nname = "STAGE_${i}"\nclass_name = "StageObject"\nscript_name = "${stageName(i)}"\n`;
   }
   const bucket = /bucket_name = "([^"]+)"/.exec(main)?.[1] ?? "atp-edge-weights";
@@ -29,6 +31,7 @@ export function writeSplitConfigs(split: string, base = "wrangler.toml", dir = "
   const out: SplitConfigs = { front: join(dir, ".split.front.toml"), stages: [] };
   writeFileSync(out.front, front);
   for (let i = 0; i < n; i++) {
+    if (parts[i].startsWith("@")) continue;
     const path = join(dir, `.split.stage-${i}.toml`);
     writeFileSync(
       path,

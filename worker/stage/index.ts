@@ -30,9 +30,13 @@ export interface StageInfo {
   memoryBytes: number;
 }
 
+/** The longest a session's hold stays open if its end never comes (the front door went away). */
+const STAGE_HOLD_MAX_MS = 300_000;
+
 export class StageObject extends DurableObject<StageEnv> {
   private stage: Promise<Stage> | null = null;
   private part = "";
+  private holds = new Map<string, () => void>();
 
   private load(part: string): Promise<Stage> {
     if (this.stage && part !== this.part)
@@ -59,8 +63,27 @@ export class StageObject extends DurableObject<StageEnv> {
   async decode(part: string, req: DecodeRequest): Promise<StageReply> {
     return (await this.load(part)).decode(req);
   }
+  /**
+   * Open until `end(session)` (or STAGE_HOLD_MAX_MS): the front door keeps this call in flight for the
+   * whole request, so the runtime never finds the object idle between the request's calls and cannot
+   * evict it (and its KV caches) while other stages compute. Without it, workerd freed a stage between
+   * a request's prefill and its first decode step (docs/split.md).
+   */
+  hold(_part: string, session: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), STAGE_HOLD_MAX_MS);
+      const done = () => {
+        clearTimeout(timer);
+        if (this.holds.get(session) === done) this.holds.delete(session);
+        resolve();
+      };
+      this.holds.get(session)?.();
+      this.holds.set(session, done);
+    });
+  }
   async end(part: string, session: string): Promise<void> {
-    (await this.load(part)).end(session);
+    this.holds.get(session)?.();
+    if (this.stage && part === this.part) (await this.stage).end(session); // nothing loaded: nothing to end
   }
   async info(part: string): Promise<StageInfo> {
     const s = await this.load(part);

@@ -29,4 +29,15 @@ describe("split configs", () => {
     }
     expect(readFileSync("wrangler.toml", "utf8")).not.toContain("SPLIT ="); // the base is left alone
   });
+
+  it('a part marked "@" gets no Worker and no binding: it runs in the front door', () => {
+    const d = mkdtempSync(join(dir, "at-"));
+    const cfg = writeSplitConfigs("vision|@0-14|15-29", "wrangler.toml", d);
+    expect(cfg.stages.map((p) => p.replace(d, ""))).toEqual(["/.split.stage-0.toml", "/.split.stage-2.toml"]);
+    const front = readFileSync(cfg.front, "utf8");
+    expect(front).toContain('SPLIT = "vision|@0-14|15-29"');
+    expect(front).toContain('name = "STAGE_0"');
+    expect(front).not.toContain('name = "STAGE_1"');
+    expect(front).toContain('name = "STAGE_2"');
+  });
 });
