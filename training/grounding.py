@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from data import Split, make_batch
 from export import load_model
+from precision import autocast
 from prefix import prefix_len, run_prefix, run_suffix
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +32,7 @@ def grounding_gap(model, split: Split, image_ids, batch: int = 40):
     for s in range(0, len(image_ids), batch):
         ims = image_ids[s: s + batch]
         b = make_batch(split, ims, c.sep_token_id, c.pad_token_id, prefix_len(model))
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast("cpu"):
             past = run_prefix(model, model.pixels_from_u8(b["pixels_u8"]))
             for k, idx in [(0, b["img_index"]), (1, (b["img_index"] + 1) % len(ims))]:
                 logits, _ = run_suffix(model, past, idx, b["ids"], b["valid"], b["pos"])

@@ -3,12 +3,14 @@
 Also the greedy evaluation loop shared by train.py (val subset) and eval.py (full test split).
 """
 
+import contextlib
 import json
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional
 
 import torch
 
+import precision
 from data import FAMILIES, Split
 from prefix import greedy_answers
 
@@ -79,9 +81,7 @@ def evaluate(model, split: Split, id2tok: Dict[int, str], question_ids: Optional
                 qs.append(split.questions[qi]["q_ids"])
                 metas.append(split.questions[qi])
         px = model.pixels_from_u8(split.pixels_u8(ims)).to(device)
-        dtype = torch.bfloat16
-        dev_type = "cuda" if str(device).startswith("cuda") else "cpu"
-        with torch.autocast(dev_type, dtype=dtype, enabled=autocast):
+        with precision.autocast(str(device)) if autocast else contextlib.nullcontext():
             answers = greedy_answers(model, px, torch.tensor(idx, device=device), qs, drop_image=drop_image)
         for q, a in zip(metas, answers):
             pred = " ".join(id2tok.get(t, "<unk>") for t in a)

@@ -1,4 +1,4 @@
-"""Train atp-tiny on ShapesVQA (bf16 autocast on CPU, CUDA when present).
+"""Train atp-tiny on ShapesVQA (bf16 autocast where the device has bf16: precision.py).
 
   cd training && nohup /usr/bin/python3 train.py --run atp-tiny-1 --minutes 65 > runs/atp-tiny-1/log.txt 2>&1 &
   cd training && /usr/bin/python3 train.py --run atp-tiny-1 --resume   # continue from runs/atp-tiny-1/ckpt.pt
@@ -24,6 +24,7 @@ from data import (Split, TrainStream, WorkerBatches, add_aux, make_batch, parse_
                   vocab_size)
 from metrics import balanced_subset, evaluate, load_id_to_token, score
 from model import LlavaForConditionalGeneration, load_config
+from precision import autocast
 from prefix import batch_logits, blind_logits, prefix_len
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -221,7 +222,7 @@ def main():
             g["lr"] = lr
         inter = {}
         ans_labels = b["labels"]
-        with torch.autocast(dev, dtype=torch.bfloat16):
+        with autocast(dev):
             logits = batch_logits(model, b, out=inter)
             if a.blind_frac > 0:
                 gen = torch.Generator().manual_seed(a.seed * 1000003 + step)
@@ -233,12 +234,12 @@ def main():
                              ignore_index=-100)
         loss = ce
         if aux is not None and "patch_labels" in b:
-            with torch.autocast(dev, dtype=torch.bfloat16):
+            with autocast(dev):
                 patch_logits = aux(inter["vision.encoder_out"])  # (N, 144, classes)
             labels = b["patch_labels"]
             if "aux_pixels_u8" in b:
                 xinter = {}
-                with torch.autocast(dev, dtype=torch.bfloat16):
+                with autocast(dev):
                     model.image_features(model.pixels_from_u8(b["aux_pixels_u8"]), out=xinter)
                     patch_logits = torch.cat([patch_logits, aux(xinter["vision.encoder_out"])])
                 labels = torch.cat([labels, b["aux_patch_labels"]])

@@ -6,7 +6,7 @@
 
 Loss = CE(answer + <eos>) + lambda_depth * sum_l w_l kept_l / N + lambda_target * |mean_l kept_l / N - 0.25|
 with kept_l the (straight-through) count of visual tokens alive entering LLM layer l, the mean over ALL
-layers (unpruned ones included). bf16 autocast on CPU (CUDA when present). Logs the loss terms, the kept
+layers (unpruned ones included). bf16 autocast where the device has bf16 (precision.py). Logs the loss terms, the kept
 fraction per layer (hard) and, every --eval-every steps, val accuracy per family by teacher-forced exact
 match (== greedy exact match: greedy reproduces the gold answer iff every teacher-forced argmax is gold)
 to stdout and runs/<run>/metrics.jsonl. Checkpoints (model, ATP, optimizer, step, data position) every
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from atp import ATP, ATPConfig, GridSelect, atp_forward, budget_losses
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
+from precision import autocast
 from prefix import batch_logits, prefix_len
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -93,7 +94,7 @@ def batch_tensors(b):
 
 
 def run_batch(model, atp, b, dev, straight_through=True, beta=0.0):
-    with torch.autocast(dev, dtype=torch.bfloat16):
+    with autocast(dev):
         logits, kept, info = atp_forward(model, atp, model.pixels_from_u8(b["pixels_u8"]), b["img_index"],
                                          b["ids"], b["valid"], b["pos"], b["n_instr"], beta, straight_through)
     return logits.float(), kept.float(), info
@@ -209,7 +210,7 @@ def main(argv=None):
         if a.select == "grid":
             atp.set_budget(annealed_target(step, a.anneal_steps, atp_cfg.target_keep))
         if unpruned:
-            with torch.autocast(dev, dtype=torch.bfloat16):
+            with autocast(dev):
                 logits = batch_logits(model, b).float()
         else:
             logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
