@@ -1,6 +1,6 @@
-// A model split across Workers under `wrangler dev` (docs/split.md): the front door and one stage Worker
-// per part (vision | layers 0-3 | layers 4-7 of the served model), each stage its own Durable Object in its
-// own Worker, configs from tools/split/config.ts. Through the API, every answer equals the single-process
+// A model split across Workers under `wrangler dev` (docs/split.md): vision and layers 4-7 of the served
+// model each in a stage Worker (its own Durable Object), layers 0-3 in the front door itself ("@"), configs
+// from tools/split/config.ts. Through the API, every answer equals the single-process
 // engine's in Node (same tokens, same visual tokens per layer), streamed or not, for each kind of method;
 // and the response reports what crossed between the stages.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -14,7 +14,7 @@ import { seedLocalR2 } from "../../tools/seed/seed";
 import { writeSplitConfigs } from "../../tools/split/config";
 import { decodePng } from "../../worker/image/png";
 
-const SPLIT = "vision|0-3|4-7";
+const SPLIT = "vision|@0-3|4-7";
 const root = mkdtempSync(join(tmpdir(), "atp-split-"));
 let server: DevServer | undefined;
 let reference: Model;

@@ -5,9 +5,17 @@
 // TTFT, LLM prefill, vision and decode ms per token (medians over --runs), the ratios none / atp, the
 // Wasm memory of each isolate (the engine's linear memory, from the model or from each stage), the
 // workerd process's peak RSS, and for the split the bytes moved between stages and the per-token overhead.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeModelDir } from "../convert/write";
 import { buildBase } from "../base/build";
@@ -150,5 +158,6 @@ for (const [name, dir, split] of settings) {
   results.push(await measure(name, dir(), split));
 }
 const host = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
+mkdirSync(dirname(values.json!), { recursive: true });
 writeFileSync(values.json!, JSON.stringify({ host, runs: RUNS, maxTokens: MAX_TOKENS, results }, null, 2));
 console.log(`wrote ${values.json}`);

@@ -1,7 +1,8 @@
 // npm run bench:kernels [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]
 // The kernel benchmark in Node 22: the kernels from wasm/build/*.wasm, onnxruntime-web (fp32 MatMul,
 // wasm backend, 1 thread) as the peer. Prints a table; --json writes {"peaks", "kernels": [...]}.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { instantiateKernels } from "../../wasm/tools";
 import { instantiatePeaks, runBench } from "./core";
@@ -42,5 +43,6 @@ const report = await runBench({
 });
 console.log(`Node ${process.version}, onnxruntime-web ${ORT_VERSION} (wasm, 1 thread)`);
 console.log(formatTable(report));
+if (values.json) mkdirSync(dirname(values.json), { recursive: true });
 if (values.json)
   writeFileSync(values.json, JSON.stringify({ runtime: `node ${process.version}`, ...report }, null, 2));

@@ -2,7 +2,8 @@
 // Runs the kernel benchmark inside workerd (tools/bench/worker.ts, started with wrangler's
 // unstable_dev on tools/bench/wrangler.toml), then times the onnxruntime-web peer here in Node on the
 // same shapes (workerd cannot run ORT: no Wasm compilation from bytes) and fills in vs_ort.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
@@ -55,4 +56,5 @@ for (const shape of [...new Set(report.kernels.map((r) => r.shape))]) {
 }
 console.log("kernels in workerd (local), onnxruntime-web peer in Node " + process.version);
 console.log(formatTable(report));
+if (values.json) mkdirSync(dirname(values.json), { recursive: true });
 if (values.json) writeFileSync(values.json, JSON.stringify({ runtime: "workerd", ...report }, null, 2));
