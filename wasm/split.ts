@@ -107,8 +107,17 @@ export interface StageLink {
   decode(req: DecodeRequest): Promise<StageReply>;
   /** Frees the stage for the next session. */
   end(session: string): Promise<void>;
-  /** What the stage holds: its part, weights and linear memory (loads it if need be). */
-  info?(): Promise<{ part: string; loadMs: number; weightsBytes: number; memoryBytes: number }>;
+  /**
+   * What the stage holds: its part, weights and linear memory (loads it if need be); a stage Worker also
+   * names its object instance (a new one after an eviction).
+   */
+  info?(): Promise<{
+    part: string;
+    loadMs: number;
+    weightsBytes: number;
+    memoryBytes: number;
+    instance?: string;
+  }>;
 }
 
 /** A session older than this (no call for it) may be replaced by a new one. */
@@ -487,7 +496,7 @@ export class SplitModel {
 
   /** Each stage's part, weights and linear memory (one isolate each). */
   async stages(): Promise<
-    ({ part: string; loadMs: number; weightsBytes: number; memoryBytes: number } | null)[]
+    ({ part: string; loadMs: number; weightsBytes: number; memoryBytes: number; instance?: string } | null)[]
   > {
     return Promise.all(this.links.map((l) => l.info?.() ?? Promise.resolve(null)));
   }

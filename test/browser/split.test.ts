@@ -116,4 +116,18 @@ describe("a model split across Workers", () => {
     const ref = await reference.run(pixels, QUESTIONS[1], { maxTokens: 12, policy: createPolicy("atp", {}) });
     expect(pieces).toBe(ref.text);
   }, 60_000);
+
+  it("keeps its stages warm across an idle gap longer than the runtime's eviction (10 s)", async () => {
+    const instances = async () => {
+      const h = (await (await fetch(`${server!.url}/health`)).json()) as {
+        memory: { stages: { part: string; instance?: string }[] };
+      };
+      return h.memory.stages.filter((s) => s.instance).map((s) => `${s.part}:${s.instance}`);
+    };
+    await ask(IMAGES[0], QUESTIONS[0], { method: "atp" }); // every stage loaded
+    const before = await instances();
+    expect(before.length).toBe(2); // vision and 4-7: the stage Workers (the "@" part has no object)
+    await new Promise((r) => setTimeout(r, 13_000)); // no calls: only the keep-warm alarms
+    expect(await instances()).toEqual(before); // same objects, weights still loaded
+  }, 60_000);
 });

@@ -53,6 +53,7 @@ export function writeSplitConfigs(split: string, base = "wrangler.toml", dir = "
         ``,
         `[vars]`,
         `KERNELS = ""`,
+        `STAGE_KEEP_WARM_S = "300"`,
         ``,
         `[[durable_objects.bindings]]`,
         `name = "STAGE"`,

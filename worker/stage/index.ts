@@ -20,6 +20,8 @@ import { R2Source } from "../store";
 export interface StageEnv {
   WEIGHTS: R2Bucket;
   KERNELS?: string;
+  /** Seconds a loaded stage is kept warm after its last call (alarms; default 300, 0 = off). */
+  STAGE_KEEP_WARM_S?: string;
 }
 
 /** What a stage reports about itself (figures, /health of the front door). */
@@ -28,19 +30,55 @@ export interface StageInfo {
   loadMs: number;
   weightsBytes: number;
   memoryBytes: number;
+  /** Made when this object was constructed: a new value means the runtime evicted the last one. */
+  instance?: string;
 }
 
 /** The longest a session's hold stays open if its end never comes (the front door went away). */
 const STAGE_HOLD_MAX_MS = 300_000;
+/** The keep-warm alarm's period: under the 10 s after which the runtime evicts an idle object. */
+const WARM_TICK_MS = 5_000;
 
 export class StageObject extends DurableObject<StageEnv> {
   private stage: Promise<Stage> | null = null;
   private part = "";
   private holds = new Map<string, () => void>();
+  private readonly instance = crypto.randomUUID();
+  private lastUse = 0;
+  private warmAlarm = false;
+
+  /**
+   * Keeping a loaded stage warm between requests (docs/split.md): the runtime evicts an object idle for
+   * 10 s, and the next request would reload the part from R2 (seconds). Each call notes the time; an
+   * alarm every WARM_TICK_MS counts as an event, so the object stays while the last call is at most
+   * STAGE_KEEP_WARM_S old. One storage write per warm spell, none per call.
+   */
+  private touch(): void {
+    this.lastUse = Date.now();
+    if (!this.warmAlarm && this.keepWarmMs() > 0) {
+      this.warmAlarm = true;
+      void this.ctx.storage.setAlarm(Date.now() + WARM_TICK_MS);
+    }
+  }
+
+  private keepWarmMs(): number {
+    const s = Number(this.env.STAGE_KEEP_WARM_S ?? "300");
+    return Number.isFinite(s) && s > 0 ? s * 1000 : 0;
+  }
+
+  override async alarm(): Promise<void> {
+    this.warmAlarm = false;
+    // an alarm that finds a fresh object (the last one evicted anyway) loads nothing and stops
+    if (this.stage && Date.now() - this.lastUse < this.keepWarmMs()) {
+      this.warmAlarm = true;
+      await this.ctx.storage.setAlarm(Date.now() + WARM_TICK_MS);
+    }
+  }
 
   private load(part: string): Promise<Stage> {
     if (this.stage && part !== this.part)
       throw new Error(`split: this stage serves part "${this.part}", not "${part}" (redeploy the split)`);
+    this.touch();
     if (!this.stage) {
       useKernelBuild(this.env.KERNELS);
       this.part = part;
@@ -83,11 +121,19 @@ export class StageObject extends DurableObject<StageEnv> {
   }
   async end(part: string, session: string): Promise<void> {
     this.holds.get(session)?.();
-    if (this.stage && part === this.part) (await this.stage).end(session); // nothing loaded: nothing to end
+    if (!this.stage || part !== this.part) return; // nothing loaded: nothing to end
+    this.touch();
+    (await this.stage).end(session);
   }
   async info(part: string): Promise<StageInfo> {
     const s = await this.load(part);
-    return { part, loadMs: s.info.loadMs, weightsBytes: s.info.weightsBytes, memoryBytes: s.memoryBytes };
+    return {
+      part,
+      loadMs: s.info.loadMs,
+      weightsBytes: s.info.weightsBytes,
+      memoryBytes: s.memoryBytes,
+      instance: this.instance,
+    };
   }
 }
 

@@ -26,6 +26,7 @@ describe("split configs", () => {
       expect(stage).toContain('main = "worker/stage/index.ts"');
       expect(stage).toContain('bucket_name = "atp-edge-weights"');
       expect(stage).toContain('new_sqlite_classes = ["StageObject"]');
+      expect(stage).toContain('STAGE_KEEP_WARM_S = "300"'); // kept warm 5 min after its last call
     }
     expect(readFileSync("wrangler.toml", "utf8")).not.toContain("SPLIT ="); // the base is left alone
   });
