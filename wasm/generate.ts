@@ -141,6 +141,29 @@ export class AnswerText {
   }
 }
 
+/** The answer's clock, shared by Model and SplitModel: TTFT from t0, then each decode step's time. */
+export class TokenClock {
+  ttft = 0;
+  decodeMs = 0;
+  steps = 0;
+
+  constructor(private readonly t0: number) {}
+
+  /** Token `i` was picked now; its step began at `tStart`. Returns its ms (TTFT for the first). */
+  tick(i: number, tStart: number): number {
+    const t = now();
+    if (i === 0) return (this.ttft = t - this.t0);
+    this.decodeMs += t - tStart;
+    this.steps++;
+    return t - tStart;
+  }
+
+  /** Mean over the decode steps (0 before the second token). */
+  perStep(total: number): number {
+    return this.steps > 0 ? total / this.steps : 0;
+  }
+}
+
 /** The visual-token statistics of a prefill from its per-layer counts (and grid places). */
 export function visualTokenStats(
   perLayer: number[],
@@ -291,9 +314,7 @@ export class Model {
       const answer = new AnswerText(this.tokenizer);
       const out = answer.ids;
       let finishReason: "stop" | "length" = "length";
-      let ttft = 0;
-      let decodeMs = 0;
-      let decodeSteps = 0;
+      const clock = new TokenClock(t0);
       for (let i = 0; i < maxTokens; i++) {
         const tStart = now();
         if (i > 0) {
@@ -302,19 +323,14 @@ export class Model {
         }
         const logits = f32View(e, e.b.logits, cfg.text.vocabSize);
         const id = sampler.greedy ? e.ops.argmax(e.b.logits, cfg.text.vocabSize) : sampler.sample(logits);
-        const t = now();
-        if (i === 0) ttft = t - t0;
-        else {
-          decodeMs += t - tStart;
-          decodeSteps++;
-        }
+        const ms = clock.tick(i, tStart);
         if (stop.has(id)) {
           finishReason = "stop";
           break;
         }
         const piece = answer.add(id);
         this.queue.touch(ticket);
-        yield { type: "token", index: i, id, text: piece, ms: i === 0 ? ttft : t - tStart };
+        yield { type: "token", index: i, id, text: piece, ms };
         resumed();
       }
       const total = cfg.imageSeqLength;
@@ -328,9 +344,9 @@ export class Model {
         prefillMs: t4 - t3,
         llmLayersMs,
         pruneMsPerLayer: pre.pruneMsPerLayer,
-        ttftMs: ttft,
-        decodeMsPerToken: decodeSteps > 0 ? decodeMs / decodeSteps : 0,
-        totalMs: ttft + decodeMs,
+        ttftMs: clock.ttft,
+        decodeMsPerToken: clock.perStep(clock.decodeMs),
+        totalMs: clock.ttft + clock.decodeMs,
       };
       const done: DoneEvent = {
         type: "done",

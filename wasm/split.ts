@@ -13,6 +13,7 @@ import { ModelQueue, QueueLeft } from "./engine/queue";
 import { Sampler } from "./engine/sampler";
 import {
   AnswerText,
+  TokenClock,
   visualTokenStats,
   type DoneEvent,
   type GenerateEvent,
@@ -404,10 +405,8 @@ export class SplitModel {
       const answer = new AnswerText(this.tokenizer);
       const out = answer.ids;
       let finishReason: "stop" | "length" = "length";
-      let ttft = 0;
-      let decodeMs = 0;
+      const clock = new TokenClock(t0);
       let stageMs = 0;
-      let decodeSteps = 0;
       let decodeBytes = 0;
       let pos = c.nextPos;
       let reply = last!;
@@ -431,19 +430,14 @@ export class SplitModel {
           pos++;
         }
         const id = choose(reply);
-        const t = now();
-        if (i === 0) ttft = t - t0;
-        else {
-          decodeMs += t - tStart;
-          decodeSteps++;
-        }
+        const ms = clock.tick(i, tStart);
         if (stop.has(id)) {
           finishReason = "stop";
           break;
         }
         const piece = answer.add(id);
         this.queue.touch(ticket);
-        yield { type: "token", index: i, id, text: piece, ms: i === 0 ? ttft : t - tStart };
+        yield { type: "token", index: i, id, text: piece, ms };
         if (ticket.lost) throw new QueueLeft("lost");
       }
       const total = cfg.imageSeqLength;
@@ -457,9 +451,9 @@ export class SplitModel {
         prefillMs: t4 - t3,
         llmLayersMs,
         pruneMsPerLayer: c.pruneMsPerLayer,
-        ttftMs: ttft,
-        decodeMsPerToken: decodeSteps > 0 ? decodeMs / decodeSteps : 0,
-        totalMs: ttft + decodeMs,
+        ttftMs: clock.ttft,
+        decodeMsPerToken: clock.perStep(clock.decodeMs),
+        totalMs: clock.ttft + clock.decodeMs,
       };
       const done: DoneEvent = {
         type: "done",
@@ -482,8 +476,8 @@ export class SplitModel {
           split: {
             stages: this.links.length,
             bytesMoved: bytes + decodeBytes,
-            bytesPerDecodedToken: decodeSteps > 0 ? decodeBytes / decodeSteps : 0,
-            overheadMsPerToken: decodeSteps > 0 ? (decodeMs - stageMs) / decodeSteps : 0,
+            bytesPerDecodedToken: clock.perStep(decodeBytes),
+            overheadMsPerToken: clock.perStep(clock.decodeMs - stageMs),
           },
         },
       };
