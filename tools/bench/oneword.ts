@@ -1,5 +1,5 @@
 // npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]
-//                         [--max-tokens 4] [--json out/bench/oneword.json]
+//                         [--max-tokens 4] [--kernels relaxed|simd] [--json out/bench/oneword.json]
 // Issue 19's yardstick request in workerd: a one-word answer (the colour questions of ShapesVQA test, as
 // PNGs, max_tokens 4; `--family caption --max-tokens 24` for captions) served as the Worker serves one
 // (tools/bench/cost-worker.ts), by the default method with no CPU budget, beside the same with the cost
@@ -30,16 +30,20 @@ const { values } = parseArgs({
     count: { type: "string", default: "100" },
     family: { type: "string", default: "colour" },
     "max-tokens": { type: "string", default: "4" },
+    kernels: { type: "string", default: "relaxed" },
     json: { type: "string", default: "out/bench/oneword.json" },
   },
 });
+const KERNELS = values.kernels!;
+if (KERNELS !== "relaxed" && KERNELS !== "simd")
+  throw new Error(`--kernels must be relaxed or simd, got ${KERNELS}`);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function main(): Promise<void> {
   const weights = readWeightFiles(values.weights!);
-  const model = await loadModel(new MemorySource(weights), { kernels: kernelModule("relaxed") });
+  const model = await loadModel(new MemorySource(weights), { kernels: kernelModule(KERNELS) });
   const method: MethodName = defaultMethod(model.config);
   // the vision reduction the cost table's budget points use (their twins), if any
   const row = model.info.cost?.platforms[0];
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
         ...(v.vision ? { vision: v.vision } : {}),
       });
   }
-  const { platform, records } = await measure(weights, images, reqs, "relaxed");
+  const { platform, records } = await measure(weights, images, reqs, KERNELS);
   const cpu = (r: CostRecord) => r.decodeImageMs + r.timings.totalMs;
   const out = variants.map((v, k) => {
     const rs = records.filter((_, i) => i % variants.length === k);
