@@ -13,7 +13,7 @@ import {
 } from "../wasm/index";
 import { ApiError } from "./errors";
 import { kernelModule } from "./kernels";
-import type { StageObject } from "./stage/index";
+import type { StageKey, StageObject } from "./stage/index";
 
 /** The stage bindings of the front door: STAGE_0, STAGE_1, ... */
 export type StageBindings = Record<string, DurableObjectNamespace<StageObject> | undefined>;
@@ -52,28 +52,34 @@ export function stageError(err: unknown): never {
  * the session's first call opens a `hold` on the object that stays in flight until the session ends, so
  * the object is never idle -- and never evicted with its KV caches -- between the request's calls.
  */
-export function stageLink(ns: DurableObjectNamespace<StageObject>, part: ModelPart, text: string): StageLink {
+export function stageLink(
+  ns: DurableObjectNamespace<StageObject>,
+  part: ModelPart,
+  text: string,
+  version: string | null = null,
+): StageLink {
+  const key: StageKey = { part: text, version };
   const fresh = () => ns.get(ns.idFromName("stage"));
   const stubs = new Map<string, ReturnType<typeof fresh>>();
   const of = (session: string) => {
     let s = stubs.get(session);
     if (!s) {
       stubs.set(session, (s = fresh()));
-      s.hold(text, session).catch(() => {}); // ends with the session; a lost hold only risks eviction
+      s.hold(key, session).catch(() => {}); // ends with the session; a lost hold only risks eviction
     }
     return s;
   };
   return {
     part,
-    encode: (image) => fresh().encode(text, image).catch(stageError),
-    prefill: (req) => of(req.session).prefill(text, req).catch(stageError),
-    decode: (req) => of(req.session).decode(text, req).catch(stageError),
+    encode: (image) => fresh().encode(key, image).catch(stageError),
+    prefill: (req) => of(req.session).prefill(key, req).catch(stageError),
+    decode: (req) => of(req.session).decode(key, req).catch(stageError),
     end: (session) => {
       const s = stubs.get(session) ?? fresh();
       stubs.delete(session);
-      return s.end(text, session);
+      return s.end(key, session);
     },
-    info: () => fresh().info(text),
+    info: () => fresh().info(key),
   };
 }
 
@@ -106,13 +112,19 @@ export function localStageLink(source: ByteSource, part: ModelPart, text: string
   };
 }
 
-/** Opens the split model SPLIT describes, over the stage bindings in `env` (STAGE_i for part i). */
+/**
+ * Opens the split model SPLIT describes, over the stage bindings in `env` (STAGE_i for part i). Every
+ * stage call names the manifest etag the front door read, so the stages serve that model and no other
+ * (worker/stage/host.ts).
+ */
 export function openSplit(source: ByteSource, split: string, env: StageBindings): Promise<SplitModel> {
   const parts = split.split("|").map((t) => t.trim());
   return openSplitModel(source, split, (part, i) => {
     if (parts[i].startsWith("@")) return localStageLink(source, part, parts[i]);
     const ns = env[`STAGE_${i}`];
     if (!ns) throw new Error(`split: SPLIT names ${parts.length} stages, but binding STAGE_${i} is missing`);
-    return stageLink(ns, part, parts[i]);
+    // the etag R2Source noted reading the head, above (null for other sources: any version)
+    const version = (source as { manifestEtag?: string | null }).manifestEtag ?? null;
+    return stageLink(ns, part, parts[i], version);
   });
 }

@@ -18,6 +18,8 @@ const SPLIT = "vision|0-1|2-2";
 const openHolds: Set<string>[] = [];
 /** For each prefill and decode call: whether its session's hold was open. */
 const heldAtCall: boolean[] = [];
+/** The keys the stages were called with. */
+const keysSeen: { part: string; version: string | null }[] = [];
 
 /** A namespace whose one object answers the StageObject methods from an in-memory Stage. */
 function namespace(fail?: "load" | "busy") {
@@ -25,33 +27,41 @@ function namespace(fail?: "load" | "busy") {
   const holds = new Set<string>();
   const ended = new Map<string, () => void>();
   openHolds.push(holds);
-  const get = (part: string) => {
+  /** The key every call names (worker/stage/host.ts StageKey): the part and the front door's manifest. */
+  type Key = { part: string; version: string | null };
+  const get = (key: Key) => {
+    keysSeen.push(key);
     if (fail === "load") throw new Error("weights: shard-001.bin fails its sha256 check (corrupt): injected");
     if (fail === "busy") throw new Error("split: stage 0-1 serves another request");
-    return (stage ??= loadStage(new MemorySource(WEIGHT_FILES), { kernels: BUILDS[0].module }, part));
+    return (stage ??= loadStage(new MemorySource(WEIGHT_FILES), { kernels: BUILDS[0].module }, key.part));
   };
   const stub = {
-    encode: async (part: string, img: never) => (await get(part)).encode(img),
-    prefill: async (part: string, req: { session: string }) => {
+    encode: async (key: Key, img: never) => (await get(key)).encode(img),
+    prefill: async (key: Key, req: { session: string }) => {
       heldAtCall.push(holds.has(req.session));
-      return (await get(part)).prefill(req as never);
+      return (await get(key)).prefill(req as never);
     },
-    decode: async (part: string, req: { session: string }) => {
+    decode: async (key: Key, req: { session: string }) => {
       heldAtCall.push(holds.has(req.session));
-      return (await get(part)).decode(req as never);
+      return (await get(key)).decode(req as never);
     },
-    hold: (_part: string, s: string) => {
+    hold: (_key: Key, s: string) => {
       holds.add(s);
       return new Promise<void>((resolve) => ended.set(s, resolve));
     },
-    end: async (part: string, s: string) => {
+    end: async (key: Key, s: string) => {
       holds.delete(s);
       ended.get(s)?.();
-      (await get(part)).end(s);
+      (await get(key)).end(s);
     },
-    info: async (part: string) => {
-      const s = await get(part);
-      return { part, loadMs: s.info.loadMs, weightsBytes: s.info.weightsBytes, memoryBytes: s.memoryBytes };
+    info: async (key: Key) => {
+      const s = await get(key);
+      return {
+        part: key.part,
+        loadMs: s.info.loadMs,
+        weightsBytes: s.info.weightsBytes,
+        memoryBytes: s.memoryBytes,
+      };
     },
   };
   return { idFromName: () => ({}), get: () => stub };
@@ -98,6 +108,15 @@ describe("the front door of a split model", () => {
     };
     expect(h.memory.stages.map((s) => s.part)).toEqual(["vision", "0-1", "2-2"]);
     for (const s of h.memory.stages) expect(s.memoryBytes).toBeGreaterThan(0);
+  });
+
+  it("names the manifest it serves in every stage call, so a stage answers only for that model", async () => {
+    keysSeen.length = 0;
+    const r = await ask(splitEnv());
+    expect(r.status).toBe(200);
+    const etag = (await env.WEIGHTS.head("manifest.json"))!.etag;
+    expect(keysSeen.length).toBeGreaterThan(4);
+    expect(new Set(keysSeen.map((k) => k.version))).toEqual(new Set([etag]));
   });
 
   it("holds each decoder stage for the whole request (so it is not evicted between calls), then lets go", async () => {
