@@ -16,7 +16,7 @@ import {
   type VisionReduction,
 } from "../../wasm/index";
 import { loadSplit } from "../eval/data";
-import { kernelModule } from "../eval/node";
+import { kernelModule, type KernelBuild } from "../eval/node";
 import { rgbToPng } from "../shapesvqa/png";
 import { exactMatch } from "../shapesvqa/score";
 import { hostName, measure } from "./cost-measure";
@@ -34,9 +34,9 @@ const { values } = parseArgs({
     json: { type: "string", default: "out/bench/oneword.json" },
   },
 });
-const KERNELS = values.kernels!;
-if (KERNELS !== "relaxed" && KERNELS !== "simd")
-  throw new Error(`--kernels must be relaxed or simd, got ${KERNELS}`);
+if (values.kernels !== "relaxed" && values.kernels !== "simd")
+  throw new Error(`--kernels must be relaxed or simd, got ${values.kernels}`);
+const KERNELS: KernelBuild = values.kernels;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
