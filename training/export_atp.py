@@ -5,13 +5,14 @@
 Writes out/atp-tiny/{model.safetensors, config.json, tokenizer.json} like export.py (same f32 safetensors
 writer, round-trip checked), with `atp.{k}.mlp.fc1.{weight,bias}`, `atp.{k}.mlp.fc2.{weight,bias}` added
 and `"atp": {...}` (training/atp.py ATPConfig) in config.json -- the converter picks both up through
-wasm/model/names.ts. Also test/fixtures/atp-tiny/atp.json: for a few test questions, the visual tokens each
-module keeps (hard decisions, f32, budget 0) and its thresholds, for the engine's parity test.
+wasm/model/names.ts. With --fixtures, also export.py's golden fixtures and test/fixtures/atp-tiny/atp.json: for
+a few test questions, the visual tokens each module keeps (hard decisions, f32, budget 0) and its thresholds,
+for the engine's parity test (without it, the served model's fixtures are left as they are).
 Before writing, the budget beta at which the modules keep --keep (default 0.25) of the visual tokens on
 average over LLM layers on 100 val images is found by bisection and folded into each module's fc2 bias
 (z - beta), so the shipped thresholds hit the target as the engine runs them at budget 0: stage 2's
 budget loss holds the mean only to within a few points (training/README.md). config.json records it
-(`atp_calibration`). Options: --fixtures (also export.py's golden fixtures), --onnx, --keep 0 (as trained).
+(`atp_calibration`). Options: --fixtures (the fixtures above), --onnx, --keep 0 (as trained).
 """
 
 import argparse
@@ -101,7 +102,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "atp-tiny"))
     ap.add_argument("--data", default=os.path.join(ROOT, "data"))
     ap.add_argument("--fixture-dir", default=os.path.join(ROOT, "test", "fixtures", "atp-tiny"))
-    ap.add_argument("--fixtures", action="store_true", help="also export.py's golden fixtures")
+    ap.add_argument("--fixtures", action="store_true", help="also the golden fixtures: export.py's and atp.json")
     ap.add_argument("--onnx", action="store_true")
     ap.add_argument("--keep", type=float, default=0.25,
                     help="fold the budget that reaches this mean kept fraction on val into the MLPs' output "
@@ -144,11 +145,11 @@ def main():
     print(f"wrote {st_path}: {len(sd)} tensors ({len(atp.export_state())} ATP)")
     if a.onnx:
         export_onnx(model, os.path.join(a.out, "model.onnx"), 160)
-    if a.fixtures:
-        from fixtures import write_fixtures
+    if not a.fixtures:  # a candidate being evaluated leaves the served model's fixtures alone
+        return
+    from fixtures import write_fixtures
 
-        write_fixtures(model, a.data, a.fixture_dir)
-    os.makedirs(a.fixture_dir, exist_ok=True)
+    write_fixtures(model, a.data, a.fixture_dir)
     with open(os.path.join(a.fixture_dir, "atp.json"), "w") as f:
         questions = atp_fixture(model, atp, a.data, a.fixture_dir)
         json.dump({"config": atp_cfg.to_dict(), "questions": questions}, f, indent=1)
