@@ -247,12 +247,7 @@ export class Model {
   ): AsyncGenerator<GenerateEvent> {
     const ticket = options.ticket ?? this.queue.enter();
     const queuedAt = now();
-    try {
-      await this.queue.turn(ticket, options.signal);
-    } catch (err) {
-      this.queue.leave(ticket);
-      throw err;
-    }
+    await this.queue.turn(ticket, options.signal); // on failure the ticket has left the queue
     const e = this.engine;
     e.trace = options.trace ?? null;
     /** After each suspension: stop if the queue gave the model to the next request meanwhile. */

@@ -358,12 +358,7 @@ export class SplitModel {
   ): AsyncGenerator<GenerateEvent> {
     const ticket = options.ticket ?? this.queue.enter();
     const queuedAt = now();
-    try {
-      await this.queue.turn(ticket, options.signal);
-    } catch (err) {
-      this.queue.leave(ticket);
-      throw err;
-    }
+    await this.queue.turn(ticket, options.signal); // on failure the ticket has left the queue
     const session = `s${++sessions}-${Math.random().toString(36).slice(2, 10)}`;
     const decoders = this.links.filter((l) => l.part.to > l.part.from);
     try {

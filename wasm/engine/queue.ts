@@ -119,7 +119,10 @@ export class ModelQueue {
     (t as Entry).seenAt = now();
   }
 
-  /** Waits until `t` is first and nobody holds the model, then makes it the holder. */
+  /**
+   * Waits until `t` is first and nobody holds the model, then makes it the holder. When it throws
+   * (QueueLeft: the ticket was dropped as silent, or the signal aborted) the ticket is out of the queue.
+   */
   async turn(t: Ticket, signal?: AbortSignal): Promise<void> {
     const e = t as Entry;
     for (;;) {
