@@ -14,6 +14,7 @@ export {
   type EncodeReply,
   type PrefillRequest,
   type SplitStats,
+  type StageInfo,
   type StageLink,
   type StageReply,
 } from "./split";

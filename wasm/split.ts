@@ -108,17 +108,20 @@ export interface StageLink {
   decode(req: DecodeRequest): Promise<StageReply>;
   /** Frees the stage for the next session. */
   end(session: string): Promise<void>;
-  /**
-   * What the stage holds: its part, weights and linear memory (loads it if need be); a stage Worker also
-   * names its object instance (a new one after an eviction).
-   */
-  info?(): Promise<{
-    part: string;
-    loadMs: number;
-    weightsBytes: number;
-    memoryBytes: number;
-    instance?: string;
-  }>;
+  /** What the stage holds (loads it if need be). */
+  info?(): Promise<StageInfo>;
+}
+
+/** What a stage reports about itself (/health of the front door, figures). */
+export interface StageInfo {
+  /** The part as SPLIT names it ("0-14", "@0-14"). */
+  part: string;
+  loadMs: number;
+  weightsBytes: number;
+  /** Linear memory of the stage's kernel instance. */
+  memoryBytes: number;
+  /** A stage Worker's object instance, made when it was constructed: a new value means it was evicted. */
+  instance?: string;
 }
 
 /** A session older than this (no call for it) may be replaced by a new one. */
@@ -151,6 +154,12 @@ export class Stage {
   /** Linear memory of this stage's kernel instance. */
   get memoryBytes(): number {
     return this.e.ops.k.memory.buffer.byteLength;
+  }
+
+  /** Its StageInfo, under the name SPLIT gives its part. */
+  describe(part: string, instance?: string): StageInfo {
+    const { loadMs, weightsBytes } = this.info;
+    return { part, loadMs, weightsBytes, memoryBytes: this.memoryBytes, ...(instance ? { instance } : {}) };
   }
 
   /** Vision stage: preprocess, vision tower and projector (all patches). */
@@ -484,9 +493,7 @@ export class SplitModel {
   }
 
   /** Each stage's part, weights and linear memory (one isolate each). */
-  async stages(): Promise<
-    ({ part: string; loadMs: number; weightsBytes: number; memoryBytes: number; instance?: string } | null)[]
-  > {
+  async stages(): Promise<(StageInfo | null)[]> {
     return Promise.all(this.links.map((l) => l.info?.() ?? Promise.resolve(null)));
   }
 

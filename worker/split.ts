@@ -102,13 +102,7 @@ export function localStageLink(source: ByteSource, part: ModelPart, text: string
     prefill: (req) => call((s) => s.prefill(req)).catch(stageError),
     decode: (req) => call((s) => s.decode(req)).catch(stageError),
     end: (session) => call((s) => s.end(session)),
-    info: () =>
-      call((s) => ({
-        part: text,
-        loadMs: s.info.loadMs,
-        weightsBytes: s.info.weightsBytes,
-        memoryBytes: s.memoryBytes,
-      })),
+    info: () => call((s) => s.describe(text)),
   };
 }
 

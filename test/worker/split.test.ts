@@ -54,15 +54,7 @@ function namespace(fail?: "load" | "busy") {
       ended.get(s)?.();
       (await get(key)).end(s);
     },
-    info: async (key: Key) => {
-      const s = await get(key);
-      return {
-        part: key.part,
-        loadMs: s.info.loadMs,
-        weightsBytes: s.info.weightsBytes,
-        memoryBytes: s.memoryBytes,
-      };
-    },
+    info: async (key: Key) => (await get(key)).describe(key.part),
   };
   return { idFromName: () => ({}), get: () => stub };
 }
@@ -95,17 +87,22 @@ const splitEnv = (fail?: "load" | "busy") => ({
   STAGE_2: namespace(),
 });
 
+/** Asks through `e`, checks the answer is the single-isolate one over 3 stages, returns /health then. */
+async function answerAndHealth(e: object) {
+  const r = await ask(e);
+  expect(r.status).toBe(200);
+  const j = (await r.json()) as { choices: unknown; atp: { split: { stages: number } } };
+  expect(j.choices).toEqual(solo);
+  expect(j.atp.split.stages).toBe(3);
+  return (await (await app.fetch(new Request("http://localhost/health"), e)).json()) as {
+    memory: { stages: { part: string; memoryBytes: number }[] };
+  };
+}
+
 describe("the front door of a split model", () => {
   it("answers as the model in one isolate, and /health reports each stage's memory", async () => {
     const e = splitEnv();
-    const r = await ask(e);
-    expect(r.status).toBe(200);
-    const j = (await r.json()) as { choices: unknown; atp: { split: { stages: number } } };
-    expect(j.choices).toEqual(solo);
-    expect(j.atp.split.stages).toBe(3);
-    const h = (await (await app.fetch(new Request("http://localhost/health"), e)).json()) as {
-      memory: { stages: { part: string; memoryBytes: number }[] };
-    };
+    const h = await answerAndHealth(e);
     expect(h.memory.stages.map((s) => s.part)).toEqual(["vision", "0-1", "2-2"]);
     for (const s of h.memory.stages) expect(s.memoryBytes).toBeGreaterThan(0);
   });
@@ -131,14 +128,7 @@ describe("the front door of a split model", () => {
 
   it('a part marked "@" runs in the front door itself: same answer, no binding needed for it', async () => {
     const e = { ...splitEnv(), SPLIT: "vision|@0-1|2-2", STAGE_1: undefined };
-    const r = await ask(e);
-    expect(r.status).toBe(200);
-    const j = (await r.json()) as { choices: unknown; atp: { split: { stages: number } } };
-    expect(j.choices).toEqual(solo);
-    expect(j.atp.split.stages).toBe(3);
-    const h = (await (await app.fetch(new Request("http://localhost/health"), e)).json()) as {
-      memory: { stages: { part: string; memoryBytes: number }[] };
-    };
+    const h = await answerAndHealth(e);
     expect(h.memory.stages.map((s) => s.part)).toEqual(["vision", "@0-1", "2-2"]);
     expect(h.memory.stages[1].memoryBytes).toBeGreaterThan(0);
   });

@@ -10,6 +10,7 @@ import {
   type ImageInput,
   type PrefillRequest,
   type Stage,
+  type StageInfo,
   type StageReply,
 } from "../../wasm/index";
 import { R2Source } from "../store";
@@ -18,16 +19,6 @@ import { R2Source } from "../store";
 export interface StageKey {
   part: string;
   version: string | null;
-}
-
-/** What a stage reports about itself (figures, /health of the front door). */
-export interface StageInfo {
-  part: string;
-  loadMs: number;
-  weightsBytes: number;
-  memoryBytes: number;
-  /** Made when this host was constructed: a new value means the runtime evicted the last one. */
-  instance?: string;
 }
 
 /** The longest a session's hold stays open if its end never comes (the front door went away). */
@@ -127,13 +118,6 @@ export class StageHost {
   }
 
   async info(key: StageKey): Promise<StageInfo> {
-    const s = await this.load(key);
-    return {
-      part: key.part,
-      loadMs: s.info.loadMs,
-      weightsBytes: s.info.weightsBytes,
-      memoryBytes: s.memoryBytes,
-      instance: this.instance,
-    };
+    return (await this.load(key)).describe(key.part, this.instance);
   }
 }

@@ -5,11 +5,18 @@
 // a Durable Object binding; each stage is its own Worker script, so no two stages share an isolate (and
 // its 128 MB). Deployed as atp-edge-stage-N (tools/split/config.ts writes their wrangler configs).
 import { DurableObject } from "cloudflare:workers";
-import type { DecodeRequest, EncodeReply, ImageInput, PrefillRequest, StageReply } from "../../wasm/index";
+import type {
+  DecodeRequest,
+  EncodeReply,
+  ImageInput,
+  PrefillRequest,
+  StageInfo,
+  StageReply,
+} from "../../wasm/index";
 import { kernelModule, useKernelBuild } from "../kernels";
-import { StageHost, type StageInfo, type StageKey } from "./host";
+import { StageHost, type StageKey } from "./host";
 
-export type { StageInfo, StageKey } from "./host";
+export type { StageKey } from "./host";
 
 export interface StageEnv {
   WEIGHTS: R2Bucket;
