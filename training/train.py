@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import allocator
 from data import (Split, TrainStream, WorkerBatches, add_aux, make_batch, parse_family_keep, ready_train_files,
                   vocab_size)
 from metrics import balanced_subset, evaluate, load_id_to_token, score
@@ -131,6 +132,7 @@ def save(path, model, opt, step, total, stream, a, elapsed, aux=None, aux_stream
 
 def main():
     a = parse_args()
+    allocator.tune()  # no mmap/munmap of the step's large tensors (allocator.py)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     dev = "cuda" if torch.cuda.is_available() else "cpu"

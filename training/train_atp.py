@@ -23,6 +23,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+import allocator
 from atp import ATP, ATPConfig, GridSelect, atp_forward, budget_losses
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
@@ -144,6 +145,7 @@ def save(path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed):
 
 def main(argv=None):
     a = parse_args(argv)
+    allocator.tune()  # no mmap/munmap of the step's large tensors (allocator.py)
     run_dir = os.path.join(HERE, "runs", a.run)
     os.makedirs(run_dir, exist_ok=True)
     ckpt_path = os.path.join(run_dir, "ckpt.pt")

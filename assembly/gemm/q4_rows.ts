@@ -55,6 +55,15 @@ export function q4_out(yrow: usize, acc: v128, sx: f32, bias: usize, j: i32, nv:
   store4(yrow, v, nv);
 }
 
+/**
+ * The high nibbles of a block, 0..15 per byte: a 16-bit shift and the low-nibble mask, which drops what the
+ * shift brought in from the neighbouring byte. Same bytes as i8x16.shr_u(wb, 4), which V8 lowers on x64 to
+ * the same shift and an AND with a mask it rebuilds on every call (docs/platform.md).
+ */
+export function q4_hi(wb: v128, lo4: v128): v128 {
+  return v128.and(i16x8.shr_u(wb, 4), lo4);
+}
+
 /** The relaxed dot with the nibbles as its 7-bit operand (see rdot in q8_rows.ts for why fused). */
 export function q4_rdot(a: v128, nib: v128, acc: v128): v128 {
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, nib, acc);
@@ -93,13 +102,13 @@ export function q4_row1x4_relaxed(x: usize, asum: usize, w: usize, ws: usize, j:
       const ah = i8x16.sub(v128.load(xb, 16), zp);
       const o = (<usize>b) << 4;
       let wb = v128.load(w0 + o);
-      c0 = q4_rdot(ah, i8x16.shr_u(wb, 4), q4_rdot(al, v128.and(wb, lo4), c0));
+      c0 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c0));
       wb = v128.load(w1 + o);
-      c1 = q4_rdot(ah, i8x16.shr_u(wb, 4), q4_rdot(al, v128.and(wb, lo4), c1));
+      c1 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c1));
       wb = v128.load(w2 + o);
-      c2 = q4_rdot(ah, i8x16.shr_u(wb, 4), q4_rdot(al, v128.and(wb, lo4), c2));
+      c2 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c2));
       wb = v128.load(w3 + o);
-      c3 = q4_rdot(ah, i8x16.shr_u(wb, 4), q4_rdot(al, v128.and(wb, lo4), c3));
+      c3 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c3));
     }
     const d = i32x4.sub(hsum4_i32(c0, c1, c2, c3), i32x4.shl(v128.load32_splat(asum + ((<usize>g) << 2)), 3));
     acc = f32x4.add(acc, f32x4.mul(q4_scales(s0, s1, s2, s3, g), f32x4.convert_i32x4_s(d)));
@@ -151,8 +160,9 @@ export function q4_row1x4_simd(x: usize, w: usize, ws: usize, j: i32, n: i32, kb
 /** i32x4 partial sums of (nibble - 8) * (x - 64) over one block, activations extended to i16. */
 export function q4_dot16(wb: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
   const eight = i8x16.splat(8);
-  const lo = i8x16.sub(v128.and(wb, i8x16.splat(0x0f)), eight);
-  const hi = i8x16.sub(i8x16.shr_u(wb, 4), eight);
+  const lo4 = i8x16.splat(0x0f);
+  const lo = i8x16.sub(v128.and(wb, lo4), eight);
+  const hi = i8x16.sub(q4_hi(wb, lo4), eight);
   const a = i32x4.add(
     i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), x0),
     i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), x1),

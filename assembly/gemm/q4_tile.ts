@@ -8,7 +8,7 @@
 import { ACT_ZERO } from "../quant/act";
 import { hsum4_i32, rowPtr } from "./common";
 import { rdot } from "./q8_rows";
-import { q4_out, Q4_GROUP_BLOCKS } from "./q4_rows";
+import { q4_hi, q4_out, Q4_GROUP_BLOCKS } from "./q4_rows";
 
 /** Largest K (in 32-blocks) a tile holds; a longer row takes the row-by-row path. */
 export const Q4_TILE_MAX_KB: i32 = 512;
@@ -37,7 +37,7 @@ export function q4_tile_unpack(w: usize, ws: usize, j: i32, n: i32, kb: i32, kg:
       for (let b = g * Q4_GROUP_BLOCKS; b < min(kb, (g + 1) * Q4_GROUP_BLOCKS); b++) {
         const wb = v128.load(src + ((<usize>b) << 4));
         const lo = i8x16.sub(v128.and(wb, lo4), eight);
-        const hi = i8x16.sub(i8x16.shr_u(wb, 4), eight);
+        const hi = i8x16.sub(q4_hi(wb, lo4), eight);
         v128.store(dst + ((<usize>b) << 5), lo);
         v128.store(dst + ((<usize>b) << 5), hi, 16);
         s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(lo)));
