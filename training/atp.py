@@ -18,7 +18,9 @@ A small MLP reads statistics of the scores (`features`) and predicts (z_r, z_s);
   M_j = max(sigmoid((log S_r - t_r) tau_r), sigmoid((S_s - theta_s) tau))     (soft, step 7)
 Training uses the straight-through mask (hard forward, soft gradient) by default, so the network trains
 on exactly what the engine runs; masks of successive modules multiply. The mask multiplies each visual
-key's attention weight in every later layer (LlamaAttention's key_mul: exp(logit) * m / sum).
+key's attention weight in every later layer (LlamaAttention's key_mul: exp(logit) * m / sum). With
+`merge` a dropped token is first averaged into its most similar kept one (merge_dropped), and a kept key
+then weighs as the tokens it stands for (key_mul m * size).
 
 The engine (wasm/pruning/atp.ts) implements the same scores, features and MLP; keep the two in step.
 Parameters: `atp.{k}.mlp.fc1.{weight,bias}` [H, F], [H]; `atp.{k}.mlp.fc2.{weight,bias}` [2, H], [2].
@@ -54,6 +56,9 @@ class ATPConfig:
     # S_self's normalisation (see the header): "sum" as the shipped modules were trained, "visible" without
     # the causal position bias; a checkpoint without the key was trained with "sum"
     self_norm: str = "sum"
+    # what a module does with the tokens it drops: False removes them; True merges each into the kept
+    # token most similar to it with proportional attention (merge_dropped; the engine's `merge` knob)
+    merge: bool = False
 
     @staticmethod
     def from_dict(d: dict) -> "ATPConfig":
@@ -220,6 +225,27 @@ class GridSelect(nn.Module):
         pass
 
 
+def merge_dropped(xv: torch.Tensor, alive: torch.Tensor, keep: torch.Tensor, size: torch.Tensor):
+    """The engine's merge (wasm/model/decoder.ts mergeDropped, docs/method.md "Merging") on the visual rows.
+    xv (B, N, C) hidden states as they stand after the module's layer; alive, keep (B, N) hard 0/1 (keep
+    within alive); size (B, N) tokens each row stands for. Each alive dropped row picks the kept row of
+    highest cosine similarity (among the rows as they were before any merge; ties to the first) and the
+    kept row becomes the size-weighted mean of itself and the rows that picked it; its size is their sum.
+    Returns (xv', size'): rows that are not kept are returned unchanged with size 0 (they are gone). The
+    assignment carries no gradient; the averaged states do."""
+    drop = alive * (1 - keep)
+    u = F.normalize(xv.detach().float(), dim=-1)
+    sim = (u @ u.transpose(1, 2)).masked_fill(keep[:, None, :] <= 0, float("-inf"))  # (B, drop row, kept row)
+    target = sim.argmax(-1)  # (B, N): the first maximum
+    W = F.one_hot(target, xv.shape[1]).to(xv.dtype) * drop[..., None].to(xv.dtype)
+    W = W + torch.diag_embed(keep.to(xv.dtype))  # (B, src, dst): every kept row stands in for itself
+    W = W * size[..., None].to(xv.dtype)
+    new_size = W.sum(1)  # (B, N)
+    merged = (W.transpose(1, 2) @ xv) / new_size.clamp_min(1e-30)[..., None]
+    out = torch.where(keep[..., None] > 0, merged, xv)
+    return out, new_size.to(size.dtype) * keep
+
+
 def full_bias(valid: torch.Tensor, P: int) -> torch.Tensor:
     """valid (B, T) suffix validity -> (B, 1, P+T, P+T) additive causal bias over prefix + suffix."""
     B, T = valid.shape
@@ -275,6 +301,8 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     A_s = probs_s.mean(1)  # (B, T, P+T)
     A = torch.cat([F.pad(A_p, (0, T)), A_s], dim=1)  # (B, S, S)
     m = torch.ones(B, N, device=ids.device)
+    size = torch.ones(B, N, device=ids.device)  # tokens each visual row stands for (merging)
+    merge = getattr(atp.c, "merge", False)
     kept = [torch.ones(B, device=ids.device) for _ in range(first + 1)]
     mods = iter(enumerate(atp.c.layers))
     k, at = next(mods)
@@ -282,13 +310,21 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     for l in range(first + 1, L + 1):
         if l - 1 == at:  # module k after layer `at`: its attention is A
             M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through)
+            if merge:
+                if not straight_through:
+                    raise ValueError("atp: merging needs hard decisions (straight-through masks)")
+                alive = (m.detach() > 0.5).float()
+                xv, size = merge_dropped(x[:, vis], alive, inf["hard"] * alive, size)
+                x = torch.cat([x[:, :1], xv, x[:, 1 + N:]], dim=1)
             m = m * M
             info.append(inf)
             k, at = next(mods, (None, -1))
         if l == L:
             break
         kept.append(m.sum(-1) / N)
-        key_mul = torch.cat([torch.ones(B, 1, device=ids.device), m, torch.ones(B, S - 1 - N, device=ids.device)],
+        # a merged key weighs as the tokens it stands for (proportional attention: exp(logit) * size)
+        vis_mul = m * size if merge else m
+        key_mul = torch.cat([torch.ones(B, 1, device=ids.device), vis_mul, torch.ones(B, S - 1 - N, device=ids.device)],
                             dim=1)[:, None, None, :]  # (B, 1, 1, S)
         x, _, probs = layers[l](x, cos_f, sin_f, bias_f, None, key_mul)
         if l == at:

@@ -8,7 +8,9 @@
 3. the kept fraction grows with the budget knob beta (monotone), and the SAP grid scores are as documented;
 4. under uniform causal attention S_self is 1 for every token with self_norm "visible" (no position bias),
    H(n) - H(j) with "sum", also with dropped tokens;
-5. the grid control (train_atp.py --select grid) keeps the engine's uniform grid (wasm/pruning/select.ts,
+5. with `merge` the forward equals the engine's merge done row by row on the shortened sequence
+   (wasm/model/decoder.ts mergeDropped: most similar kept token, size-weighted mean, log(size) on the keys);
+6. the grid control (train_atp.py --select grid) keeps the engine's uniform grid (wasm/pruning/select.ts,
    grid.ts: same sizes and indices) and its forward equals the one with those tokens removed.
 """
 
@@ -41,22 +43,35 @@ def batch():
     return torch.randn(1, 3, 96, 96), torch.tensor([0, 0]), ids, valid, pos, n_instr
 
 
-def removed_forward(m, px, q, kept_sets, layers_at):
-    """Full prompt, visual rows dropped after layer `at` of each module (kept_sets[k]: grid indices)."""
+def removed_forward(m, px, q, kept_sets, layers_at, merge=False):
+    """Full prompt, visual rows dropped after layer `at` of each module (kept_sets[k]: grid indices). With
+    `merge`, as the engine's mergeDropped (wasm/model/decoder.ts): each dropped row first averaged into its
+    most similar kept row, one at a time, weighted by sizes, and log(size) added to every later key's logits."""
     lm = m.language_model
     ids = torch.tensor([[1] + [3] * 144 + q])
     x = m.embed(ids, m.image_features(px))  # (1, T, C)
     pos = torch.arange(ids.shape[1])[None]
     grid = torch.tensor([-1] + list(range(144)) + [-1] * len(q))
+    size = torch.ones(ids.shape[1])
     for l, layer in enumerate(lm.model.layers):
         T = x.shape[1]
         cos, sin = rope_cos_sin(pos, 48, 10000.0)
         bias = torch.zeros(T, T).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), -1e30)[None, None]
-        x, _, _ = layer(x, cos, sin, bias)
+        x, _, _ = layer(x, cos, sin, bias + size.log())
         if l in layers_at:
             keep = set(kept_sets[layers_at.index(l)])
+            if merge:
+                kept_rows = [r for r in range(T) if grid[r] >= 0 and int(grid[r]) in keep]
+                drop_rows = [r for r in range(T) if grid[r] >= 0 and int(grid[r]) not in keep]
+                unit = lambda r: x[0, r] / x[0, r].norm()
+                targets = [max(kept_rows, key=lambda k: (float(unit(d) @ unit(k)), -k)) for d in drop_rows]
+                x = x.clone()
+                for d, k in zip(drop_rows, targets):
+                    total = size[k] + size[d]
+                    x[0, k] = (size[k] * x[0, k] + size[d] * x[0, d]) / total
+                    size[k] = total
             rows = [r for r in range(T) if grid[r] < 0 or int(grid[r]) in keep]
-            x, pos, grid = x[:, rows], pos[:, rows], grid[rows]
+            x, pos, grid, size = x[:, rows], pos[:, rows], grid[rows], size[rows]
     return lm.lm_head(lm.model.norm(x))[0, -len(q):]
 
 
@@ -86,6 +101,26 @@ def test_hard_mask_equals_removal():
         want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
         err = (logits[b] - want).abs().max().item()
         assert err < TOL, err
+
+
+@torch.no_grad()
+def test_merge_equals_engine_merge():
+    m, atp = tiny()
+    atp.c.merge = True
+    px, idx, ids, valid, pos, n_instr = batch()
+    logits, kept, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=0.0)
+    for b in range(2):
+        alive = torch.ones(144)
+        sets = []
+        for inf in info:
+            alive = alive * inf["hard"][b]
+            sets.append(torch.nonzero(alive).flatten().tolist())
+        assert 0 < len(sets[-1]) < 144, "the random modules should prune something"
+        want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers, merge=True)
+        err = (logits[b] - want).abs().max().item()
+        assert err < TOL, err
+        plain = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
+        assert (want - plain).abs().max().item() > 100 * TOL, "merging should change the answer's logits"
 
 
 @torch.no_grad()

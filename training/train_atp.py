@@ -69,6 +69,9 @@ def parse_args(argv=None):
                     help="grid: the control run -- the same recipe with ATP's learned scores and thresholds replaced "
                          "by the engine's `grid` method (a uniform sub-grid after --grid-layer, as many tokens as the "
                          "annealed budget allows), so that what the learned part adds is visible")
+    ap.add_argument("--merge", action="store_true",
+                    help="the modules merge what they drop into the most similar kept token, with proportional "
+                         "attention (training/atp.py merge_dropped; sets atp.merge in the exported config)")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows")
     return ap.parse_args(argv)
 
@@ -164,6 +167,7 @@ def main(argv=None):
     else:
         with open(a.config) as f:
             atp_cfg = ATPConfig.from_dict(json.load(f).get("atp", {}))
+        atp_cfg.merge = atp_cfg.merge or a.merge
     model = LlavaForConditionalGeneration(cfg).to(dev)
     model.load_state_dict(ck["model"])
     grid = int(round(math.sqrt(cfg.image_seq_length)))

@@ -114,6 +114,8 @@ interface FixtureIndex {
 }
 
 interface AtpFixture {
+  /** training/atp.py ATPConfig as the reference ran (merge absent before merging was trained). */
+  config: { merge?: boolean };
   questions: {
     fixture_image: number;
     family: string;
@@ -181,7 +183,8 @@ class RecordingAtp extends AtpPolicy {
   kept: number[][] = [];
   constructor() {
     super();
-    this.merge = false; // the PyTorch reference drops (whatever the shipped config's atp.merge)
+    // as the PyTorch reference ran: its config's atp.merge (training/atp.py merge_dropped), absent = drop
+    this.merge = ATP_FIXTURE?.config.merge === true;
   }
   override afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
     const keep = super.afterLayer(view, attention);
