@@ -116,6 +116,74 @@ export function q4_row1x4_relaxed(x: usize, asum: usize, w: usize, ws: usize, j:
   return acc;
 }
 
+/**
+ * The same dots for channels j..j+7 (all eight valid): each block's activations are loaded and offset
+ * once for eight channels instead of four, and the results go through the output stage (y = the row's
+ * output, sx its activation scale). The GEMV's main tile; its last n % 8 channels take 1x4.
+ */
+export function q4_row1x8_relaxed(
+  x: usize,
+  asum: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  y: usize,
+  sx: f32,
+  j: i32,
+  kb: i32,
+): void {
+  const rs = kb << 4;
+  const kg = q4_groups(kb);
+  const w0 = w + <usize>j * <usize>rs;
+  const zp = i8x16.splat(<i8>ACT_ZERO);
+  const lo4 = i8x16.splat(0x0f);
+  const z = i32x4.splat(0);
+  let acc0 = f32x4.splat(0);
+  let acc1 = acc0;
+  for (let g = 0; g < kg; g++) {
+    const b1 = min(kb, (g + 1) * Q4_GROUP_BLOCKS);
+    let c0 = z,
+      c1 = z,
+      c2 = z,
+      c3 = z,
+      c4 = z,
+      c5 = z,
+      c6 = z,
+      c7 = z;
+    for (let b = g * Q4_GROUP_BLOCKS; b < b1; b++) {
+      const xb = x + ((<usize>b) << 5);
+      const al = i8x16.sub(v128.load(xb), zp);
+      const ah = i8x16.sub(v128.load(xb, 16), zp);
+      const p = w0 + ((<usize>b) << 4);
+      let wb = v128.load(p);
+      c0 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c0));
+      wb = v128.load(p + <usize>rs);
+      c1 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c1));
+      wb = v128.load(p + <usize>(2 * rs));
+      c2 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c2));
+      wb = v128.load(p + <usize>(3 * rs));
+      c3 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c3));
+      wb = v128.load(p + <usize>(4 * rs));
+      c4 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c4));
+      wb = v128.load(p + <usize>(5 * rs));
+      c5 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c5));
+      wb = v128.load(p + <usize>(6 * rs));
+      c6 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c6));
+      wb = v128.load(p + <usize>(7 * rs));
+      c7 = q4_rdot(ah, q4_hi(wb, lo4), q4_rdot(al, v128.and(wb, lo4), c7));
+    }
+    const a8 = i32x4.shl(v128.load32_splat(asum + ((<usize>g) << 2)), 3);
+    const s = ws + ((<usize>(j * kg + g)) << 2);
+    const kg4 = <usize>(kg << 2);
+    const sv0 = q4_scales(s, s + kg4, s + 2 * kg4, s + 3 * kg4, 0);
+    const sv1 = q4_scales(s + 4 * kg4, s + 5 * kg4, s + 6 * kg4, s + 7 * kg4, 0);
+    acc0 = f32x4.add(acc0, f32x4.mul(sv0, f32x4.convert_i32x4_s(i32x4.sub(hsum4_i32(c0, c1, c2, c3), a8))));
+    acc1 = f32x4.add(acc1, f32x4.mul(sv1, f32x4.convert_i32x4_s(i32x4.sub(hsum4_i32(c4, c5, c6, c7), a8))));
+  }
+  q4_out(y + ((<usize>j) << 2), acc0, sx, bias, j, 4);
+  q4_out(y + ((<usize>(j + 4)) << 2), acc1, sx, bias, j + 4, 4);
+}
+
 /** One activation row x channels j..j+3, plain SIMD: (nibble - 8) * (x - 64) in i16, dot_i16x8_s. */
 export function q4_row1x4_simd(x: usize, w: usize, ws: usize, j: i32, n: i32, kb: i32): v128 {
   const rs = kb << 4;
@@ -155,6 +223,63 @@ export function q4_row1x4_simd(x: usize, w: usize, ws: usize, j: i32, n: i32, kb
     acc = f32x4.add(acc, f32x4.mul(q4_scales(s0, s1, s2, s3, g), f32x4.convert_i32x4_s(d)));
   }
   return acc;
+}
+
+/** q4_row1x8_relaxed's plain-SIMD twin: (nibble - 8) * (x - 64) in i16, dot_i16x8_s; no asum. */
+export function q4_row1x8_simd(
+  x: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  y: usize,
+  sx: f32,
+  j: i32,
+  kb: i32,
+): void {
+  const rs = kb << 4;
+  const kg = q4_groups(kb);
+  const w0 = w + <usize>j * <usize>rs;
+  const zp = i8x16.splat(<i8>ACT_ZERO);
+  const z = i32x4.splat(0);
+  let acc0 = f32x4.splat(0);
+  let acc1 = acc0;
+  for (let g = 0; g < kg; g++) {
+    const b1 = min(kb, (g + 1) * Q4_GROUP_BLOCKS);
+    let c0 = z,
+      c1 = z,
+      c2 = z,
+      c3 = z,
+      c4 = z,
+      c5 = z,
+      c6 = z,
+      c7 = z;
+    for (let b = g * Q4_GROUP_BLOCKS; b < b1; b++) {
+      const xb = x + ((<usize>b) << 5);
+      const a = i8x16.sub(v128.load(xb), zp);
+      const a2 = i8x16.sub(v128.load(xb, 16), zp);
+      const x0 = i16x8.extend_low_i8x16_s(a);
+      const x1 = i16x8.extend_high_i8x16_s(a);
+      const x2 = i16x8.extend_low_i8x16_s(a2);
+      const x3 = i16x8.extend_high_i8x16_s(a2);
+      const p = w0 + ((<usize>b) << 4);
+      c0 = i32x4.add(c0, q4_dot16(v128.load(p), x0, x1, x2, x3));
+      c1 = i32x4.add(c1, q4_dot16(v128.load(p + <usize>rs), x0, x1, x2, x3));
+      c2 = i32x4.add(c2, q4_dot16(v128.load(p + <usize>(2 * rs)), x0, x1, x2, x3));
+      c3 = i32x4.add(c3, q4_dot16(v128.load(p + <usize>(3 * rs)), x0, x1, x2, x3));
+      c4 = i32x4.add(c4, q4_dot16(v128.load(p + <usize>(4 * rs)), x0, x1, x2, x3));
+      c5 = i32x4.add(c5, q4_dot16(v128.load(p + <usize>(5 * rs)), x0, x1, x2, x3));
+      c6 = i32x4.add(c6, q4_dot16(v128.load(p + <usize>(6 * rs)), x0, x1, x2, x3));
+      c7 = i32x4.add(c7, q4_dot16(v128.load(p + <usize>(7 * rs)), x0, x1, x2, x3));
+    }
+    const s = ws + ((<usize>(j * kg + g)) << 2);
+    const kg4 = <usize>(kg << 2);
+    const sv0 = q4_scales(s, s + kg4, s + 2 * kg4, s + 3 * kg4, 0);
+    const sv1 = q4_scales(s + 4 * kg4, s + 5 * kg4, s + 6 * kg4, s + 7 * kg4, 0);
+    acc0 = f32x4.add(acc0, f32x4.mul(sv0, f32x4.convert_i32x4_s(hsum4_i32(c0, c1, c2, c3))));
+    acc1 = f32x4.add(acc1, f32x4.mul(sv1, f32x4.convert_i32x4_s(hsum4_i32(c4, c5, c6, c7))));
+  }
+  q4_out(y + ((<usize>j) << 2), acc0, sx, bias, j, 4);
+  q4_out(y + ((<usize>(j + 4)) << 2), acc1, sx, bias, j + 4, 4);
 }
 
 /** i32x4 partial sums of (nibble - 8) * (x - 64) over one block, activations extended to i16. */

@@ -1,11 +1,12 @@
 // q8 GEMV (decode, M = 1): y[N] = dequant(xq)[K] . dequant(W)[N, K]^T (+ bias[N]); the same operands
 // and arithmetic as q8_gemm.ts (see its header) with one activation row: xq u8 [KP], xs f32 [1].
-// Microkernel 1x4c16: one row x 4 channels, one i32x4 accumulator per channel; the only loop-carried
-// dependency is the i32 add, so 4 chains keep the multipliers busy while the weights stream through.
-// The 1-row bodies (q8_rows.ts) also serve the GEMM's M % 2 tail. Requires SIMD128 (+ relaxed SIMD for __relaxed).
+// Microkernel 1x8c16: one row x 8 channels, one i32x4 accumulator per channel, so each 16-byte activation
+// load serves eight weight rows and 8 independent chains keep the dot unit busy (1x4 measured 20-25%
+// slower in workerd on a VNNI EPYC: docs/platform.md); the last n % 8 channels take the 1x4 body, which
+// also serves the GEMM's M % 2 tail (q8_rows.ts). Requires SIMD128 (+ relaxed SIMD for __relaxed).
 import { load4, outRow, rowPtr } from "./common";
 import { q8_f32_gemm__scalar } from "./q8_gemm";
-import { q8_row1x4_relaxed, q8_row1x4_simd } from "./q8_rows";
+import { q8_row1x4_relaxed, q8_row1x4_simd, q8_row1x8_relaxed, q8_row1x8_simd } from "./q8_rows";
 
 /** Scalar reference: the q8 GEMM reference at M = 1. */
 export function q8_f32_gemv__scalar(
@@ -22,8 +23,8 @@ export function q8_f32_gemv__scalar(
   q8_f32_gemm__scalar(xq, xs, w, ws, wsum, bias, y, 1, n, k);
 }
 
-/** Relaxed-SIMD 1x4c16 GEMV. Traps in the `simd` build. */
-export function q8_f32_gemv_1x4__relaxed(
+/** Relaxed-SIMD 1x8c16 GEMV. Traps in the `simd` build. */
+export function q8_f32_gemv_1x8__relaxed(
   xq: usize,
   xs: usize,
   w: usize,
@@ -38,7 +39,9 @@ export function q8_f32_gemv_1x4__relaxed(
   else {
     const k16 = k & ~15;
     const sx = load<f32>(xs);
-    for (let j = 0; j < n; j += 4) {
+    let j = 0;
+    for (; j + 8 <= n; j += 8) q8_row1x8_relaxed(xq, w, ws, wsum, bias, y, sx, j, k16, k);
+    for (; j < n; j += 4) {
       const nv = min(4, n - j);
       const corr = i32x4.shl(load4(wsum, j, nv), 6);
       const bv = bias ? load4(bias, j, nv) : i32x4.splat(0);
@@ -52,8 +55,8 @@ export function q8_f32_gemv_1x4__relaxed(
   }
 }
 
-/** Plain-SIMD 1x4c16 GEMV (extend to i16 + i32x4.dot_i16x8_s; wsum is not read). */
-export function q8_f32_gemv_1x4__simd(
+/** Plain-SIMD 1x8c16 GEMV (extend to i16 + i32x4.dot_i16x8_s; wsum is not read). */
+export function q8_f32_gemv_1x8__simd(
   xq: usize,
   xs: usize,
   w: usize,
@@ -66,7 +69,9 @@ export function q8_f32_gemv_1x4__simd(
 ): void {
   const k16 = k & ~15;
   const sx = load<f32>(xs);
-  for (let j = 0; j < n; j += 4) {
+  let j = 0;
+  for (; j + 8 <= n; j += 8) q8_row1x8_simd(xq, w, ws, bias, y, sx, j, k16, k);
+  for (; j < n; j += 4) {
     const nv = min(4, n - j);
     const bv = bias ? load4(bias, j, nv) : i32x4.splat(0);
     const w0 = rowPtr(w, j, 0, n, k);

@@ -2,7 +2,7 @@
 // activation row with 4 weight rows (1x4c16, relaxed and plain SIMD), the relaxed dot itself and the
 // K-tail dots. Operands as assembly/gemm/q8_gemm.ts. Requires SIMD128 (+ relaxed SIMD for __relaxed).
 import { ACT_ZERO } from "../quant/act";
-import { dotTail, hsum4_i32 } from "./common";
+import { dotTail, hsum4_i32, load4, outRow } from "./common";
 
 /** Exact dots of one activation row with 4 weight rows (relaxed form, minus corr = 64 * wsum). */
 export function q8_row1x4_relaxed(
@@ -31,6 +31,57 @@ export function q8_row1x4_relaxed(
   return k16 < k ? i32x4.add(r, tail4(x, w0, w1, w2, w3, k16, k)) : r;
 }
 
+/**
+ * One activation row x the 8 channels j..j+7 (all valid), relaxed form, through the output stage: one
+ * activation load per 16 K-bytes serves eight channels (the GEMV's main tile; 1x4 takes the last n % 8).
+ * Same dots, hence the same y, as q8_row1x4_relaxed + outRow on each half.
+ */
+export function q8_row1x8_relaxed(
+  x: usize,
+  w: usize,
+  ws: usize,
+  wsum: usize,
+  bias: usize,
+  y: usize,
+  sx: f32,
+  j: i32,
+  k16: i32,
+  k: i32,
+): void {
+  const ones = i16x8.splat(1);
+  const rs = <usize>k;
+  const w0 = w + <usize>j * rs;
+  let c0 = i32x4.splat(0),
+    c1 = c0,
+    c2 = c0,
+    c3 = c0,
+    c4 = c0,
+    c5 = c0,
+    c6 = c0,
+    c7 = c0;
+  for (let p: usize = 0; p < <usize>k16; p += 16) {
+    const a = v128.load(x + p);
+    const q = w0 + p;
+    c0 = rdot(v128.load(q), a, c0, ones);
+    c1 = rdot(v128.load(q + rs), a, c1, ones);
+    c2 = rdot(v128.load(q + 2 * rs), a, c2, ones);
+    c3 = rdot(v128.load(q + 3 * rs), a, c3, ones);
+    c4 = rdot(v128.load(q + 4 * rs), a, c4, ones);
+    c5 = rdot(v128.load(q + 5 * rs), a, c5, ones);
+    c6 = rdot(v128.load(q + 6 * rs), a, c6, ones);
+    c7 = rdot(v128.load(q + 7 * rs), a, c7, ones);
+  }
+  for (let h = 0; h < 2; h++) {
+    const jh = j + 4 * h;
+    const wh = w0 + <usize>(4 * h) * rs;
+    let r = h == 0 ? hsum4_i32(c0, c1, c2, c3) : hsum4_i32(c4, c5, c6, c7);
+    r = i32x4.sub(r, i32x4.shl(load4(wsum, jh, 4), 6));
+    if (k16 < k) r = i32x4.add(r, tail4(x, wh, wh + rs, wh + 2 * rs, wh + 3 * rs, k16, k));
+    const bv = bias ? load4(bias, jh, 4) : i32x4.splat(0);
+    outRow(y + ((<usize>jh) << 2), r, sx, load4(ws, jh, 4), bias, bv, 4);
+  }
+}
+
 /** Exact dots of one activation row with 4 weight rows (direct form: (xq - 64) extended to i16). */
 export function q8_row1x4_simd(x: usize, w0: usize, w1: usize, w2: usize, w3: usize, k16: i32, k: i32): v128 {
   const zp = i8x16.splat(<i8>ACT_ZERO);
@@ -49,6 +100,53 @@ export function q8_row1x4_simd(x: usize, w0: usize, w1: usize, w2: usize, w3: us
   }
   const r = hsum4_i32(c0, c1, c2, c3);
   return k16 < k ? i32x4.add(r, tail4z(x, w0, w1, w2, w3, k16, k)) : r;
+}
+
+/** q8_row1x8_relaxed's plain-SIMD twin (direct form; wsum is not read). */
+export function q8_row1x8_simd(
+  x: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  y: usize,
+  sx: f32,
+  j: i32,
+  k16: i32,
+  k: i32,
+): void {
+  const zp = i8x16.splat(<i8>ACT_ZERO);
+  const rs = <usize>k;
+  const w0 = w + <usize>j * rs;
+  let c0 = i32x4.splat(0),
+    c1 = c0,
+    c2 = c0,
+    c3 = c0,
+    c4 = c0,
+    c5 = c0,
+    c6 = c0,
+    c7 = c0;
+  for (let p: usize = 0; p < <usize>k16; p += 16) {
+    const a = i8x16.sub(v128.load(x + p), zp);
+    const al = i16x8.extend_low_i8x16_s(a);
+    const ah = i16x8.extend_high_i8x16_s(a);
+    const q = w0 + p;
+    c0 = i32x4.add(c0, dot16(v128.load(q), al, ah));
+    c1 = i32x4.add(c1, dot16(v128.load(q + rs), al, ah));
+    c2 = i32x4.add(c2, dot16(v128.load(q + 2 * rs), al, ah));
+    c3 = i32x4.add(c3, dot16(v128.load(q + 3 * rs), al, ah));
+    c4 = i32x4.add(c4, dot16(v128.load(q + 4 * rs), al, ah));
+    c5 = i32x4.add(c5, dot16(v128.load(q + 5 * rs), al, ah));
+    c6 = i32x4.add(c6, dot16(v128.load(q + 6 * rs), al, ah));
+    c7 = i32x4.add(c7, dot16(v128.load(q + 7 * rs), al, ah));
+  }
+  for (let h = 0; h < 2; h++) {
+    const jh = j + 4 * h;
+    const wh = w0 + <usize>(4 * h) * rs;
+    let r = h == 0 ? hsum4_i32(c0, c1, c2, c3) : hsum4_i32(c4, c5, c6, c7);
+    if (k16 < k) r = i32x4.add(r, tail4z(x, wh, wh + rs, wh + 2 * rs, wh + 3 * rs, k16, k));
+    const bv = bias ? load4(bias, jh, 4) : i32x4.splat(0);
+    outRow(y + ((<usize>jh) << 2), r, sx, load4(ws, jh, 4), bias, bv, 4);
+  }
 }
 
 /**

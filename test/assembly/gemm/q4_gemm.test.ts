@@ -92,7 +92,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
   );
 
   it("every nibble (codes -8..7, raw bytes 0x00..0xff) against extreme activations", async () => {
-    const [mm, n, kk] = [3, 5, 96];
+    const [mm, n, kk] = [3, 13, 96]; // 13 channels: the GEMV's 1x8 tile and its 1x4 tail
     const r = rng(21);
     const x = Float32Array.from({ length: mm * kk }, () => (r() < 0.5 ? -1 : 1));
     const p = await problem(module, x, new Float32Array(n * kk), null, [mm, n, kk]);
@@ -103,6 +103,7 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     new Float32Array(p.k.memory.buffer, p.args[3], scales.length).set(scales);
     const ref = runGemm(p, GEMM[0], mm, n, kk);
     for (const name of GEMM) expect(runGemm(p, name, mm, n, kk), name).toEqual(ref);
+    for (const name of GEMV) expect(runGemvRow0(p, name, n, kk), name).toEqual(ref.subarray(0, n));
     const dw = dequantizeQ4({ data, scales }, n, kk);
     const exact = matmulF64(p.dx, dw, mm, n, kk, null);
     const scale = absMatmul(p.dx, dw, mm, n, kk);
@@ -149,6 +150,6 @@ describe.each(BUILDS)("q4 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     const k = await loadBuild(module);
     if (k.relaxedSimd) return;
     expect(() => k.exports.q4_f32_gemm_2x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1, 1)).toThrow();
-    expect(() => k.exports.q4_f32_gemv_1x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
+    expect(() => k.exports.q4_f32_gemv_1x8__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
   });
 });

@@ -132,6 +132,6 @@ describe.each(BUILDS)("q8 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     const k = await loadBuild(module);
     if (k.relaxedSimd) return;
     expect(() => k.exports.q8_f32_gemm_2x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1, 1)).toThrow();
-    expect(() => k.exports.q8_f32_gemv_1x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
+    expect(() => k.exports.q8_f32_gemv_1x8__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
   });
 });
