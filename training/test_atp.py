@@ -86,9 +86,10 @@ def test_keep_all_equals_plain():
     assert torch.allclose(kept, torch.ones_like(kept))
 
 
-@torch.no_grad()
-def test_hard_mask_equals_removal():
+def check_against_removal(merge):
+    """The hard-masked forward equals removing (merge: merging) the dropped tokens row by row."""
     m, atp = tiny()
+    atp.c.merge = merge
     px, idx, ids, valid, pos, n_instr = batch()
     logits, kept, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=0.0)
     for b in range(2):
@@ -98,29 +99,22 @@ def test_hard_mask_equals_removal():
             alive = alive * inf["hard"][b]
             sets.append(torch.nonzero(alive).flatten().tolist())
         assert 0 < len(sets[-1]) < 144, "the random modules should prune something"
-        want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
+        want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers, merge=merge)
         err = (logits[b] - want).abs().max().item()
         assert err < TOL, err
+        if merge:
+            plain = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
+            assert (want - plain).abs().max().item() > 100 * TOL, "merging should change the answer's logits"
+
+
+@torch.no_grad()
+def test_hard_mask_equals_removal():
+    check_against_removal(merge=False)
 
 
 @torch.no_grad()
 def test_merge_equals_engine_merge():
-    m, atp = tiny()
-    atp.c.merge = True
-    px, idx, ids, valid, pos, n_instr = batch()
-    logits, kept, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=0.0)
-    for b in range(2):
-        alive = torch.ones(144)
-        sets = []
-        for inf in info:
-            alive = alive * inf["hard"][b]
-            sets.append(torch.nonzero(alive).flatten().tolist())
-        assert 0 < len(sets[-1]) < 144, "the random modules should prune something"
-        want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers, merge=True)
-        err = (logits[b] - want).abs().max().item()
-        assert err < TOL, err
-        plain = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
-        assert (want - plain).abs().max().item() > 100 * TOL, "merging should change the answer's logits"
+    check_against_removal(merge=True)
 
 
 @torch.no_grad()
