@@ -52,7 +52,7 @@ export function q4_f32_gemv_1x8__relaxed(
     for (; j + 8 <= n; j += 8) q4_row1x8_relaxed(xq, scratch, w, ws, bias, y, sx, j, kb);
     for (; j < n; j += 4) {
       const acc = q4_row1x4_relaxed(xq, scratch, w, ws, j, n, kb);
-      q4_out(y + ((<usize>j) << 2), acc, load<f32>(xs), bias, j, min(4, n - j));
+      q4_out(y + ((<usize>j) << 2), acc, sx, bias, j, min(4, n - j));
     }
   }
 }
@@ -75,6 +75,6 @@ export function q4_f32_gemv_1x8__simd(
   for (; j + 8 <= n; j += 8) q4_row1x8_simd(xq, w, ws, bias, y, sx, j, kb);
   for (; j < n; j += 4) {
     const acc = q4_row1x4_simd(xq, w, ws, j, n, kb);
-    q4_out(y + ((<usize>j) << 2), acc, load<f32>(xs), bias, j, min(4, n - j));
+    q4_out(y + ((<usize>j) << 2), acc, sx, bias, j, min(4, n - j));
   }
 }

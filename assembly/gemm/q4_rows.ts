@@ -1,5 +1,6 @@
 // The pieces the q4 GEMV and the q4 GEMM share: per-group activation sums for the relaxed form, the 4
-// channels' group scales, the f32 output stage and the 1x4 row dots (relaxed and plain SIMD).
+// channels' group scales, the f32 output stage and the 1x4 row dots (relaxed and plain SIMD); and the
+// GEMV's 1x8 main tile (one row x 8 channels through the output stage).
 // Operands as assembly/gemm/q4_gemm.ts. Requires SIMD128 (+ relaxed SIMD for __relaxed).
 import { ACT_ZERO } from "../quant/act";
 import { hsum4_i32, load4, rowPtr, store4 } from "./common";

@@ -1,6 +1,6 @@
 // The one-row bodies the q8 GEMV and the q8 GEMM's M % 2 tail share: exact integer dots of one 7-bit
 // activation row with 4 weight rows (1x4c16, relaxed and plain SIMD), the relaxed dot itself and the
-// K-tail dots. Operands as assembly/gemm/q8_gemm.ts. Requires SIMD128 (+ relaxed SIMD for __relaxed).
+// K-tail dots; and the GEMV's 1x8c16 main tile (one row x 8 channels through the output stage). Operands as assembly/gemm/q8_gemm.ts. Requires SIMD128 (+ relaxed SIMD for __relaxed).
 import { ACT_ZERO } from "../quant/act";
 import { dotTail, hsum4_i32, load4, outRow } from "./common";
 
