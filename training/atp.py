@@ -333,10 +333,16 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     return lm.lm_head(x), torch.stack(kept, dim=1), info
 
 
-def budget_losses(kept: torch.Tensor, target: float):
-    """kept (B, L) fraction alive entering each layer -> (depth-weighted penalty, |mean - target|).
-    Depth weights w_l = 2 (l + 1) / (L + 1) average 1: keeping a token deep costs more (docs/method.md, Training)."""
+def budget_losses(kept: torch.Tensor, target: float, flat_from: Optional[int] = None):
+    """kept (B, L) fraction alive entering each layer -> (depth-weighted penalty, budget term).
+    Depth weights w_l = 2 (l + 1) / (L + 1) average 1: keeping a token deep costs more (docs/method.md, Training).
+    The budget term is |mean - target| over the batch and all layers; with `flat_from` (the first layer a
+    module prunes) it is the mean over layers l >= flat_from of |batch mean of kept_l - f|, f the one level
+    for those layers that gives the same mean over all L (a flat schedule: late layers are not starved)."""
     L = kept.shape[1]
     w = torch.arange(1, L + 1, device=kept.device, dtype=kept.dtype) * 2 / (L + 1)
     depth = (kept * w).mean()
-    return depth, (kept.mean() - target).abs()
+    if flat_from is None:
+        return depth, (kept.mean() - target).abs()
+    f = (L * target - flat_from) / (L - flat_from)
+    return depth, (kept[:, flat_from:].mean(0) - f).abs().mean()

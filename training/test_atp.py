@@ -16,7 +16,7 @@
 
 import torch
 
-from atp import ATP, ATPConfig, GridSelect, atp_forward, grid_tokens, sap_scores, scores, uniform_grid
+from atp import ATP, ATPConfig, GridSelect, atp_forward, budget_losses, grid_tokens, sap_scores, scores, uniform_grid
 from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
 
 TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
@@ -176,6 +176,21 @@ def test_grid_control():
     for b in range(2):
         want = removed_forward(m, px, ids[b].tolist(), [uniform_grid(12, 20)], [0])
         assert (logits[b] - want).abs().max().item() < TOL
+
+
+def test_flat_budget_term():
+    # 8 layers, first module after layer 0: the flat level for layers 1..7 at a 25% mean is (2 - 1) / 7
+    f = 1 / 7
+    flat = torch.tensor([[1.0] + [f] * 7, [1.0] + [f] * 7])
+    assert budget_losses(flat, 0.25, flat_from=1)[1].item() < 1e-6
+    assert abs(budget_losses(flat, 0.25)[1].item()) < 1e-6  # the same mean: the plain term agrees
+    # a decreasing schedule of the same mean costs nothing under "mean" but is penalised under "flat"
+    dec = torch.tensor([[1.0, 0.2, 0.2, 0.15, 0.15, 0.1, 0.1, 0.1]])
+    assert abs(budget_losses(dec, 0.25)[1].item()) < 1e-6
+    assert budget_losses(dec, 0.25, flat_from=1)[1].item() > 0.03
+    # instances may differ (adaptivity): only each layer's batch mean is held
+    mixed = torch.tensor([[1.0] + [f + 0.1] * 7, [1.0] + [f - 0.1] * 7])
+    assert budget_losses(mixed, 0.25, flat_from=1)[1].item() < 1e-6
 
 
 if __name__ == "__main__":

@@ -72,6 +72,10 @@ def parse_args(argv=None):
     ap.add_argument("--merge", action="store_true",
                     help="the modules merge what they drop into the most similar kept token, with proportional "
                          "attention (training/atp.py merge_dropped; sets atp.merge in the exported config)")
+    ap.add_argument("--schedule", choices=["mean", "flat"], default="mean",
+                    help="mean: the budget term holds the mean kept share over all layers (the modules choose the "
+                         "schedule); flat: it holds every layer after the first module at one level with the same "
+                         "mean (atp.budget_losses flat_from)")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows")
     return ap.parse_args(argv)
 
@@ -155,7 +159,7 @@ def main(argv=None):
     ck = torch.load(ckpt_path if a.resume else a.init, map_location="cpu")
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
-                  "eval_every", "eval_per_family", "seed", "select", "grid_layer"]:
+                  "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -223,7 +227,8 @@ def main(argv=None):
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
         loss = ce
         if not unpruned:
-            depth, target = budget_losses(kept, annealed_target(step, a.anneal_steps, atp_cfg.target_keep))
+            flat_from = atp_cfg.layers[0] + 1 if a.schedule == "flat" else None
+            depth, target = budget_losses(kept, annealed_target(step, a.anneal_steps, atp_cfg.target_keep), flat_from)
             if a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target
         opt.zero_grad(set_to_none=True)

@@ -25,6 +25,7 @@ const C4: f32 = 0.04189782217; // 0x1.573A1Ap-5
 const C3: f32 = 0.1666765213; // 0x1.555A80p-3
 const C2: f32 = 0.4999915063; // 0x1.FFFDC6p-2
 const C1: f32 = 0.999999702; // 0x1.FFFFF6p-1
+const EXP_MAGIC: f32 = 12582912; // 1.5 * 2^23
 
 /** exp(x) in f32 (see the header for the method and its error). */
 export function exp_f32(x: f32): f32 {
@@ -47,7 +48,9 @@ export function exp_f32(x: f32): f32 {
 export function exp_f32x4(x: v128): v128 {
   const under = f32x4.lt(x, f32x4.splat(EXP_LO));
   const over = f32x4.gt(x, f32x4.splat(EXP_HI));
-  const xc = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  // pmax/pmin (one maxps/minps each) instead of max/min (V8 adds NaN and signed-zero fix-ups): with x
+  // first in pmax and the clamped value first in pmin a NaN lane stays NaN, so every lane equals exp_f32's
+  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
   const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
   let t = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
   t = f32x4.sub(t, f32x4.mul(n, f32x4.splat(LN2_LO)));
@@ -55,7 +58,10 @@ export function exp_f32x4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C3));
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C2));
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C1));
-  const s = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // 2^n from n's bits: n is a whole number in [-126, 127], so n + 1.5 * 2^23 is exact and its bit pattern
+  // is 0x4B400000 + n (one add instead of trunc_sat's saturating sequence; NaN lanes are masked below)
+  const nb = f32x4.add(n, f32x4.splat(EXP_MAGIC));
+  const s = i32x4.shl(i32x4.add(nb, i32x4.splat(127 - 0x4b400000)), 23);
   t = f32x4.mul(t, s);
   const r = v128.andnot(f32x4.add(f32x4.mul(t, p), s), under);
   return v128.bitselect(f32x4.splat(Infinity), r, over);
