@@ -12,7 +12,8 @@
 //   key_bias: 0, or f32 [cache_len] added to every score of key j after scaling (the same for every row
 //     and head): log(size_j) gives proportional attention over merged tokens, a key that stands for
 //     size_j tokens weighing as size_j copies of itself (docs/method.md, "Merging").
-//   scores: caller scratch of cache_len f32 (one row of scores; reused for every row and head).
+//   scores: caller scratch of 2 * cache_len f32 (two rows of scores: the SIMD kernels take query rows in
+//     pairs; this reference uses the first row only).
 //   cap_rows: i32 [cap_count] query-row indices, any order; cap_out: f32 [cap_count, cache_len] receives,
 //     for each listed row i, mean over heads of softmax(q_i k^T / sqrt(d)), 0 at masked keys. Rows not in
 //     0..mq-1 are left all zero. cap_count = 0 disables the capture (pointers then unused).

@@ -5,6 +5,11 @@
 //   2. softmax numerator in place: lane max, e = exp(s - mx) on 4 lanes, lane sums;
 //   3. out = sum_j e_j v_j: 16 output dims in 4 accumulators, each e_j splatted once per 16 dims, then
 //      4-dim blocks, then a scalar tail (any d works; d = 32..64 in practice).
+// Query rows go two at a time (scores_pair, pv_pair): each key and value vector is loaded once for both
+// rows, for the keys both see; each row then finishes its own keys and its d % 16 columns with the one-row
+// passes. Per row the arithmetic and its order are those of the one-row path, so a row's result does not
+// depend on whether it was paired (an odd last row, or a row that sees no key, takes the one-row path).
+// The second row's scores go to scores + cache_len (the scratch holds two rows).
 // The capture of head-averaged probabilities is done in pass 3's epilogue, from the same scores row.
 // Differs from the scalar reference only in summation order (dot products, sum of e, sum over keys).
 // f32_attention__relaxed is the same code with every multiply-accumulate as f32x4.relaxed_madd (fused
@@ -26,8 +31,8 @@ function madd<M>(a: v128, b: v128, c: v128): v128 {
 }
 
 /**
- * Pass 1: scores[j] = scale * q.k_j (+ bias[j] when bias != 0) for j < nk; returns max_j scores[j].
- * k_j = k + j*ldk4 bytes.
+ * Pass 1: scores[j] = scale * q.k_j (+ bias[j] when bias != 0) for from <= j < nk; returns the max of
+ * those scores and mx0. k_j = k + j*ldk4 bytes. `from` is a multiple of 4 (0, or where scores_pair stopped).
  */
 function scores_pass<M>(
   qi: usize,
@@ -38,11 +43,13 @@ function scores_pass<M>(
   scale: f32,
   bias: usize,
   scores: usize,
+  from: i32 = 0,
+  mx0: f32 = -Infinity,
 ): f32 {
   const d4 = d & ~3;
   const vscale = f32x4.splat(scale);
-  let vmx = f32x4.splat(-Infinity);
-  let j = 0;
+  let vmx = f32x4.splat(mx0);
+  let j = from;
   for (; j + 4 <= nk; j += 4) {
     const k0 = k + <usize>j * ldk4;
     const k1 = k0 + ldk4;
@@ -111,10 +118,19 @@ function exp_pass(scores: usize, nk: i32, mx: f32): f32 {
   return sum;
 }
 
-/** Pass 3: oi[c] = inv * sum_j scores[j] * v_j[c] for c < d. v_j = v + j*ldv4 bytes. */
-function pv_pass<M>(oi: usize, v: usize, ldv4: usize, nk: i32, d: i32, scores: usize, inv: f32): void {
+/** Pass 3: oi[c] = inv * sum_j scores[j] * v_j[c] for c0 <= c < d. v_j = v + j*ldv4 bytes. */
+function pv_pass<M>(
+  oi: usize,
+  v: usize,
+  ldv4: usize,
+  nk: i32,
+  d: i32,
+  scores: usize,
+  inv: f32,
+  c0: i32 = 0,
+): void {
   const vinv = f32x4.splat(inv);
-  let c = 0;
+  let c = c0;
   for (; c + 16 <= d; c += 16) {
     let a0 = f32x4.splat(0);
     let a1 = f32x4.splat(0);
@@ -150,6 +166,154 @@ function pv_pass<M>(oi: usize, v: usize, ldv4: usize, nk: i32, d: i32, scores: u
       a += load<f32>(scores + ((<usize>j) << 2)) * load<f32>(v + <usize>j * ldv4 + ((<usize>c) << 2));
     }
     store<f32>(oi + ((<usize>c) << 2), a * inv);
+  }
+}
+
+/** Row 1's running max from scores_pair (the pass returns row 0's). */
+let pair_mx1: f32 = -Infinity;
+
+/**
+ * Pass 1 for two query rows of one head, keys 0 <= j < j4 (j4 a multiple of 4): the same per-row
+ * arithmetic as scores_pass (4 keys, one accumulator per key over d, transpose-add), each key vector
+ * loaded once for both rows. Returns row 0's max; row 1's is left in pair_mx1. d % 4 dims as scores_pass.
+ */
+function scores_pair<M>(
+  q0: usize,
+  q1: usize,
+  k: usize,
+  ldk4: usize,
+  j4: i32,
+  d: i32,
+  scale: f32,
+  bias: usize,
+  s0: usize,
+  s1: usize,
+): f32 {
+  const d4 = d & ~3;
+  const vscale = f32x4.splat(scale);
+  let vmx0 = f32x4.splat(-Infinity);
+  let vmx1 = f32x4.splat(-Infinity);
+  for (let j = 0; j < j4; j += 4) {
+    const k0 = k + <usize>j * ldk4;
+    const k1 = k0 + ldk4;
+    const k2 = k1 + ldk4;
+    const k3 = k2 + ldk4;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    let b2 = f32x4.splat(0);
+    let b3 = f32x4.splat(0);
+    for (let c = 0; c < d4; c += 4) {
+      const o = (<usize>c) << 2;
+      const qa = v128.load(q0 + o);
+      const qb = v128.load(q1 + o);
+      const kv0 = v128.load(k0 + o);
+      a0 = madd<M>(qa, kv0, a0);
+      b0 = madd<M>(qb, kv0, b0);
+      const kv1 = v128.load(k1 + o);
+      a1 = madd<M>(qa, kv1, a1);
+      b1 = madd<M>(qb, kv1, b1);
+      const kv2 = v128.load(k2 + o);
+      a2 = madd<M>(qa, kv2, a2);
+      b2 = madd<M>(qb, kv2, b2);
+      const kv3 = v128.load(k3 + o);
+      a3 = madd<M>(qa, kv3, a3);
+      b3 = madd<M>(qb, kv3, b3);
+    }
+    let sa = hsum4_f32x4(a0, a1, a2, a3);
+    let sb = hsum4_f32x4(b0, b1, b2, b3);
+    for (let c = d4; c < d; c++) {
+      const o = (<usize>c) << 2;
+      const kc = f32x4(load<f32>(k0 + o), load<f32>(k1 + o), load<f32>(k2 + o), load<f32>(k3 + o));
+      sa = madd<M>(f32x4.splat(load<f32>(q0 + o)), kc, sa);
+      sb = madd<M>(f32x4.splat(load<f32>(q1 + o)), kc, sb);
+    }
+    sa = f32x4.mul(sa, vscale);
+    sb = f32x4.mul(sb, vscale);
+    if (bias != 0) {
+      const bv = v128.load(bias + ((<usize>j) << 2));
+      sa = f32x4.add(sa, bv);
+      sb = f32x4.add(sb, bv);
+    }
+    v128.store(s0 + ((<usize>j) << 2), sa);
+    v128.store(s1 + ((<usize>j) << 2), sb);
+    vmx0 = f32x4.max(vmx0, sa);
+    vmx1 = f32x4.max(vmx1, sb);
+  }
+  pair_mx1 = hmax_f32x4(vmx1);
+  return hmax_f32x4(vmx0);
+}
+
+/**
+ * Pass 3 for two query rows of one head, for the 16-dim blocks of d: row 0 over keys j < nk0, row 1 over
+ * j < nk1 (nk0 <= nk1), each v block loaded once for both rows over the shared keys. Per row the same
+ * sums in the same order as pv_pass, which finishes the d % 16 columns (its c0).
+ */
+function pv_pair<M>(
+  o0: usize,
+  o1: usize,
+  v: usize,
+  ldv4: usize,
+  nk0: i32,
+  nk1: i32,
+  d: i32,
+  s0: usize,
+  s1: usize,
+  inv0: f32,
+  inv1: f32,
+): void {
+  const vinv0 = f32x4.splat(inv0);
+  const vinv1 = f32x4.splat(inv1);
+  for (let c = 0; c + 16 <= d; c += 16) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    let b2 = f32x4.splat(0);
+    let b3 = f32x4.splat(0);
+    let vj = v + ((<usize>c) << 2);
+    let j = 0;
+    for (; j < nk0; j++) {
+      const o = (<usize>j) << 2;
+      const pa = v128.load32_splat(s0 + o);
+      const pb = v128.load32_splat(s1 + o);
+      const v0 = v128.load(vj);
+      a0 = madd<M>(pa, v0, a0);
+      b0 = madd<M>(pb, v0, b0);
+      const v1 = v128.load(vj, 16);
+      a1 = madd<M>(pa, v1, a1);
+      b1 = madd<M>(pb, v1, b1);
+      const v2 = v128.load(vj, 32);
+      a2 = madd<M>(pa, v2, a2);
+      b2 = madd<M>(pb, v2, b2);
+      const v3 = v128.load(vj, 48);
+      a3 = madd<M>(pa, v3, a3);
+      b3 = madd<M>(pb, v3, b3);
+      vj += ldv4;
+    }
+    for (; j < nk1; j++) {
+      const pb = v128.load32_splat(s1 + ((<usize>j) << 2));
+      b0 = madd<M>(pb, v128.load(vj), b0);
+      b1 = madd<M>(pb, v128.load(vj, 16), b1);
+      b2 = madd<M>(pb, v128.load(vj, 32), b2);
+      b3 = madd<M>(pb, v128.load(vj, 48), b3);
+      vj += ldv4;
+    }
+    const oa = o0 + ((<usize>c) << 2);
+    v128.store(oa, f32x4.mul(a0, vinv0));
+    v128.store(oa, f32x4.mul(a1, vinv0), 16);
+    v128.store(oa, f32x4.mul(a2, vinv0), 32);
+    v128.store(oa, f32x4.mul(a3, vinv0), 48);
+    const ob = o1 + ((<usize>c) << 2);
+    v128.store(ob, f32x4.mul(b0, vinv1));
+    v128.store(ob, f32x4.mul(b1, vinv1), 16);
+    v128.store(ob, f32x4.mul(b2, vinv1), 32);
+    v128.store(ob, f32x4.mul(b3, vinv1), 48);
   }
 }
 
@@ -195,7 +359,43 @@ function attention<M>(
   const inv_h: f32 = <f32>1 / <f32>hq;
   const ldkv4 = (<usize>ld_kv) << 2;
   if (cap_count > 0) memory.fill(cap_out, 0, (<usize>cap_count * cache_len) << 2);
-  for (let i = 0; i < mq; i++) {
+  const s1 = scores + ((<usize>cache_len) << 2); // row 1's scores in the pair path
+  const d16 = d & ~15;
+  let i = 0;
+  // rows two at a time: each key and value vector is loaded once for both (the loads, not the
+  // multiply-adds, bound the one-row passes); per row the arithmetic is that of the one-row path
+  for (; i + 2 <= mq; i += 2) {
+    let nk0 = causal != 0 ? cache_len - mq + i + 1 : cache_len;
+    if (nk0 > cache_len) nk0 = cache_len;
+    let nk1 = causal != 0 ? nk0 + 1 : nk0;
+    if (nk1 > cache_len) nk1 = cache_len;
+    if (nk0 <= 0) break; // rows that see no key: the one-row path below zeroes them
+    const j4 = nk0 & ~3;
+    for (let h = 0; h < hq; h++) {
+      const q0 = q + ((<usize>i * ld_q + h * d) << 2);
+      const q1 = q0 + ((<usize>ld_q) << 2);
+      const o0 = out + ((<usize>i * ld_o + h * d) << 2);
+      const o1 = o0 + ((<usize>ld_o) << 2);
+      const kh = k + ((<usize>(h / group) * d) << 2);
+      const vh = v + ((<usize>(h / group) * d) << 2);
+      let mx0 = scores_pair<M>(q0, q1, kh, ldkv4, j4, d, scale, key_bias, scores, s1);
+      mx0 = scores_pass<M>(q0, kh, ldkv4, nk0, d, scale, key_bias, scores, j4, mx0);
+      const mx1 = scores_pass<M>(q1, kh, ldkv4, nk1, d, scale, key_bias, s1, j4, pair_mx1);
+      const inv0: f32 = <f32>1 / exp_pass(scores, nk0, mx0);
+      const inv1: f32 = <f32>1 / exp_pass(s1, nk1, mx1);
+      pv_pair<M>(o0, o1, vh, ldkv4, nk0, nk1, d, scores, s1, inv0, inv1);
+      if (d16 < d) {
+        pv_pass<M>(o0, vh, ldkv4, nk0, d, scores, inv0, d16);
+        pv_pass<M>(o1, vh, ldkv4, nk1, d, s1, inv1, d16);
+      }
+      for (let s = 0; s < cap_count; s++) {
+        const r = load<i32>(cap_rows + ((<usize>s) << 2));
+        if (r == i) capture_add(cap_out + ((<usize>s * cache_len) << 2), scores, nk0, inv0, inv_h);
+        else if (r == i + 1) capture_add(cap_out + ((<usize>s * cache_len) << 2), s1, nk1, inv1, inv_h);
+      }
+    }
+  }
+  for (; i < mq; i++) {
     let nk = causal != 0 ? cache_len - mq + i + 1 : cache_len;
     if (nk > cache_len) nk = cache_len;
     for (let h = 0; h < hq; h++) {

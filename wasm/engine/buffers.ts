@@ -38,7 +38,7 @@ export interface Buffers {
   kv: { k: Ptr; v: Ptr }[]; // per layer [S, Hkv*hd] each
   keyBias: Ptr[]; // per layer [S]: log(size) of each cache row once tokens were merged (else unused)
   ropeTable: Ptr; // [S, hd] cos | sin halves per position
-  scores: Ptr; // [max(S, Nv)] attention scratch row
+  scores: Ptr; // [2 max(S, Nv)] attention scratch: two rows (the kernel takes query rows in pairs)
   capRows: Ptr; // i32 [max(S, Nv)]
   capOut: Ptr; // [max(S, Nv), max(S, Nv)] captured head-averaged probability rows (LLM or vision)
   xq: Ptr; // u8 [max(S, Nv), actStride(maxK)] quantized activations
@@ -108,7 +108,7 @@ export function layoutBuffers(
     })),
     keyBias: Array.from({ length: t.layers }, (_, l) => f(own(l) ? s : 0)),
     ropeTable: f(s * hd),
-    scores: f(rows),
+    scores: f(2 * rows),
     capRows: f(rows),
     capOut: f(rows * rows),
     xq: alloc(rows * actStride(maxK)),

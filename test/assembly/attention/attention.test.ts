@@ -114,7 +114,7 @@ function run(
   const biasPtr = bias ? a.f32(bias) : 0;
   const outLen = s.mq * s.ldO;
   const out = a.f32(new Array<number>(outLen).fill(7)); // padding sentinel
-  const scores = a.f32(s.cacheLen);
+  const scores = a.f32(2 * s.cacheLen); // two rows of scratch (the kernel contract)
   const rows = capture ? c.capRows : [];
   const rowsPtr = a.alloc(4 * Math.max(rows.length, 1));
   new Int32Array(k.memory.buffer, rowsPtr, rows.length).set(rows);
@@ -220,4 +220,50 @@ describe.each(BUILDS)("f32_attention ($name build)", ({ name: build, module }) =
       expect(Array.from(got.cap.slice(2))).toEqual(Array.from(two.cap));
     },
   );
+
+  // The SIMD kernels take query rows in pairs; a row's output (and capture) must be the one it gets alone,
+  // bit for bit, or prefill and decode of the same token would drift apart.
+  it.each(ISAS)("each row is computed as it is alone, bit for bit (rows in pairs, %s)", async (isa) => {
+    const k = await loadBuild(module);
+    const shapes: [AttnShape, boolean][] = [
+      [contiguous(7, 4, 2, 48, 30), true], // decoder prefill after a prune: odd rows, 30 % 4 = 2
+      [contiguous(6, 4, 2, 48, 9), true], // keys 4..9 for the rows: every nk % 4
+      [contiguous(5, 2, 1, 34, 12), true], // d % 16 and d % 4 tails
+      [contiguous(9, 4, 4, 32, 9), false], // vision encoder
+    ];
+    for (const [s, causal] of shapes) {
+      const r = rng(s.mq * 7 + s.d);
+      const data = [
+        uniform(r, s.mq * s.ldQ),
+        uniform(r, s.cacheLen * s.ldKv),
+        uniform(r, s.cacheLen * s.ldKv),
+      ];
+      const bias = biasOf(s.cacheLen, 5);
+      const all: Case = { name: "", shape: s, causal, keyPos: null, capRows: range(s.mq) };
+      const got = run(k, isa, all, data, true, bias);
+      for (let i = 0; i < s.mq; i++) {
+        const keys = causal ? s.cacheLen - s.mq + i + 1 : s.cacheLen;
+        const one: Case = {
+          name: "",
+          shape: { ...s, mq: 1, cacheLen: keys },
+          causal,
+          keyPos: null,
+          capRows: [0],
+        };
+        const q = data[0].slice(i * s.ldQ, (i + 1) * s.ldQ);
+        const alone = run(
+          k,
+          isa,
+          one,
+          [q, data[1].slice(0, keys * s.ldKv), data[2].slice(0, keys * s.ldKv)],
+          true,
+          bias.slice(0, keys),
+        );
+        expect(got.out.slice(i * s.hq * s.d, (i + 1) * s.hq * s.d)).toEqual(alone.out);
+        expect(Array.from(got.cap.slice(i * s.cacheLen, i * s.cacheLen + keys))).toEqual(
+          Array.from(alone.cap),
+        );
+      }
+    }
+  });
 });
