@@ -38,8 +38,8 @@ export function q8_act_quantize__scalar(x: usize, xq: usize, xs: usize, m: i32, 
 
 /**
  * SIMD: max |x| as an unsigned max of the bit patterns (the same order as the floats once the sign
- * is cleared, NaN included), then 16 values per step: divide, round (f32x4.nearest), convert
- * (trunc_sat), clamp in i32, add the zero point and narrow i32 -> i16 -> u8. For finite inputs
+ * is cleared, NaN included), then 16 values per step: divide, round and convert (quant4), clamp in i32,
+ * add the zero point and narrow i32 -> i16 -> u8. For finite inputs
  * |x / s| <= 63.00001, so clamping after rounding equals the reference's clamp before; NaN gives 0 in
  * both. Scalar tail for K % 16. Same signature and bit-identical output as the scalar reference.
  */
@@ -83,8 +83,17 @@ export function q8_act_quantize__simd(x: usize, xq: usize, xs: usize, m: i32, k:
   }
 }
 
-// x / s rounded half to even, as i32 clamped to [-63, 63], plus the zero point.
+// x / s rounded half to even, as i32 clamped to [-63, 63], plus the zero point. Rounding and conversion
+// in one add: for |x / s| < 2^22, x / s + 1.5 * 2^23 rounds half to even exactly as f32x4.nearest does and
+// its bit pattern is 0x4B400000 + the rounded value (|x / s| <= 63.00001 here); a NaN lane is zeroed
+// (NaN == NaN is false), as trunc_sat gives 0 for it. Fewer instructions than nearest + trunc_sat in V8.
 function quant4(v: v128, vs: v128, lo: v128, hi: v128, zp: v128): v128 {
-  const q = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v, vs)));
+  const d = f32x4.div(v, vs);
+  const q = v128.and(
+    i32x4.sub(f32x4.add(d, f32x4.splat(ROUND_MAGIC)), i32x4.splat(0x4b400000)),
+    f32x4.eq(d, d),
+  );
   return i32x4.add(i32x4.min_s(i32x4.max_s(q, lo), hi), zp);
 }
+
+const ROUND_MAGIC: f32 = 12582912; // 1.5 * 2^23

@@ -27,6 +27,9 @@ export interface QuantScratch {
   aux: Ptr; // i32 [rows, q4Blocks(maxK)]
 }
 
+/** `linear`'s last argument where the input is the previous call's (reads better than a bare `true`). */
+export const SAME_INPUT = true;
+
 /** Kernel-call wrapper for one model instance. */
 export class Ops {
   readonly rmsnorm: Signatures["rmsnorm"];
@@ -45,6 +48,8 @@ export class Ops {
   private readonly q4gemm: Signatures["qgemm"];
   private readonly q4gemv: Signatures["qgemv"];
   private readonly f32gemm: Signatures["f32gemm"];
+  /** The input whose activations the quantize scratch holds (for `linear`'s sameInput). */
+  private quantized: { x: Ptr; m: number; k: number } | null = null;
   /** Which export each op resolved to (bench reports, /health). */
   readonly chosen: Record<string, string> = {};
 
@@ -71,11 +76,20 @@ export class Ops {
   }
 
   /** y[m, n] = x[m, k] . W^T (+ bias; 0 = none); x rows contiguous (stride k floats), y stride n. */
-  linear(x: Ptr, w: LinearWeight, bias: Ptr, y: Ptr, m: number): void {
+  /**
+   * `sameInput`: x is the input of the previous quantized `linear` call, unchanged since (q, k, v from
+   * one normed input; gate and up): its 7-bit activations are still in the scratch and are not computed
+   * again. Throws when the previous call's input was not this x (same rows and width).
+   */
+  linear(x: Ptr, w: LinearWeight, bias: Ptr, y: Ptr, m: number, sameInput = false): void {
     const { n, k } = w;
     if (w.dtype === "f32") return this.f32gemm(x, w.data, bias, y, m, n, k);
     const { xq, xs, aux } = this.s;
-    this.quantize(x, xq, xs, m, k);
+    const last = this.quantized;
+    if (!sameInput) this.quantize(x, xq, xs, m, k);
+    else if (!last || last.x !== x || last.m !== m || last.k !== k)
+      throw new Error(`linear ${w.name}: sameInput, but the scratch holds another input`);
+    this.quantized = { x, m, k };
     const extra = w.dtype === "q8" ? w.wsum : aux;
     const [gemm, gemv] = w.dtype === "q8" ? [this.q8gemm, this.q8gemv] : [this.q4gemm, this.q4gemv];
     if (m === 1) gemv(xq, xs, w.data, w.scales, extra, bias, y, n, k);

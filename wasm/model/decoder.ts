@@ -14,6 +14,7 @@ import type { Ptr } from "../kernels";
 import { Q4_BLOCK, Q4_BLOCK_BYTES, Q4_GROUP, q4Blocks, q4Groups } from "../quant";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { now } from "../engine/clock";
+import { SAME_INPUT } from "../engine/ops";
 import type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "../pruning/policy";
 import type { VisionRows } from "./vision";
 
@@ -111,8 +112,8 @@ function decoderLayer(
   // attention block
   ops.rmsnorm(b.x, w.vec(`${p}.attn_norm.weight`), b.h, m, D, t.rmsNormEps);
   ops.linear(b.h, w.linear(`${p}.attn.q.weight`), 0, b.q, m); // (m, Hq*hd)
-  ops.linear(b.h, w.linear(`${p}.attn.k.weight`), 0, kNew, m); // (m, Hkv*hd) into the cache
-  ops.linear(b.h, w.linear(`${p}.attn.v.weight`), 0, vNew, m);
+  ops.linear(b.h, w.linear(`${p}.attn.k.weight`), 0, kNew, m, SAME_INPUT); // (m, Hkv*hd) into the cache
+  ops.linear(b.h, w.linear(`${p}.attn.v.weight`), 0, vNew, m, SAME_INPUT);
   ops.rope(b.q, qDim, m, t.heads, hd, b.pos, b.ropeTable);
   ops.rope(kNew, kvDim, m, t.kvHeads, hd, b.pos, b.ropeTable);
   const keys = past + m;
@@ -143,7 +144,7 @@ function decoderLayer(
   // MLP block
   ops.rmsnorm(b.x, w.vec(`${p}.mlp_norm.weight`), b.h, m, D, t.rmsNormEps);
   ops.linear(b.h, w.linear(`${p}.mlp.gate.weight`), 0, b.gate, m); // (m, I)
-  ops.linear(b.h, w.linear(`${p}.mlp.up.weight`), 0, b.up, m);
+  ops.linear(b.h, w.linear(`${p}.mlp.up.weight`), 0, b.up, m, SAME_INPUT);
   ops.swiglu(b.gate, b.up, b.gate, m * t.intermediate);
   ops.linear(b.gate, w.linear(`${p}.mlp.down.weight`), 0, b.tmp, m);
   ops.add(b.x, b.tmp, b.x, m * D);

@@ -5,6 +5,7 @@
 import { gridSide, headDim, visionLayersRun } from "../config";
 import type { Ptr } from "../kernels";
 import { now } from "../engine/clock";
+import { SAME_INPUT } from "../engine/ops";
 import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { visionPlan, type VisionPlan, type VisionReduction } from "../pruning/vision";
 
@@ -50,8 +51,8 @@ function encoderLayer(
   // x = x + self_attn(layer_norm1(x))
   ops.layernorm(b.vx, w.vec(`${p}.ln1.weight`), w.vec(`${p}.ln1.bias`), b.vh, n, D, eps);
   ops.linear(b.vh, w.linear(`${p}.attn.q.weight`), w.maybe(`${p}.attn.q.bias`), b.vq, n); // (n, D)
-  ops.linear(b.vh, w.linear(`${p}.attn.k.weight`), w.maybe(`${p}.attn.k.bias`), b.vk, n);
-  ops.linear(b.vh, w.linear(`${p}.attn.v.weight`), w.maybe(`${p}.attn.v.bias`), b.vv, n);
+  ops.linear(b.vh, w.linear(`${p}.attn.k.weight`), w.maybe(`${p}.attn.k.bias`), b.vk, n, SAME_INPUT);
+  ops.linear(b.vh, w.linear(`${p}.attn.v.weight`), w.maybe(`${p}.attn.v.bias`), b.vv, n, SAME_INPUT);
   if (capture) i32View(e, b.capRows, n).set(Int32Array.from({ length: n }, (_, r) => r));
   const cap = capture ? n : 0;
   const hd = headDim(e.cfg.vision);
