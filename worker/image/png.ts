@@ -40,8 +40,9 @@ function idatStream(bytes: Uint8Array, view: DataView): Uint8Array[] {
 }
 
 /** Compressed bytes pushed to the checking inflater at a time: deflate expands at most ~1032x, so one
- * push inflates at most ~1 MB before the count is checked. */
-const CHECK_SLICE = 1024;
+ * push inflates at most ~4 MB before the count is checked. (1 KB slices cost 0.7 ms on a 7 KB IDAT in
+ * fflate, 4 KB 0.2 ms, the whole stream at once 0.17 ms: measured in Node.) */
+const CHECK_SLICE = 4096;
 
 /**
  * Inflates the IDAT stream, throwing once more than `limit` bytes come out. fflate's streaming inflater

@@ -1,5 +1,5 @@
 // worker/image/png.ts: the bounded inflate in front of fast-png. A PNG whose zlib stream is split over
-// many IDAT chunks (empty ones, and chunks longer than the checker's 1 KB slices) decodes to the pixels
+// many IDAT chunks (empty ones, and chunks longer than the checker's 4 KB slices) decodes to the pixels
 // of the one-chunk file; a truncated stream and one that inflates past the header's size are refused as
 // corrupt (ImageHeaderError), before fast-png sees them.
 import { describe, expect, it } from "vitest";
@@ -38,10 +38,10 @@ function splitIdat(png: Uint8Array, sizes: number[]): Uint8Array {
 
 describe("decodePng's bounded inflate", () => {
   it("decodes a stream split over many IDAT chunks as the one-chunk file", async () => {
-    const one = pngWith(40, 30, await zlib(rows(40, 30)));
+    const one = pngWith(60, 60, await zlib(rows(60, 60)));
     const want = await decodePng(one);
-    expect(want.width).toBe(40);
-    const split = splitIdat(one, [0, 7, 1500, 0, 3, 2100]);
+    expect(want.width).toBe(60);
+    const split = splitIdat(one, [0, 7, 5000, 0, 3, 4100]);
     expect(split.length).toBeGreaterThan(one.length);
     const got = await decodePng(split);
     expect(Array.from(got.data)).toEqual(Array.from(want.data));
