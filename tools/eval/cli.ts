@@ -1,7 +1,4 @@
-// npm run eval -- (--split val|test | --seed S --count N) [--method none] [--weights weights]
-//                 [--precision int8|f32] [--limit N] [--kernels relaxed|simd] [--data data] [--json FILE]
-//                 [--knob NAME=VALUE ...] [--budget B] [--keep F [--count-by mean|input]] [--calibrate N]
-//                 [--vision LAYER,TOKENS[,MERGE]]
+// npm run eval -- --help prints the flags (USAGE below).
 // Evaluates the engine on ShapesVQA with one pruning method; prints a table per family and writes the
 // JSON report (tools/eval/run.ts) to --json. The split is generated into --data first when missing, the
 // kernels are built when stale. --knob sets one of the method's knobs (its table in
@@ -29,26 +26,47 @@ import { generateItems, loadSplit } from "./data";
 import { FileSource, kernelModule, type KernelBuild } from "./node";
 import { evaluate, formatReport } from "./run";
 
-const { values } = parseArgs({
-  options: {
-    split: { type: "string" },
-    seed: { type: "string" },
-    count: { type: "string" },
-    method: { type: "string", default: "none" },
-    weights: { type: "string", default: "weights" },
-    precision: { type: "string", default: "int8" },
-    kernels: { type: "string", default: "relaxed" },
-    data: { type: "string", default: "data" },
-    limit: { type: "string" },
-    json: { type: "string" },
-    keep: { type: "string" },
-    knob: { type: "string", multiple: true, default: [] },
-    budget: { type: "string" },
-    "count-by": { type: "string", default: "mean" },
-    vision: { type: "string" },
-    calibrate: { type: "string", default: "140" },
-  },
-});
+const USAGE = `usage: npm run eval -- (--split val|test | --seed S --count N) [--method none] [--weights weights]
+         [--precision int8|f32] [--limit N] [--kernels relaxed|simd] [--data data] [--json FILE]
+         [--knob NAME=VALUE ...] [--budget B] [--keep F [--count-by mean|input]] [--calibrate N]
+         [--vision LAYER,TOKENS[,MERGE]]
+methods: ${METHODS.join(", ")}`;
+
+/** The flags, or usage and exit: status 0 for --help, 2 for flags parseArgs refuses (no stack trace). */
+function flags() {
+  try {
+    const parsed = parseArgs({ options: OPTIONS });
+    if (parsed.values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (err) {
+    console.error(`eval: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  split: { type: "string" },
+  seed: { type: "string" },
+  count: { type: "string" },
+  method: { type: "string", default: "none" },
+  weights: { type: "string", default: "weights" },
+  precision: { type: "string", default: "int8" },
+  kernels: { type: "string", default: "relaxed" },
+  data: { type: "string", default: "data" },
+  limit: { type: "string" },
+  json: { type: "string" },
+  keep: { type: "string" },
+  knob: { type: "string", multiple: true, default: [] as string[] },
+  budget: { type: "string" },
+  "count-by": { type: "string", default: "mean" },
+  vision: { type: "string" },
+  calibrate: { type: "string", default: "140" },
+} as const;
+const { values } = flags();
 
 /** A finite number from a flag, or undefined when absent. */
 function numFlag(name: "keep" | "budget"): number | undefined {
