@@ -8,7 +8,8 @@
 // (--count-by input, the pre-LLM methods' counting) (tools/eval/calibrate.ts; measured rules calibrate on
 // the first --calibrate val questions). --vision drops (MERGE 1: merges) all but TOKENS patches after
 // vision encoder layer LAYER, before the method runs (wasm/pruning/vision.ts).
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import {
   isMethod,
@@ -148,7 +149,10 @@ async function main(): Promise<void> {
     vision,
   );
   console.log(formatReport(report));
-  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
+  if (values.json) {
+    mkdirSync(dirname(values.json), { recursive: true });
+    writeFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
+  }
 }
 
 main().catch((err: Error) => {
