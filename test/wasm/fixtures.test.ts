@@ -51,6 +51,14 @@ const ATP_F32_MIN_JACCARD = 0.98;
 const ATP_INT8_JACCARD = 0.9;
 const ATP_INT8_MIN_JACCARD = 0.7;
 const ATP_INT8_MAX_FLIPS = 5;
+/**
+ * SAP keeps whole sub-grids: when the reference's theta_s sits within this of a grid's score
+ * (1 - lambda / stride^2), int8's slightly different theta_s keeps or drops that grid's 9-36 tokens at
+ * once, and the masks multiply, so every later module of that question inherits the flip. Such a module
+ * and the ones after it are a near-tie (reported in the detail), not held to the per-module bound; the
+ * whole-set bound above still counts them.
+ */
+const SAP_TIE = 2e-3;
 
 const FIX = import.meta.glob("../fixtures/atp-tiny/*.{f32,u8}", {
   query: "?inline",
@@ -202,6 +210,8 @@ const overlap = (a: number[], b: number[]) => {
 
 /** Runs every ATP fixture question; returns the worst Jaccard and threshold gap over modules. */
 async function atpAgreement(model: Model) {
+  const atp = model.config.atp!;
+  const levels = atp.gridStrides.map((st) => 1 - atp.sapLambda / (st * st));
   let minJaccard = 1;
   let worstModule = 1; // min over modules of max(Jaccard, 1 when at most ATP_INT8_MAX_FLIPS flipped)
   let maxThresholdGap = 0;
@@ -212,7 +222,9 @@ async function atpAgreement(model: Model) {
     const policy = new RecordingAtp();
     await model.run(imageOf(q.fixture_image), q.q_ids, { maxTokens: 1, policy });
     expect(policy.kept.length, `q${j} modules`).toBe(q.modules.length);
+    let tied = false;
     for (const [k, want] of q.modules.entries()) {
+      tied ||= levels.some((l) => Math.abs(want.theta_s - l) < SAP_TIE);
       const [i, u] = overlap(policy.kept[k], want.kept);
       const jac = i / u;
       inter += i;
@@ -221,9 +233,11 @@ async function atpAgreement(model: Model) {
       const gap = Math.max(Math.abs(d.tR - want.t_r), Math.abs(d.thetaS - want.theta_s));
       minJaccard = Math.min(minJaccard, jac);
       const flips = u - i; // tokens kept by one side only
-      worstModule = Math.min(worstModule, flips <= ATP_INT8_MAX_FLIPS ? 1 : jac);
+      if (!tied) worstModule = Math.min(worstModule, flips <= ATP_INT8_MAX_FLIPS ? 1 : jac);
       maxThresholdGap = Math.max(maxThresholdGap, gap);
-      detail.push(`q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)}`);
+      detail.push(
+        `q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)}${tied ? " (SAP tie)" : ""}`,
+      );
     }
   }
   return { minJaccard, worstModule, jaccard: inter / union, maxThresholdGap, detail: detail.join(", ") };
@@ -269,6 +283,7 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
           }
         }
       },
+      30_000, // the f32 path over six questions: ~3-7 s on a 2-vCPU host, more when it is loaded
     );
 
     it.skipIf(!WEIGHT_JSON["../../weights/manifest.json"])(
