@@ -206,6 +206,7 @@ def main(argv=None):
     val_ids = balanced_subset(val, a.eval_per_family)
     P = prefix_len(model)
     log = open(os.path.join(run_dir, "metrics.jsonl"), "a")
+    flat_from = atp_cfg.layers[0] + 1 if a.schedule == "flat" else None  # budget_losses' flat schedule
     t_start = t_ckpt = t_win = time.time()
     win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None}
     model.train()
@@ -227,7 +228,6 @@ def main(argv=None):
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
         loss = ce
         if not unpruned:
-            flat_from = atp_cfg.layers[0] + 1 if a.schedule == "flat" else None
             depth, target = budget_losses(kept, annealed_target(step, a.anneal_steps, atp_cfg.target_keep), flat_from)
             if a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target

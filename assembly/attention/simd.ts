@@ -333,6 +333,11 @@ function capture_add(row: usize, scores: usize, nk: i32, inv: f32, inv_h: f32): 
   }
 }
 
+/** Cache rows query row i sees (the contract's mask; <= 0 when it sees none). */
+function keys_seen(i: i32, mq: i32, cache_len: i32, causal: i32): i32 {
+  return causal != 0 ? min(cache_len - mq + i + 1, cache_len) : cache_len;
+}
+
 /** The kernel body, instantiated for __simd (Exact) and __relaxed (Fused). */
 function attention<M>(
   q: usize,
@@ -365,10 +370,8 @@ function attention<M>(
   // rows two at a time: each key and value vector is loaded once for both (the loads, not the
   // multiply-adds, bound the one-row passes); per row the arithmetic is that of the one-row path
   for (; i + 2 <= mq; i += 2) {
-    let nk0 = causal != 0 ? cache_len - mq + i + 1 : cache_len;
-    if (nk0 > cache_len) nk0 = cache_len;
-    let nk1 = causal != 0 ? nk0 + 1 : nk0;
-    if (nk1 > cache_len) nk1 = cache_len;
+    const nk0 = keys_seen(i, mq, cache_len, causal);
+    const nk1 = keys_seen(i + 1, mq, cache_len, causal);
     if (nk0 <= 0) break; // rows that see no key: the one-row path below zeroes them
     const j4 = nk0 & ~3;
     for (let h = 0; h < hq; h++) {
@@ -396,8 +399,7 @@ function attention<M>(
     }
   }
   for (; i < mq; i++) {
-    let nk = causal != 0 ? cache_len - mq + i + 1 : cache_len;
-    if (nk > cache_len) nk = cache_len;
+    const nk = keys_seen(i, mq, cache_len, causal);
     for (let h = 0; h < hq; h++) {
       const qi = q + ((<usize>i * ld_q + h * d) << 2);
       const oi = out + ((<usize>i * ld_o + h * d) << 2);

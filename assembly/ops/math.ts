@@ -25,7 +25,8 @@ const C4: f32 = 0.04189782217; // 0x1.573A1Ap-5
 const C3: f32 = 0.1666765213; // 0x1.555A80p-3
 const C2: f32 = 0.4999915063; // 0x1.FFFDC6p-2
 const C1: f32 = 0.999999702; // 0x1.FFFFF6p-1
-const EXP_MAGIC: f32 = 12582912; // 1.5 * 2^23
+/** 1.5 * 2^23: for |v| < 2^22, v + ROUND_MAGIC rounds v half to even and its bits are 0x4B400000 + that integer. */
+export const ROUND_MAGIC: f32 = 12582912;
 
 /** exp(x) in f32 (see the header for the method and its error). */
 export function exp_f32(x: f32): f32 {
@@ -60,7 +61,7 @@ export function exp_f32x4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C1));
   // 2^n from n's bits: n is a whole number in [-126, 127], so n + 1.5 * 2^23 is exact and its bit pattern
   // is 0x4B400000 + n (one add instead of trunc_sat's saturating sequence; NaN lanes are masked below)
-  const nb = f32x4.add(n, f32x4.splat(EXP_MAGIC));
+  const nb = f32x4.add(n, f32x4.splat(ROUND_MAGIC));
   const s = i32x4.shl(i32x4.add(nb, i32x4.splat(127 - 0x4b400000)), 23);
   t = f32x4.mul(t, s);
   const r = v128.andnot(f32x4.add(f32x4.mul(t, p), s), under);

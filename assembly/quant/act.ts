@@ -7,6 +7,7 @@
 // Output layout: u8 [M, KP] with KP = (K + 31) & ~31 (the row stride every q8/q4 GEMM expects);
 // columns K..KP-1 hold 64 (quantized 0.0), so q4's zero-padded 32-wide blocks read a neutral value.
 // Requires: SIMD128 for the __simd variant. Both variants give bit-identical bytes and scales.
+import { ROUND_MAGIC } from "../ops/math";
 
 /** Row stride in bytes of quantized activations for K inputs: K rounded up to a multiple of 32. */
 export function actStride(k: i32): i32 {
@@ -95,5 +96,3 @@ function quant4(v: v128, vs: v128, lo: v128, hi: v128, zp: v128): v128 {
   );
   return i32x4.add(i32x4.min_s(i32x4.max_s(q, lo), hi), zp);
 }
-
-const ROUND_MAGIC: f32 = 12582912; // 1.5 * 2^23

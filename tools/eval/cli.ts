@@ -33,21 +33,6 @@ const USAGE = `usage: npm run eval -- (--split val|test | --seed S --count N) [-
          [--vision LAYER,TOKENS[,MERGE]]
 methods: ${METHODS.join(", ")}`;
 
-/** The flags, or usage and exit: status 0 for --help, 2 for flags parseArgs refuses (no stack trace). */
-function flags() {
-  try {
-    const parsed = parseArgs({ options: OPTIONS });
-    if (parsed.values.help) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    return parsed;
-  } catch (err) {
-    console.error(`eval: ${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   split: { type: "string" },
@@ -67,6 +52,21 @@ const OPTIONS = {
   vision: { type: "string" },
   calibrate: { type: "string", default: "140" },
 } as const;
+
+/** The flags, or usage and exit: status 0 for --help, 2 for flags parseArgs refuses (no stack trace). */
+function flags() {
+  try {
+    const parsed = parseArgs({ options: OPTIONS });
+    if (parsed.values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (err) {
+    console.error(`eval: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const { values } = flags();
 
 /** A finite number from a flag, or undefined when absent. */

@@ -57,12 +57,9 @@ function checkInflatedSize(parts: Uint8Array[], limit: number): void {
       throw new ImageHeaderError("PNG: image data inflates past its declared size", "corrupt");
   });
   try {
-    parts.forEach((part, i) => {
-      for (let p = 0; p < part.byteLength || (p === 0 && i === parts.length - 1); p += CHECK_SLICE) {
-        const end = Math.min(p + CHECK_SLICE, part.byteLength);
-        inflater.push(part.subarray(p, end), i === parts.length - 1 && end === part.byteLength);
-      }
-    });
+    for (const part of parts)
+      for (let p = 0; p < part.byteLength; p += CHECK_SLICE) inflater.push(part.subarray(p, p + CHECK_SLICE));
+    inflater.push(new Uint8Array(0), true); // the end: a truncated stream throws here
   } catch (err) {
     if (err instanceof ImageHeaderError) throw err;
     throw new ImageHeaderError("PNG: image data does not inflate", "corrupt");
