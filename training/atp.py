@@ -59,6 +59,10 @@ class ATPConfig:
     # what a module does with the tokens it drops: False removes them; True merges each into the kept
     # token most similar to it with proportional attention (merge_dropped; the engine's `merge` knob)
     merge: bool = False
+    # where the first module's decision applies: False after layer 0 (the layer runs on every token); True
+    # before it, from the same attention (layer 0's, computed on its input), so that the LLM sees only the
+    # kept tokens from its first layer on (needs layers[0] == 0; the engine's `input` knob)
+    input: bool = False
 
     @staticmethod
     def from_dict(d: dict) -> "ATPConfig":
@@ -269,7 +273,10 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     N = c.image_seq_length
     hd = c.text_config.hidden_size // c.text_config.num_attention_heads
     first = atp.c.layers[0]
-    # 1. shared prefix through layers 0..first
+    at_input = getattr(atp.c, "input", False)
+    if at_input and first != 0:
+        raise ValueError(f"atp: input needs the first module after layer 0, got layers {atp.c.layers}")
+    # 1. shared prefix through layers 0..first (at_input: layer 0's attention block alone, on its input)
     Nimg = pixel_values.shape[0]
     bos = torch.full((Nimg, 1), c.bos_token_id, dtype=torch.long, device=ids.device)
     xp = torch.cat([lm.model.embed_tokens(bos), model.image_features(pixel_values).to(lm.model.embed_tokens.weight.dtype)], 1)
@@ -281,7 +288,12 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     xs = lm.model.embed_tokens(ids)  # (B, T, C)
     cos_s, sin_s = rope_cos_sin(pos, hd, c.text_config.rope_theta)
     bias_s = suffix_bias(valid, P)
-    for l in range(first + 1):
+    if at_input:
+        l0 = layers[0]
+        _, kv, probs_p = l0.self_attn(l0.input_layernorm(xp), cos_p, sin_p, bias_p)
+        past = (kv[0].index_select(0, img_index), kv[1].index_select(0, img_index))
+        _, _, probs_s = l0.self_attn(l0.input_layernorm(xs), cos_s, sin_s, bias_s, past)
+    for l in range(0 if at_input else first + 1):
         xp_new, kv, probs_p = layers[l](xp, cos_p, sin_p, bias_p)
         past = (kv[0].index_select(0, img_index), kv[1].index_select(0, img_index))
         xs, _, probs_s = layers[l](xs, cos_s, sin_s, bias_s, past)
@@ -303,12 +315,14 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     m = torch.ones(B, N, device=ids.device)
     size = torch.ones(B, N, device=ids.device)  # tokens each visual row stands for (merging)
     merge = getattr(atp.c, "merge", False)
-    kept = [torch.ones(B, device=ids.device) for _ in range(first + 1)]
+    start = 0 if at_input else first + 1  # the first layer that runs per question
+    kept = [torch.ones(B, device=ids.device) for _ in range(start)]
     mods = iter(enumerate(atp.c.layers))
     k, at = next(mods)
     info = []
-    for l in range(first + 1, L + 1):
-        if l - 1 == at:  # module k after layer `at`: its attention is A
+    for l in range(start, L + 1):
+        # module k after layer `at` (module 0 before layer 0 at_input): its attention is A
+        if k is not None and l == (0 if at_input and k == 0 else at + 1):
             M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through)
             if merge:
                 if not straight_through:

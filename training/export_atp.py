@@ -12,7 +12,8 @@ Before writing, the budget beta at which the modules keep --keep (default 0.25) 
 average over LLM layers on 100 val images is found by bisection and folded into each module's fc2 bias
 (z - beta), so the shipped thresholds hit the target as the engine runs them at budget 0: stage 2's
 budget loss holds the mean only to within a few points (training/README.md). config.json records it
-(`atp_calibration`). Options: --fixtures (the fixtures above), --onnx, --keep 0 (as trained).
+(`atp_calibration`). Options: --fixtures (the fixtures above), --onnx, --keep 0 (as trained), --input and
+--merge (run the modules so: atp.input, atp.merge).
 """
 
 import argparse
@@ -107,11 +108,18 @@ def main():
     ap.add_argument("--keep", type=float, default=0.25,
                     help="fold the budget that reaches this mean kept fraction on val into the MLPs' output "
                          "bias (0 = export the thresholds as trained)")
+    ap.add_argument("--input", action="store_true",
+                    help="export the modules with atp.input: the first decides before layer 0 (from the same "
+                         "attention), so the LLM sees only its tokens from layer 0 on")
+    ap.add_argument("--merge", action="store_true",
+                    help="export the modules with atp.merge: dropped tokens merged into the most similar kept one")
     a = ap.parse_args()
     torch.set_num_threads(2)
     ck = torch.load(a.ckpt, map_location="cpu")
     model = load_model(a.ckpt)
     atp_cfg = ATPConfig.from_dict(ck["atp_config"])
+    atp_cfg.input = atp_cfg.input or a.input  # calibrated, and the fixtures written, as the engine will run it
+    atp_cfg.merge = atp_cfg.merge or a.merge
     atp = ATP(atp_cfg, int(round(math.sqrt(model.config.image_seq_length))))
     atp.load_export_state(ck["atp"])
     atp.eval()

@@ -11,7 +11,9 @@
 5. with `merge` the forward equals the engine's merge done row by row on the shortened sequence
    (wasm/model/decoder.ts mergeDropped: most similar kept token, size-weighted mean, log(size) on the keys);
 6. the grid control (train_atp.py --select grid) keeps the engine's uniform grid (wasm/pruning/select.ts,
-   grid.ts: same sizes and indices) and its forward equals the one with those tokens removed.
+   grid.ts: same sizes and indices) and its forward equals the one with those tokens removed;
+7. with `input` module 0 decides from the same attention as after layer 0 and its tokens are removed (or
+   merged) before layer 0 runs, as the engine's probe (wasm/model/decoder.ts prefillBegin).
 """
 
 import torch
@@ -44,34 +46,42 @@ def batch():
 
 
 def removed_forward(m, px, q, kept_sets, layers_at, merge=False):
-    """Full prompt, visual rows dropped after layer `at` of each module (kept_sets[k]: grid indices). With
-    `merge`, as the engine's mergeDropped (wasm/model/decoder.ts): each dropped row first averaged into its
-    most similar kept row, one at a time, weighted by sizes, and log(size) added to every later key's logits."""
+    """Full prompt, visual rows dropped after layer `at` of each module (-1: before layer 0; kept_sets[k]:
+    grid indices). With `merge`, as the engine's mergeDropped (wasm/model/decoder.ts): each dropped row first
+    averaged into its most similar kept row, one at a time, weighted by sizes, and log(size) added to every
+    later key's logits."""
     lm = m.language_model
     ids = torch.tensor([[1] + [3] * 144 + q])
     x = m.embed(ids, m.image_features(px))  # (1, T, C)
     pos = torch.arange(ids.shape[1])[None]
     grid = torch.tensor([-1] + list(range(144)) + [-1] * len(q))
     size = torch.ones(ids.shape[1])
+
+    def drop_after(l, x, pos, grid, size):
+        if l not in layers_at:
+            return x, pos, grid, size
+        T = x.shape[1]
+        keep = set(kept_sets[layers_at.index(l)])
+        if merge:
+            kept_rows = [r for r in range(T) if grid[r] >= 0 and int(grid[r]) in keep]
+            drop_rows = [r for r in range(T) if grid[r] >= 0 and int(grid[r]) not in keep]
+            unit = lambda r: x[0, r] / x[0, r].norm()
+            targets = [max(kept_rows, key=lambda k: (float(unit(d) @ unit(k)), -k)) for d in drop_rows]
+            x = x.clone()
+            for d, k in zip(drop_rows, targets):
+                total = size[k] + size[d]
+                x[0, k] = (size[k] * x[0, k] + size[d] * x[0, d]) / total
+                size[k] = total
+        rows = [r for r in range(T) if grid[r] < 0 or int(grid[r]) in keep]
+        return x[:, rows], pos[:, rows], grid[rows], size[rows]
+
+    x, pos, grid, size = drop_after(-1, x, pos, grid, size)
     for l, layer in enumerate(lm.model.layers):
         T = x.shape[1]
         cos, sin = rope_cos_sin(pos, 48, 10000.0)
         bias = torch.zeros(T, T).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), -1e30)[None, None]
         x, _, _ = layer(x, cos, sin, bias + size.log())
-        if l in layers_at:
-            keep = set(kept_sets[layers_at.index(l)])
-            if merge:
-                kept_rows = [r for r in range(T) if grid[r] >= 0 and int(grid[r]) in keep]
-                drop_rows = [r for r in range(T) if grid[r] >= 0 and int(grid[r]) not in keep]
-                unit = lambda r: x[0, r] / x[0, r].norm()
-                targets = [max(kept_rows, key=lambda k: (float(unit(d) @ unit(k)), -k)) for d in drop_rows]
-                x = x.clone()
-                for d, k in zip(drop_rows, targets):
-                    total = size[k] + size[d]
-                    x[0, k] = (size[k] * x[0, k] + size[d] * x[0, d]) / total
-                    size[k] = total
-            rows = [r for r in range(T) if grid[r] < 0 or int(grid[r]) in keep]
-            x, pos, grid, size = x[:, rows], pos[:, rows], grid[rows], size[rows]
+        x, pos, grid, size = drop_after(l, x, pos, grid, size)
     return lm.lm_head(lm.model.norm(x))[0, -len(q):]
 
 
@@ -86,12 +96,17 @@ def test_keep_all_equals_plain():
     assert torch.allclose(kept, torch.ones_like(kept))
 
 
-def check_against_removal(merge):
-    """The hard-masked forward equals removing (merge: merging) the dropped tokens row by row."""
+def check_against_removal(merge, at_input=False):
+    """The hard-masked forward equals removing (merge: merging) the dropped tokens row by row (at_input:
+    module 0's before layer 0)."""
     m, atp = tiny()
     atp.c.merge = merge
+    atp.c.input = at_input
     px, idx, ids, valid, pos, n_instr = batch()
-    logits, kept, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=0.0)
+    # at_input: a lower budget, so that these random modules' first one prunes too
+    beta = -1.0 if at_input else 0.0
+    logits, kept, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=beta)
+    layers_at = [-1] + atp.c.layers[1:] if at_input else atp.c.layers
     for b in range(2):
         alive = torch.ones(144)
         sets = []
@@ -99,11 +114,13 @@ def check_against_removal(merge):
             alive = alive * inf["hard"][b]
             sets.append(torch.nonzero(alive).flatten().tolist())
         assert 0 < len(sets[-1]) < 144, "the random modules should prune something"
-        want = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers, merge=merge)
+        want = removed_forward(m, px, ids[b].tolist(), sets, layers_at, merge=merge)
         err = (logits[b] - want).abs().max().item()
         assert err < TOL, err
+        if at_input:  # the LLM's first layer already sees only module 0's tokens
+            assert kept[b, 0] < 1 and torch.allclose(kept[b, 0], info[0]["hard"][b].mean())
         if merge:
-            plain = removed_forward(m, px, ids[b].tolist(), sets, atp.c.layers)
+            plain = removed_forward(m, px, ids[b].tolist(), sets, layers_at)
             assert (want - plain).abs().max().item() > 100 * TOL, "merging should change the answer's logits"
 
 
@@ -115,6 +132,25 @@ def test_hard_mask_equals_removal():
 @torch.no_grad()
 def test_merge_equals_engine_merge():
     check_against_removal(merge=True)
+
+
+@torch.no_grad()
+def test_input_equals_removal_before_layer0():
+    check_against_removal(merge=False, at_input=True)
+    check_against_removal(merge=True, at_input=True)
+
+
+@torch.no_grad()
+def test_input_module0_decides_as_after_layer0():
+    """atp.input moves module 0's decision before layer 0 from the same attention: the same tokens."""
+    m, atp = tiny()
+    px, idx, ids, valid, pos, n_instr = batch()
+    _, kept_after, info_after = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=-1.0)
+    atp.c.input = True
+    _, kept_before, info_before = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr, beta=-1.0)
+    assert torch.equal(info_before[0]["hard"], info_after[0]["hard"])
+    assert torch.allclose(kept_after[:, 0], torch.ones(2)) and (kept_before[:, 0] < 1).all()
+    assert torch.allclose(kept_before[:, 0], kept_after[:, 1])
 
 
 @torch.no_grad()

@@ -72,6 +72,9 @@ def parse_args(argv=None):
     ap.add_argument("--merge", action="store_true",
                     help="the modules merge what they drop into the most similar kept token, with proportional "
                          "attention (training/atp.py merge_dropped; sets atp.merge in the exported config)")
+    ap.add_argument("--input", action="store_true",
+                    help="the first module decides before layer 0 from layer 0's attention on its input "
+                         "(training/atp.py ATPConfig.input; sets atp.input in the exported config)")
     ap.add_argument("--schedule", choices=["mean", "flat"], default="mean",
                     help="mean: the budget term holds the mean kept share over all layers (the modules choose the "
                          "schedule); flat: it holds every layer after the first module at one level with the same "
@@ -172,6 +175,7 @@ def main(argv=None):
         with open(a.config) as f:
             atp_cfg = ATPConfig.from_dict(json.load(f).get("atp", {}))
         atp_cfg.merge = atp_cfg.merge or a.merge
+        atp_cfg.input = atp_cfg.input or a.input
     model = LlavaForConditionalGeneration(cfg).to(dev)
     model.load_state_dict(ck["model"])
     grid = int(round(math.sqrt(cfg.image_seq_length)))
@@ -206,7 +210,8 @@ def main(argv=None):
     val_ids = balanced_subset(val, a.eval_per_family)
     P = prefix_len(model)
     log = open(os.path.join(run_dir, "metrics.jsonl"), "a")
-    flat_from = atp_cfg.layers[0] + 1 if a.schedule == "flat" else None  # budget_losses' flat schedule
+    # budget_losses' flat schedule: every layer the first module prunes (from layer 0 with atp.input)
+    flat_from = (0 if atp_cfg.input else atp_cfg.layers[0] + 1) if a.schedule == "flat" else None
     t_start = t_ckpt = t_win = time.time()
     win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None}
     model.train()

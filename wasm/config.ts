@@ -51,6 +51,12 @@ export interface AtpConfig {
    * Absent: false (drop).
    */
   merge: boolean;
+  /**
+   * Where the first module's decision applies when a request does not say (the `input` knob): true before
+   * layer 0 (from layer 0's attention computed on its input; the first module must follow layer 0), false
+   * after it. Absent: false.
+   */
+  input: boolean;
 }
 
 /** Everything the engine needs to know about the model. */
@@ -204,12 +210,15 @@ function parseAtp(json: unknown, layers: number): AtpConfig {
     targetKeep: num(a, "target_keep", "atp"),
     selfNorm: selfNormOf(a.self_norm),
     merge: a.merge === undefined ? false : boolOf(a.merge, "atp.merge"),
+    input: a.input === undefined ? false : boolOf(a.input, "atp.input"),
   };
   if (
     !atp.layers.length ||
     atp.layers.some((l, i) => l < 0 || l >= layers - 1 || (i && l <= atp.layers[i - 1]))
   )
     throw new Error("config: atp.layers must increase within [0, num_hidden_layers - 1)");
+  if (atp.input && atp.layers[0] !== 0)
+    throw new Error("config: atp.input needs the first module after layer 0 (atp.layers[0] = 0)");
   if (atp.gridStrides.some((s) => s < 1)) throw new Error("config: atp.grid_strides must be positive");
   return atp;
 }

@@ -123,7 +123,7 @@ interface FixtureIndex {
 
 interface AtpFixture {
   /** training/atp.py ATPConfig as the reference ran (merge absent before merging was trained). */
-  config: { merge?: boolean };
+  config: { merge?: boolean; input?: boolean };
   questions: {
     fixture_image: number;
     family: string;
@@ -190,12 +190,18 @@ class CaptureLayer1 implements PruningPolicy {
 class RecordingAtp extends AtpPolicy {
   kept: number[][] = [];
   constructor() {
-    super();
-    // as the PyTorch reference ran: its config's atp.merge (training/atp.py merge_dropped), absent = drop
+    // as the PyTorch reference ran: its config's atp.input (module 0 before layer 0) and atp.merge
+    // (training/atp.py merge_dropped), absent = after layer 0, drop
+    super({ input: ATP_FIXTURE?.config.input === true ? 1 : 0 });
     this.merge = ATP_FIXTURE?.config.merge === true;
   }
+  override beforeFirstLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
+    return this.record(super.beforeFirstLayer(view, attention));
+  }
   override afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
-    const keep = super.afterLayer(view, attention);
+    return this.record(super.afterLayer(view, attention));
+  }
+  private record(keep: Int32Array | null): Int32Array | null {
     if (keep) this.kept.push([...keep].sort((a, b) => a - b));
     return keep;
   }

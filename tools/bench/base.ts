@@ -92,6 +92,10 @@ async function ask(server: DevServer, method: string): Promise<Answer> {
   return JSON.parse(text) as Answer;
 }
 
+/** The model id the weights' manifest.json names. */
+const manifestModelId = (weights: string): string =>
+  (JSON.parse(readFileSync(join(weights, "manifest.json"), "utf8")) as { model_id: string }).model_id;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function measure(name: string, weights: string, split: string | null) {
@@ -104,7 +108,8 @@ async function measure(name: string, weights: string, split: string | null) {
     configPath: cfg?.front ?? "wrangler.toml",
     alsoConfigs: cfg?.stages ?? [],
     timeoutMs: 180_000,
-    vars: { CPU_BUDGET_MS: "" },
+    // the API serves the weights under their own id (wrangler.toml names the default model's)
+    vars: { CPU_BUDGET_MS: "", MODEL_ID: manifestModelId(weights) },
   });
   const idle = workerdMemory();
   try {

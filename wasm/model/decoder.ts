@@ -88,17 +88,18 @@ export function embed(e: Engine, ids: readonly number[], visual: Ptr, x: Ptr): v
 }
 
 /**
- * One decoder layer over `m` new rows of b.x (positions in b.pos), appending their K/V to layer `l`'s
- * cache after `past` rows. With `capture`, returns those rows' head-averaged attention probabilities.
+ * The attention of decoder layer `l` over `m` new rows of b.x (positions in b.pos) into b.attn [m, Hq*hd]
+ * (before o_proj), appending their K/V to the layer's cache after `past` rows; b.x is left as it is. With
+ * `capture`, returns those rows' head-averaged attention probabilities.
  */
-function decoderLayer(
+function attentionBlock(
   e: Engine,
   l: number,
   m: number,
   past: number,
   capture: Int32Array | null,
   biased: boolean,
-) {
+): CapturedAttention | null {
   const { ops, w, b } = e;
   const t = e.cfg.text;
   const D = t.hidden;
@@ -109,7 +110,6 @@ function decoderLayer(
   const { k, v } = b.kv[l];
   const kNew = k + past * kvDim * 4;
   const vNew = v + past * kvDim * 4;
-  // attention block
   ops.rmsnorm(b.x, w.vec(`${p}.attn_norm.weight`), b.h, m, D, t.rmsNormEps);
   ops.linear(b.h, w.linear(`${p}.attn.q.weight`), 0, b.q, m); // (m, Hq*hd)
   ops.linear(b.h, w.linear(`${p}.attn.k.weight`), 0, kNew, m, SAME_INPUT); // (m, Hkv*hd) into the cache
@@ -139,6 +139,27 @@ function decoderLayer(
     capCount,
     b.capOut,
   );
+  if (!capture) return null;
+  return { rows: capture.slice(), probs: f32View(e, b.capOut, capCount * keys).slice(), keys };
+}
+
+/**
+ * One decoder layer over `m` new rows of b.x (positions in b.pos), appending their K/V to layer `l`'s
+ * cache after `past` rows. With `capture`, returns those rows' head-averaged attention probabilities.
+ */
+function decoderLayer(
+  e: Engine,
+  l: number,
+  m: number,
+  past: number,
+  capture: Int32Array | null,
+  biased: boolean,
+): CapturedAttention | null {
+  const { ops, w, b } = e;
+  const t = e.cfg.text;
+  const D = t.hidden;
+  const p = `llm.layers.${l}`;
+  const probs = attentionBlock(e, l, m, past, capture, biased);
   ops.linear(b.attn, w.linear(`${p}.attn.o.weight`), 0, b.tmp, m);
   ops.add(b.x, b.tmp, b.x, m * D);
   // MLP block
@@ -148,8 +169,7 @@ function decoderLayer(
   ops.swiglu(b.gate, b.up, b.gate, m * t.intermediate);
   ops.linear(b.gate, w.linear(`${p}.mlp.down.weight`), 0, b.tmp, m);
   ops.add(b.x, b.tmp, b.x, m * D);
-  if (!capture) return null;
-  return { rows: capture.slice(), probs: f32View(e, b.capOut, capCount * keys).slice(), keys };
+  return probs;
 }
 
 /** Final RMSNorm of row `row` of b.x and lm_head -> b.logits [V]. */
@@ -159,6 +179,13 @@ function head(e: Engine, row: number): void {
   ops.rmsnorm(b.x + row * D * 4, w.vec("llm.norm.weight"), b.h, 1, D, e.cfg.text.rmsNormEps);
   const lmHead = e.cfg.text.tieWordEmbeddings ? "llm.embed.weight" : "llm.head.weight";
   ops.linear(b.h, w.linear(lmHead), 0, b.logits, 1);
+}
+
+/** Multiply-accumulates of one decoder layer's q, k and v projections per row. */
+function attentionLinearMacs(e: Engine): number {
+  const t = e.cfg.text;
+  const hd = headDim(t);
+  return t.hidden * (t.heads * hd + 2 * t.kvHeads * hd);
 }
 
 /** Multiply-accumulates of one decoder layer's Linear weights per row. */
@@ -248,10 +275,23 @@ export function prefillBegin(
     grid.forEach((g, r) => g >= 0 && (sizes[r] = sizeOf.get(g)!));
   }
   let inputPruneMs = 0;
+  let macs = 0;
   if (policy.beforeFirstLayer) {
     const tp = now();
     const view = layerView(e, 0, positions, grid, lastImageRow);
-    const keep = policy.beforeFirstLayer(view);
+    // layer 0's attention on its input, for a policy that decides from it before the layer runs (its
+    // K/V rows are rewritten when layer 0 runs on the rows kept)
+    const probe = policy.probeFirstLayer?.(view) ?? null;
+    let attention: CapturedAttention | null = null;
+    if (probe && probe.length) {
+      const rows = positions.length;
+      i32View(e, e.b.pos, rows).set(positions);
+      const biased = sizes.some((n) => n !== 1);
+      if (biased) writeKeyBias(e, 0, sizes);
+      attention = attentionBlock(e, 0, rows, 0, probe, biased);
+      macs += rows * attentionLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * t.hidden;
+    }
+    const keep = policy.beforeFirstLayer(view, attention);
     if (keep) [positions, grid, sizes] = compact(e, view, keep, positions, grid, sizes, merge);
     inputPruneMs = now() - tp;
   }
@@ -264,7 +304,7 @@ export function prefillBegin(
     visualPerLayer: [],
     visualIndexPerLayer: [],
     pruneMsPerLayer: [],
-    macs: 0,
+    macs,
     inputPruneMs,
   };
 }

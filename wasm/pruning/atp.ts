@@ -128,19 +128,27 @@ export interface AtpDecision {
 export interface AtpOptions {
   /** Shifts both thresholds (see the header); 0 = as trained. */
   budget?: number;
+  /**
+   * 1: the first module (after layer 0) decides before layer 0 instead, from the same attention (layer
+   * 0's, computed on its input), so the LLM sees only the tokens it keeps from its first layer on;
+   * 0: after layer 0. Default the model's `atp.input` (0 when absent).
+   */
+  input?: number;
 }
 
 export class AtpPolicy implements PruningPolicy {
   readonly name = "atp";
   readonly budget: number;
   private cfg: AtpConfig | null = null;
+  /** Module 0 decides before layer 0 (the `input` knob). */
+  private atInput = false;
   private mlps: (Mlp | null)[] = [];
   private sap: Float64Array = new Float64Array(0);
   /** Per module, the last prefill's decision. */
   decisions: AtpDecision[] = [];
   merge?: boolean;
 
-  constructor(options: AtpOptions = {}) {
+  constructor(readonly options: AtpOptions = {}) {
     this.budget = options.budget ?? 0;
   }
 
@@ -150,6 +158,11 @@ export class AtpPolicy implements PruningPolicy {
     if (a.numFeatures !== 9) throw new Error(`atp: ${a.numFeatures} features, the engine computes 9`);
     this.cfg = a;
     this.merge ??= a.merge; // the model's default unless the request's `merge` knob said
+    this.atInput = (this.options.input ?? (a.input ? 1 : 0)) === 1;
+    if (this.atInput && a.layers[0] !== 0)
+      throw new Error(
+        `atp: input needs a first module after layer 0, this model's is after layer ${a.layers[0]}`,
+      );
     const H = a.mlpHidden;
     // A stage of a split model holds only the modules of its layers (wasm/split.ts).
     this.mlps = a.layers.map((_, k) =>
@@ -172,17 +185,40 @@ export class AtpPolicy implements PruningPolicy {
     return this.cfg.layers.indexOf(layer);
   }
 
-  captureRows(view: LayerView): Int32Array | null {
-    if (this.module(view.layer) < 0 || view.visualRows.length === 0) return null;
+  /** The module deciding after `view.layer` (-1: none; module 0 decides before layer 0 when atInput). */
+  private after(view: LayerView): number {
+    const k = this.module(view.layer);
+    return k === 0 && this.atInput ? -1 : k;
+  }
+
+  /** The rows a module scores: the alive visual rows, then the instruction rows. */
+  private scoredRows(view: LayerView): Int32Array | null {
+    if (view.visualRows.length === 0) return null;
     const rows = new Int32Array(view.visualRows.length + view.textRows.length);
     rows.set(view.visualRows);
     rows.set(view.textRows, view.visualRows.length);
     return rows;
   }
 
+  captureRows(view: LayerView): Int32Array | null {
+    return this.after(view) < 0 ? null : this.scoredRows(view);
+  }
+
+  probeFirstLayer(view: LayerView): Int32Array | null {
+    return this.atInput ? this.scoredRows(view) : null;
+  }
+
+  beforeFirstLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
+    return this.atInput && attention ? this.decide(0, view, attention) : null;
+  }
+
   afterLayer(view: LayerView, attention: CapturedAttention | null): Int32Array | null {
-    const k = this.module(view.layer);
-    if (k < 0 || !attention) return null;
+    const k = this.after(view);
+    return k < 0 || !attention ? null : this.decide(k, view, attention);
+  }
+
+  /** Module k's kept grid indices from `attention` over the rows of `view`. */
+  private decide(k: number, view: LayerView, attention: CapturedAttention): Int32Array {
     const s = atpScores(view, attention, this.cfg!.selfNorm);
     const m = this.mlps[k];
     if (!m) throw new Error(`atp: module ${k} (after layer ${view.layer}) is not in this model part`);
@@ -206,11 +242,22 @@ const KEEP_BUDGET_RANGE = 8;
 
 export const atp: MethodSpec<AtpOptions> = {
   summary: "ATP-LLaVA: learned per-layer, per-instance thresholds on attention scores plus spatial SAP",
-  knobs: { budget: { kind: "number", doc: "shifts both learned thresholds: > 0 keeps more, < 0 fewer" } },
+  knobs: {
+    budget: { kind: "number", doc: "shifts both learned thresholds: > 0 keeps more, < 0 fewer" },
+    input: {
+      kind: "integer",
+      min: 0,
+      max: 1,
+      doc: "1: the first module decides before layer 0 (from layer 0's attention on its input)",
+    },
+  },
   create: (o) => new AtpPolicy(o),
   unavailable: (c) =>
     c.atp ? null : "Method 'atp' needs a model trained with ATP modules; this one has none",
   // the budget depends on the instance: calibrated by measurement on questions
   keep: { by: "measure", knob: "budget", lo: -KEEP_BUDGET_RANGE, hi: KEEP_BUDGET_RANGE },
-  describe: (k) => (k.budget === undefined ? "" : `budget ${k.budget.toFixed(3)}`),
+  describe: (k) =>
+    [k.budget === undefined ? "" : `budget ${k.budget.toFixed(3)}`, k.input ? "at the input" : ""]
+      .filter(Boolean)
+      .join(", "),
 };

@@ -98,10 +98,17 @@ export interface PruningPolicy {
    */
   afterVision?(view: VisionView): void;
   /**
-   * Called once before layer 0 (methods that prune the LLM's input, e.g. by the projector outputs): the
-   * grid indices of the visual tokens that enter the LLM at all, or null to keep them all.
+   * Called once before layer 0, only with `beforeFirstLayer`: the query rows whose head-averaged
+   * probabilities `beforeFirstLayer` needs from layer 0's attention computed on the layer's input (its
+   * attention block alone, before the layer runs on the rows kept), or null for none.
    */
-  beforeFirstLayer?(view: LayerView): Int32Array | null;
+  probeFirstLayer?(view: LayerView): Int32Array | null;
+  /**
+   * Called once before layer 0 (methods that prune the LLM's input, e.g. by the projector outputs): the
+   * grid indices of the visual tokens that enter the LLM at all, or null to keep them all. `attention` is
+   * present iff `probeFirstLayer` asked for rows.
+   */
+  beforeFirstLayer?(view: LayerView, attention: CapturedAttention | null): Int32Array | null;
   /**
    * Called after `view.layer` ran: the grid indices (subset of `view.visualIndex`) of the visual tokens to
    * keep for the layers after it, or null to keep them all. `attention` is present iff rows were asked.

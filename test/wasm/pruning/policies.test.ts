@@ -32,7 +32,8 @@ class Recorder implements PruningPolicy {
   readonly name: string;
   views: LayerView[] = [];
   kept = new Map<number, number[]>();
-  readonly beforeFirstLayer?: (v: LayerView) => Int32Array | null;
+  readonly beforeFirstLayer?: PruningPolicy["beforeFirstLayer"];
+  readonly probeFirstLayer?: PruningPolicy["probeFirstLayer"];
   readonly afterVision?: PruningPolicy["afterVision"];
   get merge() {
     return this.inner.merge; // read after begin, as the engine does
@@ -40,10 +41,11 @@ class Recorder implements PruningPolicy {
   constructor(readonly inner: PruningPolicy) {
     this.name = inner.name;
     this.afterVision = inner.afterVision?.bind(inner);
+    this.probeFirstLayer = inner.probeFirstLayer?.bind(inner);
     const input = inner.beforeFirstLayer?.bind(inner);
     if (input)
-      this.beforeFirstLayer = (v) => {
-        const k = input(v);
+      this.beforeFirstLayer = (v, a) => {
+        const k = input(v, a);
         if (k) this.kept.set(-1, [...k]);
         return k;
       };
@@ -81,13 +83,17 @@ describe("pruning policies on the tiny model", async () => {
   const visual = REF.image(REF.pixels(IMAGE.data)).projector_out;
   const nText = ids.length - 17; // <bos> + 16 visual tokens before the question
 
-  const variants = [
+  const variants: { method: MethodName; merge: boolean; extra?: PolicyKnobs }[] = [
     ...METHODS.map((method) => ({ method, merge: false })),
     ...METHODS.filter((m) => m !== "none").map((method) => ({ method, merge: true })),
+    // ATP's first module deciding before layer 0
+    { method: "atp", merge: false, extra: { input: 1 } },
+    { method: "atp", merge: true, extra: { input: 1 } },
   ];
-  for (const { method, merge } of variants) {
-    it(`${method}${merge ? " with merge" : ""}: keeps text rows and positions, rows agree with kept sets, decodes like the reference`, async () => {
-      const rec = new Recorder(createPolicy(method, { ...KNOBS[method], ...(merge ? { merge: 1 } : {}) }));
+  for (const { method, merge, extra } of variants) {
+    it(`${method}${extra ? ` ${JSON.stringify(extra)}` : ""}${merge ? " with merge" : ""}: keeps text rows and positions, rows agree with kept sets, decodes like the reference`, async () => {
+      const knobs = { ...KNOBS[method], ...extra, ...(merge ? { merge: 1 } : {}) };
+      const rec = new Recorder(createPolicy(method, knobs));
       let logits: Float32Array | null = null;
       let projected: Float32Array | null = null; // the visual tokens as the engine fed them to the LLM
       const done = await model.run(IMAGE, QUESTION, {
@@ -172,6 +178,30 @@ describe("pruning policies on the tiny model", async () => {
     const atp = new AtpPolicy({ budget: 0 });
     await model.run(IMAGE, QUESTION, { maxTokens: 1, policy: atp });
     expect(atp.decisions.map((d) => d.layer)).toEqual([0, 1]);
+  });
+
+  it("atp input 1: module 0 keeps what it keeps after layer 0, from layer 0 on; the later modules still prune", async () => {
+    const after = new Recorder(new AtpPolicy({ budget: 0 }));
+    await model.run(IMAGE, QUESTION, { maxTokens: 1, policy: after });
+    const before = new Recorder(new AtpPolicy({ budget: 0, input: 1 }));
+    const done = await model.run(IMAGE, QUESTION, { maxTokens: 1, policy: before });
+    // the same attention (layer 0's on its input) and MLP: the same decision, applied one layer earlier
+    expect(after.kept.get(0)!.length).toBeLessThan(16);
+    expect(before.kept.get(-1)).toEqual(after.kept.get(0));
+    expect(before.kept.has(0)).toBe(false);
+    expect(done.stats.visualTokens.perLayer[0]).toBe(after.kept.get(0)!.length);
+    expect(done.stats.visualTokens.inputFraction).toBeLessThan(1);
+    expect((before.inner as AtpPolicy).decisions.map((d) => d.layer)).toEqual([0, 1]);
+  });
+
+  it("atp input 1 is refused where the first module does not follow layer 0", async () => {
+    const config = { ...ATP_CONFIG, atp: { ...ATP_CONFIG.atp, layers: [1] } };
+    const late = await loadModel(new MemorySource(tinyModelFiles("q8", 1, config)), {
+      kernels: BUILDS[0].module,
+    });
+    await expect(late.run(IMAGE, QUESTION, { policy: createPolicy("atp", { input: 1 }) })).rejects.toThrow(
+      /input needs a first module after layer 0/,
+    );
   });
 
   it("atp refuses a model without ATP modules", async () => {
