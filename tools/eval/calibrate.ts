@@ -41,14 +41,14 @@ async function bisect(
   lo: number,
   hi: number,
   keep: number,
-): Promise<number> {
+): Promise<[number, number]> {
   for (let i = 0; i < STEPS; i++) {
     const mid = (lo + hi) / 2;
     if ((await fraction(mid)) > keep) hi = mid;
     else lo = mid;
   }
   const [flo, fhi] = [await fraction(lo), await fraction(hi)];
-  return Math.abs(flo - keep) <= Math.abs(fhi - keep) ? lo : hi;
+  return Math.abs(flo - keep) <= Math.abs(fhi - keep) ? [lo, flo] : [hi, fhi];
 }
 
 /** Knobs of `method` for the target fraction `keep` counted `countBy` (`base`: knobs given beside it). */
@@ -71,11 +71,14 @@ export async function knobsFor(
   if (rule.by === "schedule")
     return rule.knobs(keep, { layers: c.text.layers, numVisual: c.imageSeqLength }, base);
   const measured = (rule.method ?? method) as MethodName;
-  const value = await bisect(
+  const [value, reached] = await bisect(
     (x) => fractionOn(model, calibration, measured, { ...base, [rule.knob]: x }, countBy),
     rule.lo,
     rule.hi,
     keep,
   );
+  // ATP lists both countings, but only a model whose first module sits at the input prunes there
+  if (countBy === "input" && keep < 1 && reached >= 1)
+    throw new Error(`${method}: every visual token enters the LLM whatever its ${rule.knob}`);
   return { ...base, [rule.knob]: value };
 }

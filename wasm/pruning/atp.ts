@@ -254,8 +254,15 @@ export const atp: MethodSpec<AtpOptions> = {
   create: (o) => new AtpPolicy(o),
   unavailable: (c) =>
     c.atp ? null : "Method 'atp' needs a model trained with ATP modules; this one has none",
-  // the budget depends on the instance: calibrated by measurement on questions
-  keep: { by: "measure", knob: "budget", lo: -KEEP_BUDGET_RANGE, hi: KEEP_BUDGET_RANGE },
+  // the budget depends on the instance: calibrated by measurement on questions; counted at the input
+  // only where the first module sits there (atp.input or the `input` knob)
+  keep: {
+    by: "measure",
+    knob: "budget",
+    lo: -KEEP_BUDGET_RANGE,
+    hi: KEEP_BUDGET_RANGE,
+    countBy: ["mean", "input"],
+  },
   describe: (k) =>
     [k.budget === undefined ? "" : `budget ${k.budget.toFixed(3)}`, k.input ? "at the input" : ""]
       .filter(Boolean)

@@ -29,10 +29,17 @@ export class RandomPolicy implements PruningPolicy {
     return null;
   }
 
+  /** Fewer tokens entering layer 0 than the image has (ATP with its first module at the input). */
+  beforeFirstLayer(view: LayerView): Int32Array | null {
+    return this.subset(view, this.counts[0]);
+  }
+
   afterLayer(view: LayerView): Int32Array | null {
-    const want = this.counts[view.layer + 1];
-    const n = view.visualRows.length;
-    if (want === undefined || want >= n) return null;
+    return this.subset(view, this.counts[view.layer + 1]);
+  }
+
+  private subset(view: LayerView, want: number | undefined): Int32Array | null {
+    if (want === undefined || want >= view.visualRows.length) return null;
     return randomSubset(view.visualIndex, Math.max(1, want), this.rand);
   }
 }

@@ -1,9 +1,13 @@
 // --keep F --count-by mean|input (tools/eval/calibrate.ts) for the schedule-driven methods: the knobs land
 // on the target under the asked counting, and a method that prunes inside the LLM refuses the input
-// counting with a message naming it (its input fraction is always 1).
+// counting with a message naming it (its input fraction is always 1); ATP, measured, reaches an input
+// target only with its first module at the input.
 import { describe, expect, it } from "vitest";
-import type { Model } from "../../../wasm/index";
-import { knobsFor } from "../../../tools/eval/calibrate";
+import { loadModel, MemorySource, type Model } from "../../../wasm/index";
+import { fractionOn, knobsFor } from "../../../tools/eval/calibrate";
+import type { EvalItem } from "../../../tools/eval/data";
+import { BUILDS } from "../../helpers/kernels";
+import { randomImage, TINY_ATP_CONFIG, tinyModelFiles } from "../../wasm/helpers/tiny";
 
 /** Schedule rules read only the config's layer and visual-token counts. */
 const model = { config: { text: { layers: 8 }, imageSeqLength: 144 } } as unknown as Model;
@@ -23,10 +27,31 @@ describe("--keep with --count-by", () => {
   });
 
   it("refuses --count-by input for methods pruning inside the LLM", async () => {
-    for (const method of ["fastv", "pdrop", "grid", "dart", "atp", "random"] as const)
+    for (const method of ["fastv", "pdrop", "grid", "dart", "random"] as const)
       await expect(knobsFor(model, method, 0.25, [], {}, "input")).rejects.toThrow(
         new RegExp(`${method} prunes inside the LLM`),
       );
     expect(await knobsFor(model, "none", 0.25, [])).toEqual({});
+  });
+
+  it("calibrates ATP on the input counting only with its first module at the input", async () => {
+    const tiny = await loadModel(new MemorySource(tinyModelFiles("q8", 1, TINY_ATP_CONFIG)), {
+      kernels: BUILDS[0].module,
+    });
+    const item = (seed: number, q: string): EvalItem => ({
+      family: "colour",
+      question: q,
+      answer: "",
+      qIds: tiny.tokenizer.encode(q),
+      image: randomImage(96, 96, seed).data,
+      imageIndex: seed,
+    });
+    const items = [item(3, "what color is the square ?"), item(5, "is there a circle ?")];
+    await expect(knobsFor(tiny, "atp", 0.5, items, {}, "input")).rejects.toThrow(
+      /every visual token enters the LLM/,
+    );
+    const knobs = await knobsFor(tiny, "atp", 0.5, items, { input: 1 }, "input");
+    const reached = await fractionOn(tiny, items, "atp", knobs, "input");
+    expect(Math.abs(reached - 0.5)).toBeLessThan(0.15); // 16 visual tokens: steps of 1/16 per image
   });
 });

@@ -166,6 +166,7 @@ describe("pruning policies on the tiny model", async () => {
     expect(await perLayer("grid", { layer: 0, tokens: 4 })).toEqual([16, 4, 4]);
     expect(await perLayer("grid", { layer: 1, tokens: 9 })).toEqual([16, 16, 9]);
     expect(await perLayer("random", { counts: [16, 5, 3] })).toEqual([16, 5, 3]);
+    expect(await perLayer("random", { counts: [6, 6, 2] })).toEqual([6, 6, 2]); // from the input on
   });
 
   it("atp: the budget knob is monotone in tokens kept and spans all-to-one", async () => {
