@@ -463,24 +463,31 @@ function mergeDropped(
   const dropRows: number[] = [];
   for (const r of view.visualRows) (kept.has(grid[r]) ? keptRows : dropRows).push(r);
   if (!keptRows.length || !dropRows.length) return;
-  const unit = (r: number) => {
-    const v = x.slice(r * D, (r + 1) * D);
-    let n = 0;
-    for (let c = 0; c < D; c++) n += v[c] * v[c];
-    const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
-    for (let c = 0; c < D; c++) v[c] *= inv;
-    return v;
+  // unit rows [rows, D] (f32, as the rows are); similarities summed in f64, c ascending
+  const unitRows = (rows: number[]) => {
+    const u = new Float32Array(rows.length * D);
+    for (let i = 0; i < rows.length; i++) {
+      const o = rows[i] * D;
+      let n = 0;
+      for (let c = 0; c < D; c++) n += x[o + c] * x[o + c];
+      const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+      for (let c = 0; c < D; c++) u[i * D + c] = x[o + c] * inv;
+    }
+    return u;
   };
-  const keptUnit = keptRows.map(unit);
-  const target = dropRows.map((r) => {
-    const u = unit(r);
+  const ku = unitRows(keptRows);
+  const du = unitRows(dropRows);
+  const target = dropRows.map((_, d) => {
     let best = 0;
     let bestSim = -Infinity;
-    keptUnit.forEach((k, i) => {
+    for (let i = 0; i < keptRows.length; i++) {
       let s = 0;
-      for (let c = 0; c < D; c++) s += u[c] * k[c];
-      if (s > bestSim) [best, bestSim] = [i, s];
-    });
+      for (let c = 0; c < D; c++) s += du[d * D + c] * ku[i * D + c];
+      if (s > bestSim) {
+        best = i;
+        bestSim = s;
+      }
+    }
     return keptRows[best];
   });
   dropRows.forEach((d, i) => {
