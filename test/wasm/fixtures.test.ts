@@ -40,6 +40,15 @@ const F32_PROBS_BUDGET = 1e-5;
 const INT8_LOGITS_BUDGET = 0.05;
 /** f32 ATP: |threshold difference| (t_r is a log-score) and the share of tokens allowed to flip. */
 const ATP_F32_THRESHOLD_BUDGET = 1e-3;
+/**
+ * f32 ATP after a merging module (atp.merge): each dropped token merges into its most similar kept one,
+ * and background tokens differ mostly by their position embedding, so candidates sit within f32 rounding
+ * of each other; PyTorch's f32 matmul and the engine's f64 sums break such near-ties differently, which
+ * moves a few sizes and so the later modules' score statistics (gaps up to 0.09 on atp-stage2u's
+ * fixtures, the kept sets equal). Those modules are held to this looser bound; the first module to the
+ * tight one.
+ */
+const ATP_F32_MERGED_THRESHOLD_BUDGET = 0.2;
 const ATP_F32_MIN_JACCARD = 0.98;
 /**
  * int8 ATP: 7-bit activations move the attention scores a little, so tokens whose log-score sits near the
@@ -220,7 +229,9 @@ async function atpAgreement(model: Model) {
   const levels = atp.gridStrides.map((st) => 1 - atp.sapLambda / (st * st));
   let minJaccard = 1;
   let worstModule = 1; // min over modules of max(Jaccard, 1 when at most ATP_INT8_MAX_FLIPS flipped)
-  let maxThresholdGap = 0;
+  let maxThresholdGap = 0; // modules no merge came before
+  let maxMergedGap = 0; // modules after a merging one
+  const merging = ATP_FIXTURE!.config.merge === true;
   let inter = 0;
   let union = 0;
   const detail: string[] = [];
@@ -240,13 +251,21 @@ async function atpAgreement(model: Model) {
       minJaccard = Math.min(minJaccard, jac);
       const flips = u - i; // tokens kept by one side only
       if (!tied) worstModule = Math.min(worstModule, flips <= ATP_INT8_MAX_FLIPS ? 1 : jac);
-      maxThresholdGap = Math.max(maxThresholdGap, gap);
+      if (merging && k > 0) maxMergedGap = Math.max(maxMergedGap, gap);
+      else maxThresholdGap = Math.max(maxThresholdGap, gap);
       detail.push(
-        `q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)}${tied ? " (SAP tie)" : ""}`,
+        `q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)} gap=${gap.toPrecision(2)}${tied ? " (SAP tie)" : ""}`,
       );
     }
   }
-  return { minJaccard, worstModule, jaccard: inter / union, maxThresholdGap, detail: detail.join(", ") };
+  return {
+    minJaccard,
+    worstModule,
+    jaccard: inter / union,
+    maxThresholdGap,
+    maxMergedGap,
+    detail: detail.join(", "),
+  };
 }
 
 const imageOf = (i: number) => ({ data: fixture(`img${i}.pixels.u8`), width: 96, height: 96 });
@@ -328,6 +347,7 @@ describe.skipIf(!index)("atp-tiny golden fixtures", () => {
         const model = await f32Model(build.module);
         const r = await atpAgreement(model);
         expect(r.maxThresholdGap, r.detail).toBeLessThan(ATP_F32_THRESHOLD_BUDGET);
+        expect(r.maxMergedGap, r.detail).toBeLessThan(ATP_F32_MERGED_THRESHOLD_BUDGET);
         expect(r.minJaccard, r.detail).toBeGreaterThanOrEqual(ATP_F32_MIN_JACCARD);
       },
     );
