@@ -463,31 +463,35 @@ function mergeDropped(
   const dropRows: number[] = [];
   for (const r of view.visualRows) (kept.has(grid[r]) ? keptRows : dropRows).push(r);
   if (!keptRows.length || !dropRows.length) return;
-  // unit rows [rows, D] (f32, as the rows are); similarities summed in f64, c ascending
-  const unitRows = (rows: number[]) => {
-    const u = new Float32Array(rows.length * D);
+  // unit rows (f32): the dropped ones into b.h, the kept ones into b.tmp; their cosine similarities
+  // [dropped, kept] by the f32 GEMM into b.capOut (free between layers: captures are copied out)
+  const unitRows = (rows: number[], into: Float32Array) => {
     for (let i = 0; i < rows.length; i++) {
       const o = rows[i] * D;
       let n = 0;
       for (let c = 0; c < D; c++) n += x[o + c] * x[o + c];
       const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
-      for (let c = 0; c < D; c++) u[i * D + c] = x[o + c] * inv;
+      for (let c = 0; c < D; c++) into[i * D + c] = x[o + c] * inv;
     }
-    return u;
   };
-  const ku = unitRows(keptRows);
-  const du = unitRows(dropRows);
+  const nd = dropRows.length;
+  const nk = keptRows.length;
+  unitRows(dropRows, f32View(e, e.b.h, nd * D));
+  unitRows(keptRows, f32View(e, e.b.tmp, nk * D));
+  const w = {
+    name: "merge.kept_units",
+    dtype: "f32" as const,
+    n: nk,
+    k: D,
+    data: e.b.tmp,
+    scales: 0,
+    wsum: 0,
+  };
+  e.ops.linear(e.b.h, w, 0, e.b.capOut, nd);
+  const sim = f32View(e, e.b.capOut, nd * nk);
   const target = dropRows.map((_, d) => {
     let best = 0;
-    let bestSim = -Infinity;
-    for (let i = 0; i < keptRows.length; i++) {
-      let s = 0;
-      for (let c = 0; c < D; c++) s += du[d * D + c] * ku[i * D + c];
-      if (s > bestSim) {
-        best = i;
-        bestSim = s;
-      }
-    }
+    for (let i = 1; i < nk; i++) if (sim[d * nk + i] > sim[d * nk + best]) best = i; // the first maximum
     return keptRows[best];
   });
   dropRows.forEach((d, i) => {
