@@ -16,6 +16,7 @@ import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { now } from "../engine/clock";
 import { SAME_INPUT } from "../engine/ops";
 import type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "../pruning/policy";
+import { unitRows } from "../pruning/select";
 import type { VisionRows } from "./vision";
 
 /** Per-request decoder state: each layer's KV-cache length and the next position id. */
@@ -463,21 +464,12 @@ function mergeDropped(
   const dropRows: number[] = [];
   for (const r of view.visualRows) (kept.has(grid[r]) ? keptRows : dropRows).push(r);
   if (!keptRows.length || !dropRows.length) return;
-  // unit rows (f32): the dropped ones into b.h, the kept ones into b.tmp; their cosine similarities
-  // [dropped, kept] by the f32 GEMM into b.capOut (free between layers: captures are copied out)
-  const unitRows = (rows: number[], into: Float32Array) => {
-    for (let i = 0; i < rows.length; i++) {
-      const o = rows[i] * D;
-      let n = 0;
-      for (let c = 0; c < D; c++) n += x[o + c] * x[o + c];
-      const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
-      for (let c = 0; c < D; c++) into[i * D + c] = x[o + c] * inv;
-    }
-  };
+  // unit rows (rounded to f32): the dropped ones into b.h, the kept ones into b.tmp; their cosine
+  // similarities [dropped, kept] by the f32 GEMM into b.capOut (free between layers: captures are copied out)
   const nd = dropRows.length;
   const nk = keptRows.length;
-  unitRows(dropRows, f32View(e, e.b.h, nd * D));
-  unitRows(keptRows, f32View(e, e.b.tmp, nk * D));
+  f32View(e, e.b.h, nd * D).set(unitRows(x, D, dropRows));
+  f32View(e, e.b.tmp, nk * D).set(unitRows(x, D, keptRows));
   const w = {
     name: "merge.kept_units",
     dtype: "f32" as const,
