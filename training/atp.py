@@ -186,8 +186,8 @@ def uniform_grid(grid: int, n: float) -> List[int]:
 
 
 def grid_tokens(keep: float, layers: int, n: int, layer: int) -> int:
-    """wasm/pruning/grid.ts `keep.knobs`: the grid size after `layer` whose real count lands nearest the count
-    that gives a mean kept fraction `keep` over all `layers` LLM layers."""
+    """wasm/pruning/grid.ts `keep.knobs`: the grid size after `layer` (-1: before layer 0) whose real count
+    lands nearest the count that gives a mean kept fraction `keep` over all `layers` LLM layers."""
     side = int(round(math.sqrt(n)))
     want = (keep * layers - (layer + 1)) * n / (layers - layer - 1)
     return min(range(1, n + 1), key=lambda t: (abs(len(uniform_grid(side, t)) - want), t))
@@ -209,18 +209,21 @@ class GridModule(nn.Module):
 
 
 class GridSelect(nn.Module):
-    """atp_forward's `atp` for the grid control (train_atp.py --select grid): one GridModule after `layer`."""
+    """atp_forward's `atp` for the grid control (train_atp.py --select grid): one GridModule after `layer`
+    (-1: before layer 0, so that the LLM sees only the grid from its first layer on, as ATP with
+    ATPConfig.input); `merge` as ATPConfig.merge."""
 
-    def __init__(self, grid: int, layer: int, num_layers: int):
+    def __init__(self, grid: int, layer: int, num_layers: int, merge: bool = False):
         super().__init__()
-        self.c = ATPConfig(layers=[layer])
+        self.layer = layer
+        self.c = ATPConfig(layers=[max(0, layer)], input=layer < 0, merge=merge)
         self.num_layers = num_layers
         self.modules_ = nn.ModuleList([GridModule(grid)])
         self.register_buffer("s_s", torch.zeros(grid * grid), persistent=False)
 
     def set_budget(self, keep: float):
         g = self.modules_[0]
-        g.tokens = grid_tokens(keep, self.num_layers, g.grid * g.grid, self.c.layers[0])
+        g.tokens = grid_tokens(keep, self.num_layers, g.grid * g.grid, self.layer)
 
     def export_state(self) -> dict:
         return {}

@@ -212,6 +212,16 @@ def test_grid_control():
     for b in range(2):
         want = removed_forward(m, px, ids[b].tolist(), [uniform_grid(12, 20)], [0])
         assert (logits[b] - want).abs().max().item() < TOL
+    # at the LLM's input (layer -1, as ATP with ATPConfig.input), merging: 25% over 8 layers = the 6 x 6 grid
+    # entering layer 0, the dropped tokens merged into it as the engine's `grid --knob layer=-1 --knob merge=1`
+    assert len(uniform_grid(12, grid_tokens(0.25, 8, 144, -1))) == 36
+    g = GridSelect(12, -1, len(m.language_model.model.layers), merge=True)
+    g.set_budget(0.25)
+    logits, kept, _ = atp_forward(m, g, px, idx, ids, valid, pos, n_instr)
+    assert torch.allclose(kept, torch.full_like(kept, 36 / 144))
+    for b in range(2):
+        want = removed_forward(m, px, ids[b].tolist(), [uniform_grid(12, 36)], [-1], merge=True)
+        assert (logits[b] - want).abs().max().item() < TOL
 
 
 def test_flat_budget_term():

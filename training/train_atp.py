@@ -79,7 +79,7 @@ def parse_args(argv=None):
                     help="mean: the budget term holds the mean kept share over all layers (the modules choose the "
                          "schedule); flat: it holds every layer after the first module at one level with the same "
                          "mean (atp.budget_losses flat_from)")
-    ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows")
+    ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows (-1: before layer 0, the LLM's input)")
     return ap.parse_args(argv)
 
 
@@ -181,7 +181,7 @@ def main(argv=None):
     grid = int(round(math.sqrt(cfg.image_seq_length)))
     L = cfg.text_config.num_hidden_layers
     if a.select == "grid":
-        atp = GridSelect(grid, a.grid_layer, L).to(dev)
+        atp = GridSelect(grid, a.grid_layer, L, atp_cfg.merge).to(dev)
         atp.set_budget(annealed_target(0, a.anneal_steps, atp_cfg.target_keep))
     else:
         atp = ATP(atp_cfg, grid).to(dev)

@@ -15,6 +15,7 @@ import {
 } from "../../../wasm/pruning/registry";
 import { AtpPolicy } from "../../../wasm/pruning/atp";
 import { pdropCounts } from "../../../wasm/pruning/pdrop";
+import { uniformGrid } from "../../../wasm/pruning/select";
 import { BUILDS } from "../../helpers/kernels";
 import { Reference } from "../reference";
 import { randomImage, TINY_ATP_CONFIG as ATP_CONFIG, tinyModelFiles } from "../helpers/tiny";
@@ -165,6 +166,7 @@ describe("pruning policies on the tiny model", async () => {
   it("grid keeps its uniform sub-grid; random keeps the given counts", async () => {
     expect(await perLayer("grid", { layer: 0, tokens: 4 })).toEqual([16, 4, 4]);
     expect(await perLayer("grid", { layer: 1, tokens: 9 })).toEqual([16, 16, 9]);
+    expect(await perLayer("grid", { layer: -1, tokens: 4 })).toEqual([4, 4, 4]); // entering the LLM
     expect(await perLayer("random", { counts: [16, 5, 3] })).toEqual([16, 5, 3]);
     expect(await perLayer("random", { counts: [6, 6, 2] })).toEqual([6, 6, 2]); // from the input on
   });
@@ -256,6 +258,12 @@ describe("pruning policies on the tiny model", async () => {
       expect(Math.abs(pc.reduce((a, b) => a + b, 0) / 8 / 144 - keep)).toBeLessThan(0.01);
       const g = schedule("grid", keep);
       expect(g.tokens).toBeGreaterThan(0);
+      // entering the LLM, the grid is in every layer: `keep` of the 12 x 12 tokens (6 x 6 at 25%)
+      const rule = methodSpec("grid").keep;
+      if (rule?.by !== "schedule") throw new Error("grid has no schedule rule");
+      const gi = rule.knobs(keep, ctx, { layer: -1 });
+      expect(gi.layer).toBe(-1);
+      expect(Math.abs(uniformGrid(12, gi.tokens!).length / 144 - keep)).toBeLessThan(0.03);
     }
     expect(methodSpec("none").keep).toBeNull();
     expect(methodSpec("atp").keep).toMatchObject({ by: "measure", knob: "budget" });
