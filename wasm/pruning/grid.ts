@@ -48,7 +48,11 @@ export const grid: MethodSpec<GridOptions> = {
   summary:
     "uniform grid: after one layer keep a uniform sub-grid of the visual tokens (SAP's spatial branch)",
   knobs: {
-    layer: { kind: "integer", min: -1, doc: "the layer after which the grid is applied (-1: before layer 0)" },
+    layer: {
+      kind: "integer",
+      min: -1,
+      doc: "the layer after which the grid is applied (-1: before layer 0)",
+    },
     tokens: { kind: "number", min: 1, doc: "visual tokens kept (rounded to a rows x cols grid)" },
   },
   create: (o) => new GridPolicy(o),
