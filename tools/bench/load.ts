@@ -9,13 +9,11 @@
 // counts as hung. Reports requests/s, TTFT (first content for streams, the whole answer otherwise) and
 // end-to-end p50/p95/p99, the server's queue wait, status counts per attempt, the share refused, and
 // whether every 200 answer equals its solo answer; writes out/bench/load.json. It stops by itself.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadSplit, type EvalItem } from "../eval/data";
-import { seedLocalR2 } from "../seed/seed";
-import { startDevServer, type DevServer } from "../seed/dev";
+import { startSeededDevServer, type DevServer } from "../seed/dev";
 import { rgbToPng } from "../shapesvqa/png";
 import { percentiles, type Percentiles } from "../../worker/metrics/stats";
 import { seeded } from "../../wasm/tools";
@@ -208,13 +206,9 @@ async function main(): Promise<void> {
   const items = loadSplit("data", "test");
   const distinct = specs(items, Number(values.distinct), rand);
   let server: DevServer | undefined;
-  let root: string | undefined;
   let url = values.url;
   if (!url) {
-    root = mkdtempSync(join(tmpdir(), "atp-load-"));
-    const persistTo = join(root, "state");
-    await seedLocalR2({ weightsDir: values.weights!, persistTo, configPath: "wrangler.toml" });
-    server = await startDevServer({ persistTo });
+    server = await startSeededDevServer({ weightsDir: values.weights! });
     url = server.url;
   }
   try {
@@ -296,7 +290,6 @@ async function main(): Promise<void> {
     if (server) writeFileSync(values.out!.replace(/\.json$/, ".server.log"), server.log());
   } finally {
     await server?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
   }
 }
 

@@ -3,13 +3,11 @@
 // ShapesVQA through the HTTP API (tools/eval/api.ts). Without --url it seeds a fresh local R2 from
 // --weights and starts `wrangler dev` as `npm start` does (tools/seed/dev.ts), and stops it at the end.
 // Prints accuracy per family and writes the JSON report (default out/eval/api-SPLIT.json).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureKernels } from "../build/kernels";
-import { startDevServer, type DevServer } from "../seed/dev";
-import { seedLocalR2 } from "../seed/seed";
+import { startSeededDevServer, type DevServer } from "../seed/dev";
 import { evaluateApi } from "./api";
 import { loadSplit } from "./data";
 
@@ -30,14 +28,10 @@ async function main(): Promise<void> {
   const all = loadSplit("data", split);
   const items = values.limit ? all.slice(0, Number(values.limit)) : all;
   let server: DevServer | undefined;
-  let root: string | undefined;
   let url = values.url;
   if (!url) {
     ensureKernels();
-    root = mkdtempSync(join(tmpdir(), "atp-eval-api-"));
-    const persistTo = join(root, "state");
-    await seedLocalR2({ weightsDir: values.weights, persistTo, configPath: "wrangler.toml" });
-    server = await startDevServer({ persistTo });
+    server = await startSeededDevServer({ weightsDir: values.weights });
     url = server.url;
   }
   try {
@@ -64,7 +58,6 @@ async function main(): Promise<void> {
     console.log(`wrote ${out}`);
   } finally {
     await server?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
   }
 }
 

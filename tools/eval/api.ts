@@ -4,8 +4,8 @@
 // Scored as `npm run eval` scores (tools/shapesvqa/score.ts). `npm run eval:api` (api-cli.ts) runs it.
 import OpenAI from "openai";
 import { rgbToPng } from "../shapesvqa/png";
-import { score, type Prediction } from "../shapesvqa/score";
-import type { EvalItem } from "./data";
+import { accuracyTable, score, type Prediction } from "../shapesvqa/score";
+import { itemImage, type EvalItem } from "./data";
 import { MAX_ANSWER_TOKENS } from "./run";
 
 /** The `atp` extension fields this tool reads. */
@@ -36,9 +36,10 @@ export interface ApiReport {
   predictions: string[];
 }
 
-/** The chat request for one benchmark question: its text and its 96 x 96 image as a PNG data URL. */
+/** The chat request for one benchmark question: its text and its image as a PNG data URL. */
 export function questionMessages(it: EvalItem): OpenAI.Chat.ChatCompletionMessageParam[] {
-  const png = Buffer.from(rgbToPng(96, 96, it.image)).toString("base64");
+  const img = itemImage(it);
+  const png = Buffer.from(rgbToPng(img.width, img.height, img.data)).toString("base64");
   return [
     {
       role: "user",
@@ -93,9 +94,6 @@ export async function evaluateApi(
     prediction: answers[i].prediction,
   }));
   const report = score(preds);
-  const accuracy: Record<string, number> = {};
-  for (const [f, s] of Object.entries(report.families)) accuracy[f] = s.exact;
-  accuracy.mean = report.meanExact;
   const methods: Record<string, number> = {};
   for (const a of answers) methods[a.method] = (methods[a.method] ?? 0) + 1;
   const mean = (f: (a: ApiAnswer) => number) => answers.reduce((s, a) => s + f(a), 0) / answers.length;
@@ -104,7 +102,7 @@ export async function evaluateApi(
     count: items.length,
     url,
     methods,
-    accuracy,
+    accuracy: accuracyTable(report),
     caption_f1: report.families.caption?.f1 ?? null,
     visual_tokens: {
       mean_fraction: mean((a) => a.meanFraction),

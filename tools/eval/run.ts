@@ -10,7 +10,7 @@ import {
   type PruningPolicy,
   type VisionReduction,
 } from "../../wasm/index";
-import { score, type Prediction } from "../shapesvqa/score";
+import { accuracyTable, score, type Prediction } from "../shapesvqa/score";
 import { itemImage, type EvalItem } from "./data";
 
 /** The JSON report (field names are the issue's). */
@@ -142,9 +142,6 @@ export async function evaluate(
   }
   const n = items.length;
   const report = score(preds);
-  const accuracy: Record<string, number> = {};
-  for (const [f, r] of Object.entries(report.families)) accuracy[f] = r.exact;
-  accuracy.mean = report.meanExact;
   const timings_ms: Record<string, number> = {};
   for (const [k, v] of Object.entries(t))
     timings_ms[k] = v / (k === "decode_per_token" ? Math.max(1, decodeN) : n);
@@ -153,7 +150,7 @@ export async function evaluate(
     split,
     count: n,
     precision: model.precision,
-    accuracy,
+    accuracy: accuracyTable(report),
     caption_f1: report.families.caption?.f1 ?? null,
     visual_tokens: {
       per_layer: perLayer.map((v) => v / n),

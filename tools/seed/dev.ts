@@ -2,8 +2,11 @@
 // started with the same flags as `npm start` (a --persist-to directory the seed wrote), ready once
 // GET /health answers, stopped by killing its process group.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { seedLocalR2 } from "./seed";
 
 /** A running dev server. */
 export interface DevServer {
@@ -71,4 +74,31 @@ export async function startDevServer(opts: {
   }
   await stopProcess(child);
   throw new Error(`wrangler dev did not answer /health in time:\n${log}`);
+}
+
+/**
+ * `wrangler dev` on a fresh local R2 in a temporary directory, seeded from `weightsDir` (./seed.ts) as
+ * `npm start` seeds it; stop() also removes the directory.
+ */
+export async function startSeededDevServer(opts: {
+  weightsDir: string;
+  vars?: Record<string, string>;
+}): Promise<DevServer> {
+  const root = mkdtempSync(join(tmpdir(), "atp-dev-"));
+  const cleanup = () => rmSync(root, { recursive: true, force: true });
+  try {
+    const persistTo = join(root, "state");
+    await seedLocalR2({ weightsDir: opts.weightsDir, persistTo, configPath: "wrangler.toml" });
+    const server = await startDevServer({ persistTo, vars: opts.vars });
+    return {
+      ...server,
+      stop: async () => {
+        await server.stop();
+        cleanup();
+      },
+    };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
 }

@@ -118,3 +118,11 @@ export function priorPredictions(
     prediction: prior[it.family] ?? "",
   }));
 }
+
+/** Exact-match accuracy per family and `mean`, the reports' `accuracy` table. */
+export function accuracyTable(report: ScoreReport): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [f, r] of Object.entries(report.families)) out[f] = r.exact;
+  out.mean = report.meanExact;
+  return out;
+}

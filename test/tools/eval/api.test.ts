@@ -9,8 +9,7 @@ import { evaluateApi, questionMessages } from "../../../tools/eval/api";
 import { itemImage, loadSplit, type EvalItem } from "../../../tools/eval/data";
 import { kernelModule } from "../../../tools/eval/node";
 import { MAX_ANSWER_TOKENS } from "../../../tools/eval/run";
-import { startDevServer, type DevServer } from "../../../tools/seed/dev";
-import { seedLocalR2 } from "../../../tools/seed/seed";
+import { startSeededDevServer, type DevServer } from "../../../tools/seed/dev";
 import { score } from "../../../tools/shapesvqa/score";
 import { loadModel, MemorySource } from "../../../wasm/index";
 import { tinyModelFiles } from "../../wasm/helpers/tiny";
@@ -33,9 +32,7 @@ beforeAll(async () => {
   const weights = join(root, "weights");
   mkdirSync(weights);
   for (const [k, v] of FILES) writeFileSync(join(weights, k), v);
-  const persistTo = join(root, "state");
-  await seedLocalR2({ weightsDir: weights, persistTo, configPath: "wrangler.toml" });
-  server = await startDevServer({ persistTo });
+  server = await startSeededDevServer({ weightsDir: weights });
 }, 120_000);
 
 afterAll(async () => {

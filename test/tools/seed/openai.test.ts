@@ -8,8 +8,7 @@ import { decode } from "fast-png";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelModule } from "../../../tools/eval/node";
-import { startDevServer, type DevServer } from "../../../tools/seed/dev";
-import { seedLocalR2 } from "../../../tools/seed/seed";
+import { startSeededDevServer, type DevServer } from "../../../tools/seed/dev";
 import { loadModel, MemorySource } from "../../../wasm/index";
 import { tinyModelFiles } from "../../wasm/helpers/tiny";
 
@@ -26,9 +25,7 @@ beforeAll(async () => {
   const weights = join(root, "weights");
   mkdirSync(weights);
   for (const [k, v] of FILES) writeFileSync(join(weights, k), v);
-  const persistTo = join(root, "state");
-  await seedLocalR2({ weightsDir: weights, persistTo, configPath: "wrangler.toml" });
-  server = await startDevServer({ persistTo, vars: { API_KEY: KEY } });
+  server = await startSeededDevServer({ weightsDir: weights, vars: { API_KEY: KEY } });
 }, 120_000);
 
 afterAll(async () => {

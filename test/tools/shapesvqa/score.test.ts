@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  accuracyTable,
   captionF1,
   exactMatch,
   normalizeAnswer,
@@ -72,5 +73,16 @@ describe("scoring", () => {
     ]);
     expect(preds.map((p) => p.prediction)).toEqual(["two", ""]);
     expect(score(preds).families.count?.exact).toBe(1);
+  });
+});
+
+describe("accuracyTable", () => {
+  it("lists each family's exact match and the mean over families", () => {
+    const r = score([
+      { family: "colour", answer: "red", prediction: "red" },
+      { family: "colour", answer: "red", prediction: "blue" },
+      { family: "shape", answer: "circle", prediction: "circle" },
+    ]);
+    expect(accuracyTable(r)).toEqual({ colour: 0.5, shape: 1, mean: 0.75 });
   });
 });
