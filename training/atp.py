@@ -12,7 +12,8 @@ probabilities A it scores every visual token j still alive (alive weights m_j; 1
   S_cross[j]= n * mean_{t in T} p_t(j)                    T = question tokens + <sep> (never the answer)
   S_r       = (S_self + S_cross) / 2                      importance (redundancy + relevance)
   S_s[j]    = max over SAP grids holding j of 1 - lambda / stride^2, else 0     (spatial, coarser = higher)
-A small MLP reads statistics of the scores (`features`) and predicts (z_r, z_s); with the budget knob beta
+A small MLP reads statistics of the scores (`features`) -- with `question_state` also the instruction rows'
+mean hidden state where the module decides, RMS-normalised (`question_state`) -- and predicts (z_r, z_s); with the budget knob beta
 (0 in training; the engine's `budget`): t_r = z_r - beta, theta_s = sigmoid(z_s - beta), and
   keep j  iff  log S_r[j] > t_r  or  S_s[j] > theta_s                          (hard, docs/method.md)
   M_j = max(sigmoid((log S_r - t_r) tau_r), sigmoid((S_s - theta_s) tau))     (soft, step 7)
@@ -63,6 +64,11 @@ class ATPConfig:
     # before it, from the same attention (layer 0's, computed on its input), so that the LLM sees only the
     # kept tokens from its first layer on (needs layers[0] == 0; the engine's `input` knob)
     input: bool = False
+    # the MLP also reads question_state(): the mean hidden state of the instruction rows (question + <sep>)
+    # where the module decides (the LLM's input embeddings for an `input` module), RMS-normalised, after the
+    # 9 statistics (num_features = 9 + hidden_size). The statistics alone cannot tell what is asked at the
+    # first module (training/README.md); False: statistics only, as the paper's MLP
+    question_state: bool = False
 
     @staticmethod
     def from_dict(d: dict) -> "ATPConfig":
@@ -122,6 +128,13 @@ def features(s_self, s_cross, m):
     return torch.cat([ms, ss, mc, sc, mr, sr, mx, above, frac], dim=-1)
 
 
+def question_state(x: torch.Tensor, text_w: torch.Tensor) -> torch.Tensor:
+    """x (B, S, C) hidden states, text_w (B, S) 1 on the instruction rows -> (B, C) their mean divided by its
+    root mean square (eps 1e-6), detached (wasm/pruning/atp.ts questionState)."""
+    q = (text_w[..., None] * x.detach().float()).sum(1) / text_w.sum(-1, keepdim=True).clamp_min(1.0)
+    return q / (q.pow(2).mean(-1, keepdim=True) + 1e-6).sqrt()
+
+
 class ThresholdMLP(nn.Module):
     def __init__(self, c: ATPConfig):
         super().__init__()
@@ -145,11 +158,15 @@ class ATPModule(nn.Module):
         self.c = c
         self.mlp = ThresholdMLP(c)
 
-    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True):
-        """Returns (M (B, N) this module's mask, info dict). m: alive weights entering (B, N)."""
+    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True, q=None):
+        """Returns (M (B, N) this module's mask, info dict). m: alive weights entering (B, N); q (B, C) the
+        question_state where the module decides (read when c.question_state)."""
         c = self.c
         s_self, s_cross = scores(A.detach(), vis, text_w, m.detach(), c.self_norm)
-        z = self.mlp(features(s_self, s_cross, m.detach()))  # (B, 2)
+        f = features(s_self, s_cross, m.detach())
+        if c.question_state:
+            f = torch.cat([f, q.to(f.dtype)], dim=-1)
+        z = self.mlp(f)  # (B, 2)
         t_r = z[:, :1] - beta
         th_s = torch.sigmoid(z[:, 1:] - beta)
         lr = torch.log((s_self + s_cross) / 2 + EPS)  # (B, N)
@@ -201,7 +218,7 @@ class GridModule(nn.Module):
         self.grid = grid
         self.tokens = grid * grid
 
-    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True):
+    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True, q=None):
         B, N = m.shape
         M = torch.zeros(B, N, device=m.device)
         M[:, uniform_grid(self.grid, self.tokens)] = 1.0
@@ -326,7 +343,8 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     for l in range(start, L + 1):
         # module k after layer `at` (module 0 before layer 0 at_input): its attention is A
         if k is not None and l == (0 if at_input and k == 0 else at + 1):
-            M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through)
+            q = question_state(x, text_w) if getattr(atp.c, "question_state", False) else None
+            M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through, q)
             if merge:
                 if not straight_through:
                     raise ValueError("atp: merging needs hard decisions (straight-through masks)")
@@ -350,16 +368,53 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     return lm.lm_head(x), torch.stack(kept, dim=1), info
 
 
+def budget_gap(kept: torch.Tensor, target: float, flat_from: Optional[int] = None) -> torch.Tensor:
+    """kept (B, L) -> the budget constraint's gap(s), batch means minus their target: one value (the mean over
+    all layers minus `target`), or with `flat_from` (the first layer a module prunes) one per layer l >=
+    flat_from, the batch mean of kept_l minus f, f the one level for those layers that gives the same mean
+    over all L (a flat schedule: late layers are not starved). Only batch means are held: how the kept share
+    spreads over the instances of a batch is left to the answer loss."""
+    L = kept.shape[1]
+    if flat_from is None:
+        return (kept.mean() - target).reshape(1)
+    f = (L * target - flat_from) / (L - flat_from)
+    return kept[:, flat_from:].mean(0) - f
+
+
 def budget_losses(kept: torch.Tensor, target: float, flat_from: Optional[int] = None):
     """kept (B, L) fraction alive entering each layer -> (depth-weighted penalty, budget term).
     Depth weights w_l = 2 (l + 1) / (L + 1) average 1: keeping a token deep costs more (docs/method.md, Training).
-    The budget term is |mean - target| over the batch and all layers; with `flat_from` (the first layer a
-    module prunes) it is the mean over layers l >= flat_from of |batch mean of kept_l - f|, f the one level
-    for those layers that gives the same mean over all L (a flat schedule: late layers are not starved)."""
+    The budget term is the mean absolute budget_gap (an L1 penalty; train_atp.py --budget lagrange holds the
+    same gaps with multipliers instead)."""
     L = kept.shape[1]
     w = torch.arange(1, L + 1, device=kept.device, dtype=kept.dtype) * 2 / (L + 1)
     depth = (kept * w).mean()
-    if flat_from is None:
-        return depth, (kept.mean() - target).abs()
-    f = (L * target - flat_from) / (L - flat_from)
-    return depth, (kept[:, flat_from:].mean(0) - f).abs().mean()
+    return depth, budget_gap(kept, target, flat_from).abs().mean()
+
+
+class BudgetMultipliers:
+    """The budget as a constraint held by dual ascent (train_atp.py --budget lagrange): for gaps g (budget_gap)
+    the term is mean(mu g + rho / 2 g^2), and after each step mu += dual_lr * g. At the target the term's
+    gradient is mu alone, the same for every instance of the batch, so unlike the L1 penalty (whose gradient
+    is +-lambda, flipping with the sign of the gap) it does not shake the thresholds, and the answer loss
+    decides which instances keep more."""
+
+    def __init__(self, n: int, dual_lr: float, rho: float):
+        self.mu = torch.zeros(n)
+        self.dual_lr, self.rho = dual_lr, rho
+
+    def term(self, gap: torch.Tensor) -> torch.Tensor:
+        mu = self.mu.to(gap.device, gap.dtype)
+        return (mu * gap + 0.5 * self.rho * gap * gap).mean()
+
+    def update(self, gap: torch.Tensor):
+        self.mu = self.mu + self.dual_lr * gap.detach().float().cpu()
+
+    def state(self) -> dict:
+        return {"mu": self.mu.tolist(), "dual_lr": self.dual_lr, "rho": self.rho}
+
+    @staticmethod
+    def from_state(d: dict) -> "BudgetMultipliers":
+        b = BudgetMultipliers(len(d["mu"]), d["dual_lr"], d["rho"])
+        b.mu = torch.tensor(d["mu"])
+        return b

@@ -13,12 +13,16 @@
 6. the grid control (train_atp.py --select grid) keeps the engine's uniform grid (wasm/pruning/select.ts,
    grid.ts: same sizes and indices) and its forward equals the one with those tokens removed;
 7. with `input` module 0 decides from the same attention as after layer 0 and its tokens are removed (or
-   merged) before layer 0 runs, as the engine's probe (wasm/model/decoder.ts prefillBegin).
+   merged) before layer 0 runs, as the engine's probe (wasm/model/decoder.ts prefillBegin);
+8. with `question_state` the MLP reads the instruction rows' mean hidden state (RMS-normalised) where the module
+   decides: zero weights on it give the statistics-only thresholds, nonzero ones differ per question;
+9. the budget terms hold batch means only (flat and mean schedules), and the multipliers of --budget lagrange
+   move the kept share to the target where the L1 penalty's gradient would only flip sign.
 """
 
 import torch
 
-from atp import ATP, ATPConfig, GridSelect, atp_forward, budget_losses, grid_tokens, sap_scores, scores, uniform_grid
+from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, question_state, GridSelect, atp_forward, budget_gap, budget_losses, grid_tokens, sap_scores, scores, uniform_grid
 from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
 
 TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
@@ -237,6 +241,60 @@ def test_flat_budget_term():
     # instances may differ (adaptivity): only each layer's batch mean is held
     mixed = torch.tensor([[1.0] + [f + 0.1] * 7, [1.0] + [f - 0.1] * 7])
     assert budget_losses(mixed, 0.25, flat_from=1)[1].item() < 1e-6
+
+
+@torch.no_grad()
+def test_question_state():
+    m, plain = tiny()
+    C = m.config.text_config.hidden_size
+    x = torch.randn(2, 9, C)
+    text_w = torch.tensor([[0, 0, 0, 1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1, 0]]).float()
+    q = question_state(x, text_w)
+    for b, rows in enumerate([[3, 4, 5], [4, 5, 6, 7]]):
+        mean = x[b, rows].mean(0)
+        assert (q[b] - mean / mean.pow(2).mean().add(1e-6).sqrt()).abs().max().item() < 1e-5
+    for at_input in (False, True):
+        c = ATPConfig(question_state=True, num_features=NUM_FEATURES + C, input=at_input, merge=at_input)
+        qs = ATP(c, 12)
+        plain.c.input, plain.c.merge = at_input, at_input
+        for mq, mp in zip(qs.modules_, plain.modules_):  # the statistics' weights as `plain`, 0 on the state
+            mq.mlp.load_state_dict(mp.mlp.state_dict() | {"fc1.weight": torch.cat(
+                [mp.mlp.fc1.weight, torch.zeros(mp.mlp.fc1.weight.shape[0], C)], 1)})
+        px, idx, ids, valid, pos, n_instr = batch()
+        _, _, info_p = atp_forward(m, plain, px, idx, ids, valid, pos, n_instr)
+        _, _, info_q = atp_forward(m, qs, px, idx, ids, valid, pos, n_instr)
+        for a, b in zip(info_p, info_q):
+            assert (a["t_r"] - b["t_r"]).abs().max().item() < 1e-5
+        for mq in qs.modules_:
+            mq.mlp.fc1.weight[:, NUM_FEATURES:].normal_(0, 0.3)
+        _, _, info_q = atp_forward(m, qs, px, idx, ids, valid, pos, n_instr)
+        # the two questions share the image: the statistics barely differ, the question states do
+        assert (info_q[0]["t_r"][0] - info_q[0]["t_r"][1]).abs().item() > 10 * (
+            info_p[0]["t_r"][0] - info_p[0]["t_r"][1]).abs().item()
+    plain.c.input, plain.c.merge = False, False
+
+
+def test_budget_multipliers():
+    f = 1 / 7
+    mixed = torch.tensor([[1.0] + [f + 0.1] * 7, [1.0] + [f - 0.1] * 7])
+    assert budget_gap(mixed, 0.25, flat_from=1).abs().max().item() < 1e-6
+    assert budget_gap(mixed, 0.25).shape == (1,)
+    # dual ascent on a toy kept share x (one instance, every layer at x): CE pulls x up with a constant force
+    # 0.5; the multipliers must settle x at the flat level f with mu near the force, the instance's marginal value
+    x = torch.tensor(0.5, requires_grad=True)
+    duals = BudgetMultipliers(7, dual_lr=2.0, rho=5.0)  # stable: dual_lr < rho for SGD here
+    opt = torch.optim.SGD([x], lr=0.02)
+    for _ in range(3000):
+        kept = torch.cat([torch.ones(1), x.expand(7)])[None]
+        gap = budget_gap(kept, 0.25, flat_from=1)
+        loss = -0.5 * x + duals.term(gap)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        duals.update(gap)
+    assert abs(x.item() - f) < 1e-3, x.item()
+    assert (duals.mu - 0.5).abs().max().item() < 1e-2, duals.mu
+    assert BudgetMultipliers.from_state(duals.state()).mu.tolist() == duals.mu.tolist()
 
 
 if __name__ == "__main__":

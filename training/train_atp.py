@@ -6,7 +6,8 @@
 
 Loss = CE(answer + <eos>) + lambda_depth * sum_l w_l kept_l / N + lambda_target * |mean_l kept_l / N - 0.25|
 with kept_l the (straight-through) count of visual tokens alive entering LLM layer l, the mean over ALL
-layers (unpruned ones included). bf16 autocast where the device has bf16 (precision.py). Logs the loss terms, the kept
+layers (unpruned ones included); with --budget lagrange the budget term is mean(mu g + rho/2 g^2) over the
+gaps g (atp.budget_gap) with multipliers mu += dual_lr g after each step (atp.BudgetMultipliers). bf16 autocast where the device has bf16 (precision.py). Logs the loss terms, the kept
 fraction per layer (hard) and, every --eval-every steps, val accuracy per family by teacher-forced exact
 match (== greedy exact match: greedy reproduces the gold answer iff every teacher-forced argmax is gold)
 to stdout and runs/<run>/metrics.jsonl. Checkpoints (model, ATP, optimizer, step, data position) every
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 import allocator
-from atp import ATP, ATPConfig, GridSelect, atp_forward, budget_losses
+from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, GridSelect, atp_forward, budget_gap, budget_losses
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
 from precision import autocast
@@ -75,10 +76,19 @@ def parse_args(argv=None):
     ap.add_argument("--input", action="store_true",
                     help="the first module decides before layer 0 from layer 0's attention on its input "
                          "(training/atp.py ATPConfig.input; sets atp.input in the exported config)")
+    ap.add_argument("--question-state", action="store_true",
+                    help="the threshold MLPs also read the instruction rows' mean hidden state (atp.question_state; "
+                         "sets atp.question_state in the exported config); with --init-atp from modules without it, "
+                         "its weights start at 0, so the run starts from the same thresholds")
     ap.add_argument("--schedule", choices=["mean", "flat"], default="mean",
                     help="mean: the budget term holds the mean kept share over all layers (the modules choose the "
                          "schedule); flat: it holds every layer after the first module at one level with the same "
                          "mean (atp.budget_losses flat_from)")
+    ap.add_argument("--budget", choices=["l1", "lagrange"], default="l1",
+                    help="l1: lambda_target * |gap| (the served recipe); lagrange: the gaps held by multipliers "
+                         "(atp.BudgetMultipliers), which leave the spread over instances to the answer loss")
+    ap.add_argument("--dual-lr", type=float, default=100.0, help="--budget lagrange: mu += dual_lr * gap per step")
+    ap.add_argument("--rho", type=float, default=50.0, help="--budget lagrange: the quadratic term's weight")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows (-1: before layer 0, the LLM's input)")
     return ap.parse_args(argv)
 
@@ -145,9 +155,9 @@ def evaluate_tf(model, atp, split, qids, dev, images_per_batch=16):
     return acc, [round(v, 4) for v in per_layer]
 
 
-def save(path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed):
+def save(path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed, duals=None):
     tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "atp": atp.export_state(), "optimizer": opt.state_dict(),
+    torch.save({"duals": duals.state() if duals else None, "model": model.state_dict(), "atp": atp.export_state(), "optimizer": opt.state_dict(),
                 "step": step, "total_steps": total, "data": stream.state(), "config": model.config.to_dict(),
                 "atp_config": atp_cfg.to_dict(), "args": vars(a), "elapsed": elapsed}, tmp)
     os.replace(tmp, path)
@@ -162,7 +172,8 @@ def main(argv=None):
     ck = torch.load(ckpt_path if a.resume else a.init, map_location="cpu")
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
-                  "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule"]:
+                  "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule", "budget",
+                  "dual_lr", "rho"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -176,6 +187,9 @@ def main(argv=None):
             atp_cfg = ATPConfig.from_dict(json.load(f).get("atp", {}))
         atp_cfg.merge = atp_cfg.merge or a.merge
         atp_cfg.input = atp_cfg.input or a.input
+        if a.question_state:
+            atp_cfg.question_state = True
+            atp_cfg.num_features = NUM_FEATURES + cfg.text_config.hidden_size
     model = LlavaForConditionalGeneration(cfg).to(dev)
     model.load_state_dict(ck["model"])
     grid = int(round(math.sqrt(cfg.image_seq_length)))
@@ -191,7 +205,14 @@ def main(argv=None):
         if not ck.get("atp"):
             raise SystemExit(f"--init-atp: {a.init} has no ATP modules")
         want = atp.export_state()
-        atp.load_export_state({k: v.reshape(want[k].shape) for k, v in ck["atp"].items()})
+
+        def widened(k, v):  # fc1 columns for inputs the --init modules did not read start at 0
+            w = want[k]
+            if k.endswith("fc1.weight") and v.shape[-1] < w.shape[-1]:
+                return torch.cat([v, torch.zeros(w.shape[0], w.shape[1] - v.shape[-1], dtype=v.dtype)], dim=1)
+            return v.reshape(w.shape)
+
+        atp.load_export_state({k: widened(k, v) for k, v in ck["atp"].items()})
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.05, "lr0": a.lr},
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0, "lr0": a.lr},
               {"params": list(atp.parameters()), "weight_decay": 0.0, "lr0": a.lr_atp}]
@@ -212,8 +233,14 @@ def main(argv=None):
     log = open(os.path.join(run_dir, "metrics.jsonl"), "a")
     # budget_losses' flat schedule: every layer the first module prunes (from layer 0 with atp.input)
     flat_from = (0 if atp_cfg.input else atp_cfg.layers[0] + 1) if a.schedule == "flat" else None
+    duals = None
+    if a.budget == "lagrange":
+        n_gaps = (cfg.text_config.num_hidden_layers - flat_from) if flat_from is not None else 1
+        duals = (BudgetMultipliers.from_state(ck["duals"]) if a.resume and ck.get("duals")
+                 else BudgetMultipliers(n_gaps, a.dual_lr, a.rho))
+    first_pruned = 0 if atp_cfg.input else atp_cfg.layers[0] + 1  # kept's column after the first module
     t_start = t_ckpt = t_win = time.time()
-    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None}
+    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
     model.train()
     while total == 0 or step < total:
         split, ims = stream.next_images()
@@ -233,8 +260,13 @@ def main(argv=None):
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
         loss = ce
         if not unpruned:
-            depth, target = budget_losses(kept, annealed_target(step, a.anneal_steps, atp_cfg.target_keep), flat_from)
-            if a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
+            goal = annealed_target(step, a.anneal_steps, atp_cfg.target_keep)
+            depth, target = budget_losses(kept, goal, flat_from)
+            if a.select == "atp" and duals is not None:
+                gap = budget_gap(kept, goal, flat_from)
+                loss = ce + a.lambda_depth * depth + duals.term(gap)
+                duals.update(gap)
+            elif a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -252,6 +284,12 @@ def main(argv=None):
             win["n"] += 1
             kd = kept.detach().mean(0)
             win["kept"] = kd if win["kept"] is None else win["kept"] + kd
+            # per-instance spread after the first module, and its correlation with the scene's object count
+            k0 = kept.detach()[:, first_pruned].float()
+            objs = torch.tensor([float(split.n_objects(im)) for im in ims], device=k0.device)[b["img_index"]]
+            win["spread"] += (k0.std() / k0.mean().clamp_min(1e-6)).item()
+            kc, oc = k0 - k0.mean(), objs - objs.mean()
+            win["corr"] += ((kc * oc).sum() / ((kc.norm() * oc.norm()).clamp_min(1e-9))).item()
         if step == 5:
             t_plan = time.time()
         if step == 15 and total == 0:
@@ -264,11 +302,14 @@ def main(argv=None):
             rec = {"step": step, "time": round(elapsed0 + time.time() - t_start, 1), "ce": round(win["ce"] / n, 4),
                    "depth": round(win["depth"] / n, 4), "target": round(win["target"] / n, 4),
                    "kept_per_layer": [round(v, 3) for v in kl], "kept_mean": round(sum(kl) / len(kl), 4),
-                   "s_per_step": round((time.time() - t_win) / n, 2)}
+                   "s_per_step": round((time.time() - t_win) / n, 2),
+                   "spread": round(win["spread"] / n, 3), "corr_objects": round(win["corr"] / n, 3)}
+            if duals is not None:
+                rec["mu"] = [round(v, 2) for v in duals.mu.tolist()]
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None}
+            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
             t_win = time.time()
         last = total and step >= total
         if step % a.eval_every == 0 or last:
@@ -281,7 +322,7 @@ def main(argv=None):
             log.flush()
             t_win = time.time()
         if time.time() - t_ckpt > a.ckpt_minutes * 60 or last:
-            save(ckpt_path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed0 + time.time() - t_start)
+            save(ckpt_path, model, atp, opt, step, total, stream, a, atp_cfg, elapsed0 + time.time() - t_start, duals)
             t_ckpt = time.time()
     print("done", flush=True)
 

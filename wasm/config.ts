@@ -57,6 +57,12 @@ export interface AtpConfig {
    * after it. Absent: false.
    */
   input: boolean;
+  /**
+   * The threshold MLPs also read the instruction rows' mean hidden state where each module decides,
+   * RMS-normalised (wasm/pruning/atp.ts questionState): numFeatures is then 9 + the LLM's hidden size.
+   * Absent: false (the score statistics alone).
+   */
+  questionState: boolean;
 }
 
 /** Everything the engine needs to know about the model. */
@@ -211,6 +217,7 @@ function parseAtp(json: unknown, layers: number): AtpConfig {
     selfNorm: selfNormOf(a.self_norm),
     merge: a.merge === undefined ? false : boolOf(a.merge, "atp.merge"),
     input: a.input === undefined ? false : boolOf(a.input, "atp.input"),
+    questionState: a.question_state === undefined ? false : boolOf(a.question_state, "atp.question_state"),
   };
   if (
     !atp.layers.length ||

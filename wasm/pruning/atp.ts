@@ -6,7 +6,8 @@
 //   S_self[j] = mean_{i visual, i >= j} (i + 1) p_i(j)  ("visible": without the causal bias to the first rows)
 //   S_cross[j] = n * mean_{t instruction} p_t(j),  n = alive count
 //   S_r = (S_self + S_cross) / 2;  S_s[j] = max over SAP grids holding j of 1 - lambda / stride^2
-// feed 9 statistics of the log scores to the module's MLP (z_r, z_s), shift both by the `budget` knob
+// feed 9 statistics of the log scores (with atp.question_state also the instruction rows' mean hidden
+// state, RMS-normalised: questionState) to the module's MLP (z_r, z_s), shift both by the `budget` knob
 // beta (t_r = z_r - beta, theta_s = sigmoid(z_s - beta)) and keep j iff log S_r[j] > t_r or S_s[j] >
 // theta_s. beta > 0 keeps more (both thresholds fall), beta < 0 fewer; 0 is what training targeted.
 // At least one visual token always survives (the best S_r).
@@ -92,6 +93,23 @@ export function atpFeatures(s: AtpScores, numVisual: number): Float64Array {
   return Float64Array.from([ms, ss, mc, sc, mr, sr, mx, above / Math.max(n, 1e-6), n / numVisual]);
 }
 
+/**
+ * The instruction rows' mean hidden state divided by its root mean square (eps 1e-6), as
+ * training/atp.py question_state: `hidden` [rows, dim] as the view holds it where the module decides.
+ */
+export function questionState(hidden: Float32Array, dim: number, rows: Int32Array): Float64Array {
+  const q = new Float64Array(dim);
+  for (const r of rows) for (let c = 0; c < dim; c++) q[c] += hidden[r * dim + c];
+  let ss = 0;
+  for (let c = 0; c < dim; c++) {
+    q[c] /= Math.max(rows.length, 1);
+    ss += q[c] * q[c];
+  }
+  const inv = 1 / Math.sqrt(ss / dim + 1e-6);
+  for (let c = 0; c < dim; c++) q[c] *= inv;
+  return q;
+}
+
 /** One module's MLP weights (atp.{k}.mlp.*). */
 interface Mlp {
   w1: Float32Array;
@@ -155,7 +173,9 @@ export class AtpPolicy implements PruningPolicy {
   begin(ctx: PolicyContext): void {
     const a = ctx.config.atp;
     if (!a) throw new Error("atp: this model has no ATP modules (config.json lacks `atp`)");
-    if (a.numFeatures !== 9) throw new Error(`atp: ${a.numFeatures} features, the engine computes 9`);
+    const features = 9 + (a.questionState ? ctx.config.text.hidden : 0);
+    if (a.numFeatures !== features)
+      throw new Error(`atp: ${a.numFeatures} features, the engine computes ${features}`);
     this.cfg = a;
     this.merge ??= a.merge; // the model's default unless the request's `merge` knob said
     this.atInput = (this.options.input ?? (a.input ? 1 : 0)) === 1;
@@ -222,7 +242,15 @@ export class AtpPolicy implements PruningPolicy {
     const s = atpScores(view, attention, this.cfg!.selfNorm);
     const m = this.mlps[k];
     if (!m) throw new Error(`atp: module ${k} (after layer ${view.layer}) is not in this model part`);
-    const [zr, zs] = mlp(m, atpFeatures(s, view.numVisual), this.cfg!.mlpHidden);
+    let f = atpFeatures(s, view.numVisual);
+    if (this.cfg!.questionState) {
+      const dim = this.cfg!.numFeatures - f.length;
+      const withQ = new Float64Array(this.cfg!.numFeatures);
+      withQ.set(f);
+      withQ.set(questionState(view.hidden(), dim, view.textRows), f.length);
+      f = withQ;
+    }
+    const [zr, zs] = mlp(m, f, this.cfg!.mlpHidden);
     const tR = zr - this.budget;
     const thetaS = 1 / (1 + Math.exp(-(zs - this.budget)));
     const keep: number[] = [];

@@ -1,9 +1,10 @@
 // ATP's scores (wasm/pruning/atp.ts atpScores) on a synthetic attention pattern: under uniform causal
 // attention the "visible" S_self is 1 for every visual token (no position bias) while the shipped "sum"
 // form is H(n) - H(j) + 1/(j + 1), ~5.6 for the first of 144 tokens and 1/144 for the last; the cross
-// score is 1 for every token either way. The same checks as training/test_atp.py's, on the engine side.
+// score is 1 for every token either way. The same checks as training/test_atp.py's, on the engine side;
+// and the question state the MLP reads with atp.question_state (training/atp.py question_state).
 import { describe, expect, it } from "vitest";
-import { atpScores } from "../../../wasm/pruning/atp";
+import { atpScores, questionState } from "../../../wasm/pruning/atp";
 import type { CapturedAttention, LayerView } from "../../../wasm/pruning/policy";
 import { parseConfig } from "../../../wasm/config";
 import { TINY_ATP_CONFIG } from "../helpers/tiny";
@@ -51,5 +52,25 @@ describe("config.json atp.self_norm", () => {
     expect(parseConfig(visible).atp!.selfNorm).toBe("visible");
     const bad = { ...TINY_ATP_CONFIG, atp: { ...TINY_ATP_CONFIG.atp, self_norm: "rows" } };
     expect(() => parseConfig(bad)).toThrow(/atp.self_norm must be "sum" or "visible"/);
+  });
+});
+
+describe("ATP's question state", () => {
+  it("is the instruction rows' mean hidden state over its root mean square", () => {
+    const dim = 4;
+    // rows 0-3 of a [5, 4] hidden state; the instruction rows are 1 and 3
+    const hidden = Float32Array.from([9, 9, 9, 9, 1, 2, 3, 4, 9, 9, 9, 9, 3, 2, 1, -4, 9, 9, 9, 9]);
+    const q = questionState(hidden, dim, Int32Array.from([1, 3]));
+    const mean = [2, 2, 2, 0];
+    const rms = Math.sqrt((4 + 4 + 4 + 0) / 4 + 1e-6);
+    mean.forEach((m, c) => expect(q[c]).toBeCloseTo(m / rms, 6));
+  });
+
+  it("is read from config.json atp.question_state, with numFeatures 9 + the LLM's hidden size", () => {
+    expect(parseConfig(TINY_ATP_CONFIG).atp!.questionState).toBe(false);
+    const withQ = { ...TINY_ATP_CONFIG, atp: { ...TINY_ATP_CONFIG.atp, question_state: true } };
+    expect(parseConfig(withQ).atp!.questionState).toBe(true);
+    const bad = { ...TINY_ATP_CONFIG, atp: { ...TINY_ATP_CONFIG.atp, question_state: "yes" } };
+    expect(() => parseConfig(bad)).toThrow(/atp.question_state must be true or false/);
   });
 });

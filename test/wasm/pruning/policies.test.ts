@@ -197,6 +197,30 @@ describe("pruning policies on the tiny model", async () => {
     expect((before.inner as AtpPolicy).decisions.map((d) => d.layer)).toEqual([0, 1]);
   });
 
+  it("atp with question_state: the thresholds follow the question on one image; the MLP width is checked", async () => {
+    const hidden = (ATP_CONFIG.text_config as { hidden_size: number }).hidden_size;
+    const withQ = (features: number) => ({
+      ...ATP_CONFIG,
+      atp: { ...ATP_CONFIG.atp, question_state: true, num_features: features },
+    });
+    const m = await loadModel(new MemorySource(tinyModelFiles("q8", 1, withQ(9 + hidden))), {
+      kernels: BUILDS[0].module,
+    });
+    const thresholds = async (question: string, config = m) => {
+      const atp = new AtpPolicy({ budget: 0 });
+      await config.run(IMAGE, question, { maxTokens: 1, policy: atp });
+      return atp.decisions.map((d) => d.tR);
+    };
+    const a = await thresholds(QUESTION);
+    expect(await thresholds(QUESTION)).toEqual(a); // deterministic
+    const b = await thresholds("is the circle red ?");
+    expect(Math.abs(a[0] - b[0])).toBeGreaterThan(1e-3);
+    const narrow = await loadModel(new MemorySource(tinyModelFiles("q8", 1, withQ(9))), {
+      kernels: BUILDS[0].module,
+    });
+    await expect(thresholds(QUESTION, narrow)).rejects.toThrow(/9 features, the engine computes 41/);
+  });
+
   it("atp input 1 is refused where the first module does not follow layer 0", async () => {
     const config = { ...ATP_CONFIG, atp: { ...ATP_CONFIG.atp, layers: [1] } };
     const late = await loadModel(new MemorySource(tinyModelFiles("q8", 1, config)), {
