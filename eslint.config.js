@@ -46,10 +46,19 @@ export default tseslint.config(
               message: "Tools import the engine only through wasm/index.ts or wasm/tools.ts.",
             },
           ],
+          // tools/flags.ts: every tool's flags, with --help and a usage on a refused flag
+          paths: [
+            {
+              name: "node:util",
+              importNames: ["parseArgs"],
+              message: "Tools parse flags with tools/flags.ts.",
+            },
+          ],
         },
       ],
     },
   },
+  { files: ["tools/flags.ts"], rules: { "no-restricted-imports": "off" } },
   {
     // AssemblyScript: builtins (i32, f32, load<T>, v128...) are globals the TS checker does not know.
     files: ["assembly/**/*.ts"],

@@ -1,6 +1,7 @@
 // The engine's front door (eslint.config.js, docs/architecture.md): a Worker file that imports engine
 // internals, or a tool that goes past wasm/index.ts and wasm/tools.ts, fails the lint that `npm test`
-// runs; the entries themselves and the compiled kernels pass.
+// runs; the entries themselves and the compiled kernels pass. So does a tool that parses its flags past
+// tools/flags.ts.
 import { ESLint } from "eslint";
 import { describe, expect, it } from "vitest";
 
@@ -29,5 +30,14 @@ describe("the engine's front door", () => {
     ).toHaveLength(1);
     expect(await refused("tools/a/x.ts", 'export { KERNELS } from "../../wasm/tools";\n')).toEqual([]);
     expect(await refused("tools/a/x.ts", 'export { loadModel } from "../../wasm/index";\n')).toEqual([]);
+  });
+
+  it("keeps the tools' flags to tools/flags.ts", async () => {
+    const code = 'import { parseArgs } from "node:util";\nparseArgs({});\n';
+    expect(await refused("tools/bench/x.ts", code)).toEqual([
+      "'parseArgs' import from 'node:util' is restricted. Tools parse flags with tools/flags.ts.",
+    ]);
+    expect(await refused("tools/flags.ts", code)).toEqual([]);
+    expect(await refused("tools/bench/x.ts", 'import { inspect } from "node:util";\n')).toEqual([]);
   });
 });

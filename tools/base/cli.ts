@@ -1,16 +1,16 @@
 // npm run base:build -- [--quant q8|q4] [--seed 1] [--out out/atp-base-q8]
 // Generates atp-base's weights (tools/base/build.ts) and writes them like `npm run convert` does.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { writeModelDir } from "../convert/write";
 import { buildBase } from "./build";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    quant: { type: "string", default: "q8" },
-    seed: { type: "string", default: "1" },
-    out: { type: "string" },
-  },
+const USAGE = `usage: npm run base:build -- [--quant q8|q4] [--seed 1] [--out out/atp-base-q8]`;
+
+const { values } = parseFlags("base:build", USAGE, {
+  quant: { type: "string", default: "q8" },
+  seed: { type: "string", default: "1" },
+  out: { type: "string" },
 });
 const quant = values.quant;
 if (quant !== "q8" && quant !== "q4") {

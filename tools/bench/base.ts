@@ -16,21 +16,21 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
 import { writeModelDir } from "../convert/write";
 import { buildBase } from "../base/build";
 import { startDevServer, type DevServer } from "../seed/dev";
 import { seedLocalR2 } from "../seed/seed";
 import { writeSplitConfigs } from "../split/config";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: "string", default: "3" },
-    "max-tokens": { type: "string", default: "16" },
-    split: { type: "string", default: "vision|@0-14|15-29" },
-    json: { type: "string", default: "out/bench/base.json" },
-    only: { type: "string" },
-  },
+const USAGE = `usage: npm run bench:base [-- --runs 3 --max-tokens 16 --split "vision|@0-14|15-29" --json out/bench/base.json]`;
+
+const { values } = parseFlags("bench:base", USAGE, {
+  runs: { type: "string", default: "3" },
+  "max-tokens": { type: "string", default: "16" },
+  split: { type: "string", default: "vision|@0-14|15-29" },
+  json: { type: "string", default: "out/bench/base.json" },
+  only: { type: "string" },
 });
 const RUNS = Number(values.runs);
 const MAX_TOKENS = Number(values["max-tokens"]);

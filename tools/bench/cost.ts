@@ -22,7 +22,6 @@
 // asking a one-word question sets a small max_tokens; the budget plans for all of them).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
 import { encode as encodeJpeg } from "jpeg-js";
 import {
   BudgetTooSmall,
@@ -58,21 +57,22 @@ import { withCostTable } from "../convert/convert";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
 import { hostName, measure, resizeNearest, rgbaWithGrain } from "./cost-measure";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    data: { type: "string", default: "data" },
-    calibrate: { type: "string", default: "40" },
-    check: { type: "string", default: "280" },
-    budgets: { type: "string", default: "10,11,12,13,15,17.5,20,25,30" },
-    methods: { type: "string" },
-    kernels: { type: "string", default: "relaxed" },
-    write: { type: "boolean", default: false },
-    json: { type: "string", default: "out/bench/cost.json" },
-    "no-png": { type: "boolean", default: false },
-    vision: { type: "string", default: "1,96,0" },
-  },
+const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]`;
+
+const { values } = parseFlags("bench:cost", USAGE, {
+  weights: { type: "string", default: "weights" },
+  data: { type: "string", default: "data" },
+  calibrate: { type: "string", default: "40" },
+  check: { type: "string", default: "280" },
+  budgets: { type: "string", default: "10,11,12,13,15,17.5,20,25,30" },
+  methods: { type: "string" },
+  kernels: { type: "string", default: "relaxed" },
+  write: { type: "boolean", default: false },
+  json: { type: "string", default: "out/bench/cost.json" },
+  "no-png": { type: "boolean", default: false },
+  vision: { type: "string", default: "1,96,0" },
 });
 
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */

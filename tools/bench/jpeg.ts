@@ -9,7 +9,6 @@
 // right) -- and the original 96 x 96 PNG's answer as the yardstick.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import { encode as encodeJpeg } from "jpeg-js";
 import { defaultMethod, loadModel, type MethodName } from "../../wasm/index";
 import { loadSplit, type EvalItem } from "../eval/data";
@@ -19,17 +18,18 @@ import { exactMatch } from "../shapesvqa/score";
 import { hostName, measure, resizeNearest, rgbaWithGrain } from "./cost-measure";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    data: { type: "string", default: "data" },
-    count: { type: "string", default: "120" },
-    side: { type: "string", default: "2048" },
-    quality: { type: "string", default: "90" },
-    noise: { type: "string", default: "4" },
-    json: { type: "string", default: "out/bench/jpeg.json" },
-  },
+const USAGE = `usage: npm run bench:jpeg [-- --weights weights] [--data data] [--count 120] [--side 2048] [--quality 90]`;
+
+const { values } = parseFlags("bench:jpeg", USAGE, {
+  weights: { type: "string", default: "weights" },
+  data: { type: "string", default: "data" },
+  count: { type: "string", default: "120" },
+  side: { type: "string", default: "2048" },
+  quality: { type: "string", default: "90" },
+  noise: { type: "string", default: "4" },
+  json: { type: "string", default: "out/bench/jpeg.json" },
 });
 
 const MAX_TOKENS = (it: EvalItem) => (it.family === "caption" ? 24 : 4);

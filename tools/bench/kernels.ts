@@ -3,20 +3,20 @@
 // wasm backend, 1 thread) as the peer. Prints a table; --json writes {"peaks", "kernels": [...]}.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import { instantiateKernels } from "../../wasm/tools";
 import { instantiatePeaks, runBench } from "./core";
 import { ORT_VERSION, ortPeer } from "./ort";
 import { benchShapes } from "./shapes";
 import { formatTable } from "./table";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "string" },
-    ms: { type: "string", default: "150" },
-    quick: { type: "boolean", default: false },
-    config: { type: "string", default: "weights/config.json" },
-  },
+const USAGE = `usage: npm run bench:kernels [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]`;
+
+const { values } = parseFlags("bench:kernels", USAGE, {
+  json: { type: "string" },
+  ms: { type: "string", default: "150" },
+  quick: { type: "boolean", default: false },
+  config: { type: "string", default: "weights/config.json" },
 });
 
 const module = (name: string) =>

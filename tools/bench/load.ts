@@ -11,28 +11,28 @@
 // whether every 200 answer equals its solo answer; writes out/bench/load.json. It stops by itself.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { loadSplit, type EvalItem } from "../eval/data";
 import { startSeededDevServer, type DevServer } from "../seed/dev";
 import { rgbToPng } from "../shapesvqa/png";
 import { percentiles, type Percentiles } from "../../worker/metrics/stats";
 import { seeded } from "../../wasm/tools";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    requests: { type: "string", default: "2000" },
-    concurrency: { type: "string", default: "32" },
-    distinct: { type: "string", default: "48" },
-    stream: { type: "string", default: "0.3" },
-    cancel: { type: "string", default: "0.05" },
-    caption: { type: "string", default: "0.2" },
-    "deadline-ms": { type: "string", default: "20000" },
-    retries: { type: "string", default: "30" },
-    seed: { type: "string", default: "1" },
-    url: { type: "string" },
-    weights: { type: "string", default: "weights" },
-    out: { type: "string", default: "out/bench/load.json" },
-  },
+const USAGE = `usage: npm run bench:load -- [--requests 2000] [--concurrency 32] [--distinct 48] [--stream 0.3] [--cancel 0.05]`;
+
+const { values } = parseFlags("bench:load", USAGE, {
+  requests: { type: "string", default: "2000" },
+  concurrency: { type: "string", default: "32" },
+  distinct: { type: "string", default: "48" },
+  stream: { type: "string", default: "0.3" },
+  cancel: { type: "string", default: "0.05" },
+  caption: { type: "string", default: "0.2" },
+  "deadline-ms": { type: "string", default: "20000" },
+  retries: { type: "string", default: "30" },
+  seed: { type: "string", default: "1" },
+  url: { type: "string" },
+  weights: { type: "string", default: "weights" },
+  out: { type: "string", default: "out/bench/load.json" },
 });
 const N = Number(values.requests);
 const C = Number(values.concurrency);

@@ -4,13 +4,15 @@
 // on tools/bench/model.wrangler.toml; the weights travel in the request body, as they would come from
 // R2), then onnxruntime-web here in Node on the same prompt (workerd cannot compile ORT's Wasm).
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
 import type { ModelFigures } from "./model-core";
 import { benchImage, MODEL_BENCH_OPTIONS, packFiles, readWeightFiles } from "./model-io";
 import { reportAgainstOrt } from "./model-ort";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({ options: MODEL_BENCH_OPTIONS });
+const USAGE = `usage: npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24] [--precision int8|f32]`;
+
+const { values } = parseFlags("bench:workerd", USAGE, MODEL_BENCH_OPTIONS);
 
 async function main(): Promise<void> {
   const files = readWeightFiles(values.weights!);

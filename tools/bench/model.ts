@@ -5,13 +5,15 @@
 // memory, on both kernel builds; beside it, in the same run, onnxruntime-web (wasm, 1 thread) running
 // the same model as an fp32 graph built from the shards (or --onnx FILE) over the same prompt (vision +
 // prefill), and the ratio.
-import { parseArgs } from "node:util";
 import { kernelModule } from "../eval/node";
 import { benchModel } from "./model-core";
 import { benchImage, MODEL_BENCH_OPTIONS, readWeightFiles } from "./model-io";
 import { reportAgainstOrt } from "./model-ort";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({ options: MODEL_BENCH_OPTIONS });
+const USAGE = `usage: npm run bench [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]`;
+
+const { values } = parseFlags("bench", USAGE, MODEL_BENCH_OPTIONS);
 
 async function main(): Promise<void> {
   const files = readWeightFiles(values.weights!);

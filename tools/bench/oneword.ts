@@ -9,7 +9,6 @@
 // is the figure, with the median and 90th percentile beside it (this host's timings are noisy).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import {
   defaultMethod,
   loadModel,
@@ -24,18 +23,19 @@ import { exactMatch } from "../shapesvqa/score";
 import { hostName, measure } from "./cost-measure";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    data: { type: "string", default: "data" },
-    count: { type: "string", default: "100" },
-    family: { type: "string", default: "colour" },
-    "max-tokens": { type: "string", default: "4" },
-    kernels: { type: "string", default: "relaxed" },
-    warmup: { type: "string", default: "3" },
-    json: { type: "string", default: "out/bench/oneword.json" },
-  },
+const USAGE = `usage: npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]`;
+
+const { values } = parseFlags("bench:oneword", USAGE, {
+  weights: { type: "string", default: "weights" },
+  data: { type: "string", default: "data" },
+  count: { type: "string", default: "100" },
+  family: { type: "string", default: "colour" },
+  "max-tokens": { type: "string", default: "4" },
+  kernels: { type: "string", default: "relaxed" },
+  warmup: { type: "string", default: "3" },
+  json: { type: "string", default: "out/bench/oneword.json" },
 });
 if (values.kernels !== "relaxed" && values.kernels !== "simd")
   throw new Error(`--kernels must be relaxed or simd, got ${values.kernels}`);

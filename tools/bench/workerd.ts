@@ -5,20 +5,20 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
 import { shapesQuery, timeIt, type BenchReport } from "./core";
 import { ORT_VERSION, ortPeer } from "./ort";
 import { benchShapes } from "./shapes";
 import { formatTable } from "./table";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "string" },
-    ms: { type: "string", default: "150" },
-    quick: { type: "boolean", default: false },
-    config: { type: "string", default: "weights/config.json" },
-  },
+const USAGE = `usage: npm run bench:kernels:workerd [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]`;
+
+const { values } = parseFlags("bench:kernels:workerd", USAGE, {
+  json: { type: "string" },
+  ms: { type: "string", default: "150" },
+  quick: { type: "boolean", default: false },
+  config: { type: "string", default: "weights/config.json" },
 });
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));

@@ -7,8 +7,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { KERNELS, kernelName } from "../../wasm/tools";
+import { parseFlags } from "../flags";
+
+const USAGE = `usage: npm run build:kernels [-- --check]`;
 
 /** The export list of the kernel module, one line per op and source file, in table order. */
 export function kernelIndexSource(): string {
@@ -77,7 +79,7 @@ export function ensureKernels(): void {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
+  const { values } = parseFlags("build:kernels", USAGE, { check: { type: "boolean", default: false } });
   if (values.check) {
     if (readFileSync(indexPath, "utf8") !== kernelIndexSource())
       throw new Error("assembly/index.ts is stale: run npm run build:kernels");

@@ -4,18 +4,18 @@
 // conversion leaves the previous weights untouched.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { convert } from "./convert";
 import { writeModelDir } from "./write";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    in: { type: "string", default: "out/atp-tiny" },
-    out: { type: "string", default: "weights" },
-    quant: { type: "string", default: "q8" },
-    "shard-mb": { type: "string", default: "4" },
-    "model-id": { type: "string", default: "atp-tiny" },
-  },
+const USAGE = `usage: npm run convert -- --in out/atp-tiny --out weights [--quant q8|q4] [--shard-mb 4] [--model-id atp-tiny]`;
+
+const { values } = parseFlags("convert", USAGE, {
+  in: { type: "string", default: "out/atp-tiny" },
+  out: { type: "string", default: "weights" },
+  quant: { type: "string", default: "q8" },
+  "shard-mb": { type: "string", default: "4" },
+  "model-id": { type: "string", default: "atp-tiny" },
 });
 
 function main(): void {

@@ -3,11 +3,14 @@
 // (unpack.ts), the input of `training/import_served.py`.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { unpack } from "./unpack";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: { in: { type: "string", default: "weights" }, out: { type: "string", default: "out/served" } },
+const USAGE = `usage: npm run unpack -- [--in weights] [--out out/served]`;
+
+const { values } = parseFlags("unpack", USAGE, {
+  in: { type: "string", default: "weights" },
+  out: { type: "string", default: "out/served" },
 });
 const src = resolve(values.in!);
 const files = new Map<string, Uint8Array>();

@@ -4,19 +4,19 @@
 // CLOUDFLARE_API_TOKEN). The API key is a secret set once: `npx wrangler secret put API_KEY`.
 // --dry-run prints the commands without running them.
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
 import { weightObjects } from "../seed/seed";
 import { deployPlan } from "./plan";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    config: { type: "string", default: "wrangler.toml" },
-    "dry-run": { type: "boolean", default: false },
-    "skip-upload": { type: "boolean", default: false },
-    "skip-deploy": { type: "boolean", default: false },
-  },
+const USAGE = `usage: npm run deploy -- [--weights weights] [--dry-run] [--skip-upload] [--skip-deploy]`;
+
+const { values } = parseFlags("deploy", USAGE, {
+  weights: { type: "string", default: "weights" },
+  config: { type: "string", default: "wrangler.toml" },
+  "dry-run": { type: "boolean", default: false },
+  "skip-upload": { type: "boolean", default: false },
+  "skip-deploy": { type: "boolean", default: false },
 });
 
 async function main(): Promise<void> {

@@ -9,23 +9,23 @@
 //     token at the client vs the Worker's engine TTFT.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { decode } from "fast-png";
 import { FileSource, kernelModule } from "../eval/node";
 import { itemImage, loadSplit } from "../eval/data";
 import { MAX_ANSWER_TOKENS } from "../eval/run";
 import { loadModel } from "../../wasm/index";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: "http://127.0.0.1:8787" },
-    weights: { type: "string", default: "weights" },
-    images: { type: "string", default: "/tmp/shapes-test" },
-    data: { type: "string", default: "data" },
-    count: { type: "string", default: "8" },
-    key: { type: "string" },
-    family: { type: "string" },
-  },
+const USAGE = `usage: npx tsx tools/deploy/smoke.ts --url http://127.0.0.1:8787 [--weights weights] [--images DIR] [--count 8]`;
+
+const { values } = parseFlags("smoke.ts", USAGE, {
+  url: { type: "string", default: "http://127.0.0.1:8787" },
+  weights: { type: "string", default: "weights" },
+  images: { type: "string", default: "/tmp/shapes-test" },
+  data: { type: "string", default: "data" },
+  count: { type: "string", default: "8" },
+  key: { type: "string" },
+  family: { type: "string" },
 });
 
 interface Line {

@@ -5,23 +5,23 @@
 // Prints accuracy per family and writes the JSON report (default out/eval/api-SPLIT.json).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import { ensureKernels } from "../build/kernels";
 import { startSeededDevServer, type DevServer } from "../seed/dev";
 import { evaluateApi } from "./api";
 import { loadSplit } from "./data";
+import { parseFlags } from "../flags";
+
+const USAGE = `usage: npm run eval:api -- [--split test|val] [--limit N] [--url URL] [--weights weights] [--concurrency 2]`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      split: { type: "string", default: "test" },
-      limit: { type: "string" },
-      url: { type: "string" },
-      weights: { type: "string", default: "weights" },
-      concurrency: { type: "string", default: "2" },
-      json: { type: "string" },
-      "api-key": { type: "string" },
-    },
+  const { values } = parseFlags("eval:api", USAGE, {
+    split: { type: "string", default: "test" },
+    limit: { type: "string" },
+    url: { type: "string" },
+    weights: { type: "string", default: "weights" },
+    concurrency: { type: "string", default: "2" },
+    json: { type: "string" },
+    "api-key": { type: "string" },
   });
   const split = values.split;
   if (split !== "test" && split !== "val") throw new Error(`--split must be test or val, not ${split}`);

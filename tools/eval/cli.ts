@@ -10,7 +10,6 @@
 // vision encoder layer LAYER, before the method runs (wasm/pruning/vision.ts).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import {
   isMethod,
   loadModel,
@@ -22,6 +21,7 @@ import {
   type MethodName,
   type PolicyKnobs,
 } from "../../wasm/index";
+import { parseFlags } from "../flags";
 import { knobsFor } from "./calibrate";
 import { generateItems, loadSplit } from "./data";
 import { FileSource, kernelModule, type KernelBuild } from "./node";
@@ -34,7 +34,6 @@ const USAGE = `usage: npm run eval -- (--split val|test | --seed S --count N) [-
 methods: ${METHODS.join(", ")}`;
 
 const OPTIONS = {
-  help: { type: "boolean", short: "h" },
   split: { type: "string" },
   seed: { type: "string" },
   count: { type: "string" },
@@ -53,21 +52,7 @@ const OPTIONS = {
   calibrate: { type: "string", default: "140" },
 } as const;
 
-/** The flags, or usage and exit: status 0 for --help, 2 for flags parseArgs refuses (no stack trace). */
-function flags() {
-  try {
-    const parsed = parseArgs({ options: OPTIONS });
-    if (parsed.values.help) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    return parsed;
-  } catch (err) {
-    console.error(`eval: ${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-}
-const { values } = flags();
+const { values } = parseFlags("eval", USAGE, OPTIONS);
 
 /** A finite number from a flag, or undefined when absent. */
 function numFlag(name: "keep" | "budget"): number | undefined {

@@ -9,7 +9,6 @@
 // few test images at 25%). Each run's JSON is cached under --cache by method and knobs, so an interrupted
 // sweep resumes and a run both countings share is made once (delete the folder to start over).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import {
   gridSide,
   isMethod,
@@ -28,23 +27,24 @@ import { evaluate, type EvalReport } from "../eval/run";
 import { chartSvg, svgToPng } from "./chart";
 import { keptTokens, mapSvg } from "./map";
 import { renderMarkdown, type SweepRun } from "./markdown";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    split: { type: "string", default: "test" },
-    limit: { type: "string" },
-    weights: { type: "string", default: "weights" },
-    data: { type: "string", default: "data" },
-    keep: { type: "string", default: "0.11,0.15,0.25,0.35,0.5" },
-    methods: { type: "string", default: METHODS.filter((m) => methodSpec(m).keep).join(",") },
-    calibrate: { type: "string", default: "140" },
-    cache: { type: "string", default: "out/pruning" },
-    md: { type: "string", default: "docs/pruning.md" },
-    png: { type: "string", default: "docs/pruning.png" },
-    map: { type: "string", default: "docs/pruning-map.png" },
-    "map-images": { type: "string", default: "3" },
-    "no-png": { type: "boolean", default: false },
-  },
+const USAGE = `usage: npm run report:pruning -- [--split test] [--limit N] [--weights weights] [--keep 0.11,0.15,0.25,0.35,0.5]`;
+
+const { values } = parseFlags("report:pruning", USAGE, {
+  split: { type: "string", default: "test" },
+  limit: { type: "string" },
+  weights: { type: "string", default: "weights" },
+  data: { type: "string", default: "data" },
+  keep: { type: "string", default: "0.11,0.15,0.25,0.35,0.5" },
+  methods: { type: "string", default: METHODS.filter((m) => methodSpec(m).keep).join(",") },
+  calibrate: { type: "string", default: "140" },
+  cache: { type: "string", default: "out/pruning" },
+  md: { type: "string", default: "docs/pruning.md" },
+  png: { type: "string", default: "docs/pruning.png" },
+  map: { type: "string", default: "docs/pruning-map.png" },
+  "map-images": { type: "string", default: "3" },
+  "no-png": { type: "boolean", default: false },
 });
 
 const COUNTINGS: CountBy[] = ["mean", "input"];

@@ -6,21 +6,21 @@
 // next run was started from (`--init`) when the run trained on after it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { chartSvg, svgToPng } from "./chart";
 import { chain, parseMetrics, smooth } from "./curves";
+import { parseFlags } from "../flags";
+
+const USAGE = `usage: npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8@857,... [--dir training/runs]`;
 
 const FAMILIES = ["colour", "shape", "count", "exist", "position", "relation", "caption_f1", "mean"];
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: "string" },
-    dir: { type: "string", default: "training/runs" },
-    smooth: { type: "string", default: "5" },
-    md: { type: "string", default: "docs/training.md" },
-    png: { type: "string", default: "docs/training.png" },
-    "no-png": { type: "boolean", default: false },
-  },
+const { values } = parseFlags("report:training", USAGE, {
+  runs: { type: "string" },
+  dir: { type: "string", default: "training/runs" },
+  smooth: { type: "string", default: "5" },
+  md: { type: "string", default: "docs/training.md" },
+  png: { type: "string", default: "docs/training.png" },
+  "no-png": { type: "boolean", default: false },
 });
 
 function main(): void {

@@ -1,15 +1,15 @@
 // npm run seed -- [--weights weights] [--persist-to .wrangler/state] [--config wrangler.toml]
 // Puts the converted weights into Miniflare's local R2 (what `wrangler dev --persist-to` reads); uploads
 // only objects whose sha256 changed. `npm start` runs it before `wrangler dev`.
-import { parseArgs } from "node:util";
 import { seedLocalR2 } from "./seed";
+import { parseFlags } from "../flags";
 
-const { values } = parseArgs({
-  options: {
-    weights: { type: "string", default: "weights" },
-    "persist-to": { type: "string", default: ".wrangler/state" },
-    config: { type: "string", default: "wrangler.toml" },
-  },
+const USAGE = `usage: npm run seed -- [--weights weights] [--persist-to .wrangler/state] [--config wrangler.toml]`;
+
+const { values } = parseFlags("seed", USAGE, {
+  weights: { type: "string", default: "weights" },
+  "persist-to": { type: "string", default: ".wrangler/state" },
+  config: { type: "string", default: "wrangler.toml" },
 });
 
 seedLocalR2({ weightsDir: values.weights!, persistTo: values["persist-to"]!, configPath: values.config! })

@@ -1,19 +1,26 @@
 // Shared argument parsing for the ShapesVQA command-line tools (node:util parseArgs).
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../flags";
 import { splitSpec, type SplitName, type SplitSpec } from "../dataset";
 
 /** Parses `(--split val|test | [--split train] --seed S --count N [--per-image K]) --out PATH`. */
-export function parseSplitArgs(argv: string[], defaultOut?: string): { spec: SplitSpec; out: string } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+export function parseSplitArgs(
+  tool: string,
+  usage: string,
+  argv: string[],
+  defaultOut?: string,
+): { spec: SplitSpec; out: string } {
+  const { values } = parseFlags(
+    tool,
+    usage,
+    {
       split: { type: "string" },
       seed: { type: "string" },
       count: { type: "string" },
       "per-image": { type: "string" },
       out: { type: "string" },
     },
-  });
+    { argv },
+  );
   const split = (values.split ?? (values.seed !== undefined ? "train" : undefined)) as SplitName | undefined;
   if (split !== "val" && split !== "test" && split !== "train")
     throw new Error("--split must be val, test or train");

@@ -4,7 +4,8 @@
 import { buildSplit, markReady } from "../build";
 import { parseSplitArgs } from "./args";
 
-const { spec, out } = parseSplitArgs(process.argv.slice(2));
+const USAGE = `usage: npm run data:build -- (--split val|test | --split train --seed S --count N [--per-image K]) --out PREFIX`;
+const { spec, out } = parseSplitArgs("data:build", USAGE, process.argv.slice(2));
 const t0 = performance.now();
 const meta = buildSplit(spec, out);
 const s = (performance.now() - t0) / 1000;

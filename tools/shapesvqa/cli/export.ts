@@ -9,7 +9,8 @@ import { renderScene } from "../render";
 import { IMAGE_SIZE } from "../scene";
 import { parseSplitArgs } from "./args";
 
-const { spec, out } = parseSplitArgs(process.argv.slice(2));
+const USAGE = `usage: npm run data:export -- (--split val|test | --seed S --count N) --out DIR`;
+const { spec, out } = parseSplitArgs("data:export", USAGE, process.argv.slice(2));
 mkdirSync(out, { recursive: true });
 const lines: string[] = [];
 let images = 0;

@@ -3,12 +3,14 @@
 // to check that shapes are recognisable, colours distinct and answers right.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import { generateSplit, splitSpec } from "../dataset";
 import { rgbToPng, upscale } from "../png";
 import { renderScene } from "../render";
 import { IMAGE_SIZE } from "../scene";
 import { blit, canvas, drawText, LINE_HEIGHT, wrap } from "../text";
+import { parseFlags } from "../../flags";
+
+const USAGE = `usage: npm run data:samples -- [--out docs/samples.png] [--count 12]`;
 
 const ZOOM = 3;
 const TEXT_SCALE = 2;
@@ -16,10 +18,7 @@ const TEXT_W = 600;
 const PAD = 12;
 const COLS = 2;
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: { out: { type: "string" }, count: { type: "string" } },
-});
+const { values } = parseFlags("data:samples", USAGE, { out: { type: "string" }, count: { type: "string" } });
 const out = values.out ?? "docs/samples.png";
 const count = Number(values.count ?? 12);
 

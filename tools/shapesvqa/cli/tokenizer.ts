@@ -2,11 +2,13 @@
 // Writes tokenizer.json, tokenizer_config.json and config.json (prompt constants, prompt.ts) side by side.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
 import { promptConfig } from "../prompt";
 import { tokenizerConfigJson, tokenizerJson } from "../tokenizer";
+import { parseFlags } from "../../flags";
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { out: { type: "string" } } });
+const USAGE = `usage: npm run data:tokenizer -- [--out data/tokenizer.json]`;
+
+const { values } = parseFlags("data:tokenizer", USAGE, { out: { type: "string" } });
 const out = values.out ?? "data/tokenizer.json";
 const dir = dirname(out);
 mkdirSync(dir, { recursive: true });
