@@ -1,4 +1,5 @@
-// The command-line flags of every tool under tools/: node:util parseArgs (strict) with --help/-h added.
+// The command-line flags of every tool under tools/: node:util parseArgs (strict, no positionals) with
+// --help/-h added.
 // --help prints the tool's usage and exits 0; a flag parseArgs refuses (unknown, missing value, a value
 // given to a boolean) prints the reason and the usage and exits 2, without a stack trace.
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
@@ -26,13 +27,9 @@ export function parseFlags<T extends ParseArgsOptionsConfig>(
   tool: string,
   usage: string,
   options: T,
-  {
-    argv,
-    allowPositionals = false,
-    exit = processExit,
-  }: { argv?: string[]; allowPositionals?: boolean; exit?: FlagsExit } = {},
+  { argv, exit = processExit }: { argv?: string[]; exit?: FlagsExit } = {},
 ) {
-  const config = { args: argv, options, allowPositionals, strict: true } as const;
+  const config = { args: argv, options, allowPositionals: false, strict: true } as const;
   let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
     parsed = parseArgs({ ...config, options: { ...options, ...HELP } }) as typeof parsed;

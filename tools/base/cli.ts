@@ -1,4 +1,4 @@
-// npm run base:build -- [--quant q8|q4] [--seed 1] [--out out/atp-base-q8]
+// npm run base:build -- --help prints the flags (USAGE below).
 // Generates atp-base's weights (tools/base/build.ts) and writes them like `npm run convert` does.
 import { resolve } from "node:path";
 import { writeModelDir } from "../convert/write";

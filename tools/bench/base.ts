@@ -1,4 +1,4 @@
-// npm run bench:base [-- --runs 3 --max-tokens 16 --split "vision|@0-14|15-29" --json out/bench/base.json]
+// npm run bench:base -- --help prints the flags (USAGE below).
 // atp-base at realistic size in workerd (docs/atp-base.md): generated weights (tools/base, built here when
 // missing), seeded into a local R2, served by `wrangler dev` (a) in one isolate, q4 and q8, and (b) split
 // across stage Workers, q8 (docs/split.md). Per setting and method (none, atp at its fixed ~24% budget):

@@ -1,6 +1,4 @@
-// npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
-//                       [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
-//                       [--write] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]
+// npm run bench:cost -- --help prints the flags (USAGE below).
 // The cost model (docs/cost.md) measured in workerd:
 // 1. budget points: every method's knobs for each fraction of KEEPS (tools/eval/calibrate.ts, on the first
 //    --calibrate val questions, in Node: the counts do not depend on the runtime);
@@ -59,7 +57,9 @@ import { readWeightFiles } from "./model-io";
 import { hostName, measure, resizeNearest, rgbaWithGrain } from "./cost-measure";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]`;
+const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
+    [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
+    [--write] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
 
 const { values } = parseFlags("bench:cost", USAGE, {
   weights: { type: "string", default: "weights" },

@@ -1,5 +1,4 @@
-// npm run bench:jpeg [-- --weights weights] [--data data] [--count 120] [--side 2048] [--quality 90]
-//                      [--noise 4] [--json out/bench/jpeg.json]
+// npm run bench:jpeg -- --help prints the flags (USAGE below).
 // Large JPEGs in workerd: the Worker's decoder (libjpeg-turbo at the DCT scale the model needs,
 // worker/image/jpeg.ts) against the full-size jpeg-js decode the Worker used before, on the same files
 // -- --count test questions' images upscaled to --side x --side (nearest neighbour, plus +-noise of
@@ -20,7 +19,8 @@ import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench:jpeg [-- --weights weights] [--data data] [--count 120] [--side 2048] [--quality 90]`;
+const USAGE = `usage: npm run bench:jpeg [-- --weights weights] [--data data] [--count 120] [--side 2048] [--quality 90]
+    [--noise 4] [--json out/bench/jpeg.json]`;
 
 const { values } = parseFlags("bench:jpeg", USAGE, {
   weights: { type: "string", default: "weights" },

@@ -1,4 +1,4 @@
-// npm run bench:kernels [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]
+// npm run bench:kernels -- --help prints the flags (USAGE below).
 // The kernel benchmark in Node 22: the kernels from wasm/build/*.wasm, onnxruntime-web (fp32 MatMul,
 // wasm backend, 1 thread) as the peer. Prints a table; --json writes {"peaks", "kernels": [...]}.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,5 +1,4 @@
-// npm run bench:load -- [--requests 2000] [--concurrency 32] [--distinct 48] [--stream 0.3] [--cancel 0.05]
-//                        [--caption 0.2] [--deadline-ms 20000] [--retries 30] [--seed 1] [--url URL]
+// npm run bench:load -- --help prints the flags (USAGE below).
 // A bounded load generator against the Worker: `wrangler dev` on a free port with a fresh local R2 seeded
 // from weights/ (or --url for one already running). First every distinct request (a test-split image with
 // a question or a caption request, some streamed) is sent alone, one at a time: its solo answer. Then
@@ -18,7 +17,8 @@ import { percentiles, type Percentiles } from "../../worker/metrics/stats";
 import { seeded } from "../../wasm/tools";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench:load -- [--requests 2000] [--concurrency 32] [--distinct 48] [--stream 0.3] [--cancel 0.05]`;
+const USAGE = `usage: npm run bench:load -- [--requests 2000] [--concurrency 32] [--distinct 48] [--stream 0.3] [--cancel 0.05]
+    [--caption 0.2] [--deadline-ms 20000] [--retries 30] [--seed 1] [--url URL]`;
 
 const { values } = parseFlags("bench:load", USAGE, {
   requests: { type: "string", default: "2000" },

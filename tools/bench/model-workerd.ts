@@ -1,5 +1,4 @@
-// npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24] [--precision int8|f32]
-//                          [--json FILE]
+// npm run bench:workerd -- --help prints the flags (USAGE below).
 // The model benchmark inside workerd (tools/bench/model-worker.ts, started with wrangler's unstable_dev
 // on tools/bench/model.wrangler.toml; the weights travel in the request body, as they would come from
 // R2), then onnxruntime-web here in Node on the same prompt (workerd cannot compile ORT's Wasm).
@@ -10,7 +9,8 @@ import { benchImage, MODEL_BENCH_OPTIONS, packFiles, readWeightFiles } from "./m
 import { reportAgainstOrt } from "./model-ort";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24] [--precision int8|f32]`;
+const USAGE = `usage: npm run bench:workerd [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24] [--precision int8|f32]
+    [--json FILE]`;
 
 const { values } = parseFlags("bench:workerd", USAGE, MODEL_BENCH_OPTIONS);
 

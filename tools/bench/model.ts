@@ -1,5 +1,4 @@
-// npm run bench [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]
-//                  [--precision int8|f32] [--json FILE]
+// npm run bench -- --help prints the flags (USAGE below).
 // The engine end to end in Node: cold load from bytes, preprocessing, vision encoder, projector, LLM
 // prefill, time to first token, ms per generated token (caption prompt, >= 20 tokens), peak linear
 // memory, on both kernel builds; beside it, in the same run, onnxruntime-web (wasm, 1 thread) running
@@ -11,7 +10,8 @@ import { benchImage, MODEL_BENCH_OPTIONS, readWeightFiles } from "./model-io";
 import { reportAgainstOrt } from "./model-ort";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]`;
+const USAGE = `usage: npm run bench [-- --weights weights] [--onnx FILE] [--runs 5] [--tokens 24]
+    [--precision int8|f32] [--json FILE]`;
 
 const { values } = parseFlags("bench", USAGE, MODEL_BENCH_OPTIONS);
 

@@ -1,5 +1,4 @@
-// npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]
-//                         [--max-tokens 4] [--kernels relaxed|simd] [--warmup 3] [--json out/bench/oneword.json]
+// npm run bench:oneword -- --help prints the flags (USAGE below).
 // Issue 19's yardstick request in workerd: a one-word answer (the colour questions of ShapesVQA test, as
 // PNGs, max_tokens 4; `--family caption --max-tokens 24` for captions) served as the Worker serves one
 // (tools/bench/cost-worker.ts), by the default method with no CPU budget, beside the same with the cost
@@ -25,7 +24,8 @@ import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]`;
+const USAGE = `usage: npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]
+    [--max-tokens 4] [--kernels relaxed|simd] [--warmup 3] [--json out/bench/oneword.json]`;
 
 const { values } = parseFlags("bench:oneword", USAGE, {
   weights: { type: "string", default: "weights" },

@@ -1,4 +1,4 @@
-// npm run bench:kernels:workerd [-- --json FILE] [--ms N] [--quick] [--config models/atp-base/config.json]
+// npm run bench:kernels:workerd -- --help prints the flags (USAGE below).
 // Runs the kernel benchmark inside workerd (tools/bench/worker.ts, started with wrangler's
 // unstable_dev on tools/bench/wrangler.toml), then times the onnxruntime-web peer here in Node on the
 // same shapes (workerd cannot run ORT: no Wasm compilation from bytes) and fills in vs_ort.

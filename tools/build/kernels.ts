@@ -1,4 +1,4 @@
-// npm run build:kernels [-- --check]
+// npm run build:kernels -- --help prints the flags (USAGE below).
 // Writes assembly/index.ts (the kernel module's export list) from the kernel table in wasm/kernels.ts,
 // then compiles the kernel module and the benchmark-only module (assembly/bench/index.ts: the peak loops)
 // twice each with AssemblyScript: relaxed SIMD and plain SIMD (asconfig.json) into wasm/build/.

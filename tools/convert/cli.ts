@@ -1,4 +1,4 @@
-// npm run convert -- --in out/atp-tiny --out weights [--quant q8|q4] [--shard-mb 4] [--model-id atp-tiny]
+// npm run convert -- --help prints the flags (USAGE below).
 // Reads model.safetensors, config.json and tokenizer.json from --in; writes the shards and manifest.json to
 // --out atomically: everything is converted in memory and written to a temporary folder first, so a failed
 // conversion leaves the previous weights untouched.

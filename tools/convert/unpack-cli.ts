@@ -1,4 +1,4 @@
-// npm run unpack -- [--in weights] [--out out/served]
+// npm run unpack -- --help prints the flags (USAGE below).
 // Writes model.safetensors (f32, HF names), config.json and tokenizer.json of the served weights to --out
 // (unpack.ts), the input of `training/import_served.py`.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";

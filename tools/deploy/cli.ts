@@ -1,4 +1,4 @@
-// npm run deploy -- [--weights weights] [--dry-run] [--skip-upload] [--skip-deploy]
+// npm run deploy -- --help prints the flags (USAGE below).
 // Production: creates the WEIGHTS bucket named in wrangler.toml if needed, uploads weights/ to it
 // (shards, config, tokenizer, manifest.json last) and runs `wrangler deploy`. Needs `wrangler login` (or
 // CLOUDFLARE_API_TOKEN). The API key is a secret set once: `npx wrangler secret put API_KEY`.

@@ -1,5 +1,4 @@
-// npx tsx tools/deploy/smoke.ts --url http://127.0.0.1:8787 [--weights weights] [--images DIR] [--count 8]
-//                               [--data data] [--key KEY] [--family caption]
+// npx tsx tools/deploy/smoke.ts --help prints the flags (USAGE below).
 // Checks a running deployment against the engine and measures what HTTP adds. For the first --count
 // questions of an exported split (DIR from `npm run data:export -- --split test --out DIR`):
 //   - the engine in Node on the same weights, as `npm run eval` runs it (data/test.images.u8 pixels and the
@@ -16,7 +15,8 @@ import { MAX_ANSWER_TOKENS } from "../eval/run";
 import { loadModel } from "../../wasm/index";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npx tsx tools/deploy/smoke.ts --url http://127.0.0.1:8787 [--weights weights] [--images DIR] [--count 8]`;
+const USAGE = `usage: npx tsx tools/deploy/smoke.ts --url http://127.0.0.1:8787 [--weights weights] [--images DIR] [--count 8]
+    [--data data] [--key KEY] [--family caption]`;
 
 const { values } = parseFlags("smoke.ts", USAGE, {
   url: { type: "string", default: "http://127.0.0.1:8787" },

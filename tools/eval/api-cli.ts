@@ -1,5 +1,4 @@
-// npm run eval:api -- [--split test|val] [--limit N] [--url URL] [--weights weights] [--concurrency 2]
-//                     [--api-key KEY] [--json FILE]
+// npm run eval:api -- --help prints the flags (USAGE below).
 // ShapesVQA through the HTTP API (tools/eval/api.ts). Without --url it seeds a fresh local R2 from
 // --weights and starts `wrangler dev` as `npm start` does (tools/seed/dev.ts), and stops it at the end.
 // Prints accuracy per family and writes the JSON report (default out/eval/api-SPLIT.json).
@@ -11,7 +10,8 @@ import { evaluateApi } from "./api";
 import { loadSplit } from "./data";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run eval:api -- [--split test|val] [--limit N] [--url URL] [--weights weights] [--concurrency 2]`;
+const USAGE = `usage: npm run eval:api -- [--split test|val] [--limit N] [--url URL] [--weights weights] [--concurrency 2]
+    [--api-key KEY] [--json FILE]`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags("eval:api", USAGE, {

@@ -1,5 +1,4 @@
-// npm run report:pruning -- [--split test] [--limit N] [--weights weights] [--keep 0.11,0.15,0.25,0.35,0.5]
-//                           [--methods atp,fastv,...] [--cache out/pruning] [--no-png]
+// npm run report:pruning -- --help prints the flags (USAGE below).
 // Sweeps every pruning method of the registry (or --methods) on ShapesVQA at each --keep fraction under
 // both countings of the budget (the mean over LLM layers, ATP-LLaVA's; the tokens entering the LLM, the
 // pre-LLM methods'), each method's knob set by its --keep rule (tools/eval/calibrate.ts; measured rules
@@ -29,7 +28,8 @@ import { keptTokens, mapSvg } from "./map";
 import { renderMarkdown, type SweepRun } from "./markdown";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run report:pruning -- [--split test] [--limit N] [--weights weights] [--keep 0.11,0.15,0.25,0.35,0.5]`;
+const USAGE = `usage: npm run report:pruning -- [--split test] [--limit N] [--weights weights] [--keep 0.11,0.15,0.25,0.35,0.5]
+    [--methods atp,fastv,...] [--cache out/pruning] [--no-png]`;
 
 const { values } = parseFlags("report:pruning", USAGE, {
   split: { type: "string", default: "test" },

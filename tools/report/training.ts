@@ -1,5 +1,4 @@
-// npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8@857,... [--dir training/runs]
-//                            [--smooth 5] [--md docs/training.md] [--png docs/training.png]
+// npm run report:training -- --help prints the flags (USAGE below).
 // The learning curves of a chain of stage-1 runs (each `--init` from the one before): val accuracy per
 // family against questions seen (docs/training.png, the 350-question evaluations smoothed), and the
 // full-val evaluation at the end of each run (docs/training.md). NAME@STEP cuts a run at the checkpoint the
@@ -10,7 +9,8 @@ import { chartSvg, svgToPng } from "./chart";
 import { chain, parseMetrics, smooth } from "./curves";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8@857,... [--dir training/runs]`;
+const USAGE = `usage: npm run report:training -- --runs atp-tiny-5,atp-tiny-6,atp-tiny-7,atp-tiny-8@857,... [--dir training/runs]
+    [--smooth 5] [--md docs/training.md] [--png docs/training.png]`;
 
 const FAMILIES = ["colour", "shape", "count", "exist", "position", "relation", "caption_f1", "mean"];
 

@@ -1,4 +1,4 @@
-// npm run seed -- [--weights weights] [--persist-to .wrangler/state] [--config wrangler.toml]
+// npm run seed -- --help prints the flags (USAGE below).
 // Puts the converted weights into Miniflare's local R2 (what `wrangler dev --persist-to` reads); uploads
 // only objects whose sha256 changed. `npm start` runs it before `wrangler dev`.
 import { seedLocalR2 } from "./seed";

@@ -1,4 +1,4 @@
-// Shared argument parsing for the ShapesVQA command-line tools (node:util parseArgs).
+// Shared argument parsing for the ShapesVQA command-line tools (tools/flags.ts).
 import { parseFlags } from "../../flags";
 import { splitSpec, type SplitName, type SplitSpec } from "../dataset";
 
@@ -6,21 +6,15 @@ import { splitSpec, type SplitName, type SplitSpec } from "../dataset";
 export function parseSplitArgs(
   tool: string,
   usage: string,
-  argv: string[],
   defaultOut?: string,
 ): { spec: SplitSpec; out: string } {
-  const { values } = parseFlags(
-    tool,
-    usage,
-    {
-      split: { type: "string" },
-      seed: { type: "string" },
-      count: { type: "string" },
-      "per-image": { type: "string" },
-      out: { type: "string" },
-    },
-    { argv },
-  );
+  const { values } = parseFlags(tool, usage, {
+    split: { type: "string" },
+    seed: { type: "string" },
+    count: { type: "string" },
+    "per-image": { type: "string" },
+    out: { type: "string" },
+  });
   const split = (values.split ?? (values.seed !== undefined ? "train" : undefined)) as SplitName | undefined;
   if (split !== "val" && split !== "test" && split !== "train")
     throw new Error("--split must be val, test or train");

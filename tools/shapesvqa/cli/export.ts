@@ -1,4 +1,4 @@
-// `npm run data:export -- (--split val|test | --seed S --count N) --out DIR`
+// npm run data:export -- --help prints the flags (USAGE below).
 // Writes each scene as DIR/NNNNNN.png plus DIR/questions.jsonl: {"image", "question", "answer", "family"}
 // per line, for people and for tools that want ordinary image files (the eval tool, the Worker demo).
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { IMAGE_SIZE } from "../scene";
 import { parseSplitArgs } from "./args";
 
 const USAGE = `usage: npm run data:export -- (--split val|test | --seed S --count N) --out DIR`;
-const { spec, out } = parseSplitArgs("data:export", USAGE, process.argv.slice(2));
+const { spec, out } = parseSplitArgs("data:export", USAGE);
 mkdirSync(out, { recursive: true });
 const lines: string[] = [];
 let images = 0;

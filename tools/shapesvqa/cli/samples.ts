@@ -1,4 +1,4 @@
-// `npm run data:samples -- [--out docs/samples.png] [--count 12]`
+// npm run data:samples -- --help prints the flags (USAGE below).
 // A contact sheet of the first val scenes, each upscaled 3x beside its questions and answers, for people
 // to check that shapes are recognisable, colours distinct and answers right.
 import { mkdirSync, writeFileSync } from "node:fs";

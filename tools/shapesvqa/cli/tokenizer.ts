@@ -1,4 +1,4 @@
-// `npm run data:tokenizer -- [--out data/tokenizer.json]`
+// npm run data:tokenizer -- --help prints the flags (USAGE below).
 // Writes tokenizer.json, tokenizer_config.json and config.json (prompt constants, prompt.ts) side by side.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
