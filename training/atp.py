@@ -392,6 +392,22 @@ def budget_losses(kept: torch.Tensor, target: float, flat_from: Optional[int] = 
     return depth, budget_gap(kept, target, flat_from).abs().mean()
 
 
+def scene_targets(n_objects: torch.Tensor, level: float, k: float) -> torch.Tensor:
+    """The scene prior's per-instance kept shares (train_atp.py --scene-prior K): level * (K + n_i) / mean_j(K + n_j)
+    over the batch, so that their batch mean is the flat level the budget term holds and a scene of n objects is
+    given (K + n) / (K + 1) times what a scene of one object gets (K = 6: 2x from 1 to 8 objects). The object count
+    is the generator's label, seen only in training: at inference the modules must read the scene's busyness from
+    their score statistics."""
+    w = k + n_objects.float()
+    return level * w / w.mean()
+
+
+def scene_loss(kept: torch.Tensor, targets: torch.Tensor, flat_from: int) -> torch.Tensor:
+    """kept (B, L), targets (B,) -> mean over instances and the layers from flat_from of |kept - target|: the
+    per-instance term of the scene prior (an L1 penalty, as the served budget term)."""
+    return (kept[:, flat_from:] - targets[:, None].to(kept.dtype)).abs().mean()
+
+
 class BudgetMultipliers:
     """The budget as a constraint held by dual ascent (train_atp.py --budget lagrange): for gaps g (budget_gap)
     the term is mean(mu g + rho / 2 g^2), and after each step mu += dual_lr * g. At the target the term's

@@ -22,7 +22,7 @@
 
 import torch
 
-from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, question_state, GridSelect, atp_forward, budget_gap, budget_losses, grid_tokens, sap_scores, scores, uniform_grid
+from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, question_state, GridSelect, atp_forward, budget_gap, budget_losses, grid_tokens, scene_loss, scene_targets, sap_scores, scores, uniform_grid
 from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
 
 TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
@@ -295,6 +295,37 @@ def test_budget_multipliers():
     assert abs(x.item() - f) < 1e-3, x.item()
     assert (duals.mu - 0.5).abs().max().item() < 1e-2, duals.mu
     assert BudgetMultipliers.from_state(duals.state()).mu.tolist() == duals.mu.tolist()
+
+
+def test_scene_prior():
+    objs = torch.tensor([1.0, 8.0, 4.0, 3.0])
+    t = scene_targets(objs, 0.25, 6.0)
+    assert abs(t.mean().item() - 0.25) < 1e-6  # the batch keeps the flat level
+    assert abs((t[1] / t[0]).item() - 2.0) < 1e-6  # (6 + 8) / (6 + 1)
+    kept = torch.cat([torch.ones(4, 1), t[:, None].expand(4, 7)], 1)
+    assert scene_loss(kept, t, 1).item() < 1e-7  # at the targets, whatever layer 0 keeps
+    same = torch.cat([torch.ones(4, 1), torch.full((4, 7), 0.25)], 1)  # every instance at the level: penalised
+    assert abs(scene_loss(same, t, 1).item() - (t - 0.25).abs().mean().item()) < 1e-6
+    x = torch.full((4,), 0.25, requires_grad=True)  # the term's gradient moves each instance toward its target
+    scene_loss(torch.cat([torch.ones(4, 1), x[:, None].expand(4, 7)], 1), t, 1).backward()
+    assert ((-x.grad).sign() == (t - 0.25).sign()).all()
+
+
+def test_soup():
+    from soup import soup
+    a = {"model": {"w": torch.tensor([1.0, 2.0])}, "atp": {"atp.0.mlp.fc1.weight": torch.ones(2, 3)}, "config": {}}
+    b = {"model": {"w": torch.tensor([3.0, 6.0])}, "atp": {"atp.0.mlp.fc1.weight": torch.full((2, 5), 3.0)},
+         "config": {}, "atp_config": {"num_features": 5}}
+    out = soup([a, b])
+    assert out["model"]["w"].tolist() == [2.0, 4.0]
+    # the narrower module reads zeros on the extra inputs: (1 + 3) / 2 on the shared columns, 3 / 2 beyond
+    assert out["atp"]["atp.0.mlp.fc1.weight"].tolist() == [[2.0] * 3 + [1.5] * 2] * 2
+    assert out["atp_config"] == {"num_features": 5}
+    try:
+        soup([a, {"model": {"v": torch.zeros(2)}, "atp": {}, "config": {}}])
+        raise AssertionError("different models must be refused")
+    except ValueError:
+        pass
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 Loss = CE(answer + <eos>) + lambda_depth * sum_l w_l kept_l / N + lambda_target * |mean_l kept_l / N - 0.25|
 with kept_l the (straight-through) count of visual tokens alive entering LLM layer l, the mean over ALL
 layers (unpruned ones included); with --budget lagrange the budget term is mean(mu g + rho/2 g^2) over the
-gaps g (atp.budget_gap) with multipliers mu += dual_lr g after each step (atp.BudgetMultipliers). bf16 autocast where the device has bf16 (precision.py). Logs the loss terms, the kept
+gaps g (atp.budget_gap) with multipliers mu += dual_lr g after each step (atp.BudgetMultipliers); with
+--scene-prior K each instance's kept share is also held near its scene's share (atp.scene_targets: K + objects,
+scaled to the batch's level) by lambda_scene * atp.scene_loss. bf16 autocast where the device has bf16 (precision.py). Logs the loss terms, the kept
 fraction per layer (hard) and, every --eval-every steps, val accuracy per family by teacher-forced exact
 match (== greedy exact match: greedy reproduces the gold answer iff every teacher-forced argmax is gold)
 to stdout and runs/<run>/metrics.jsonl. Checkpoints (model, ATP, optimizer, step, data position) every
@@ -25,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 import allocator
-from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, GridSelect, atp_forward, budget_gap, budget_losses
+from atp import (NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, GridSelect, atp_forward, budget_gap, budget_losses,
+                 scene_loss, scene_targets)
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
 from precision import autocast
@@ -89,6 +92,11 @@ def parse_args(argv=None):
                          "(atp.BudgetMultipliers), which leave the spread over instances to the answer loss")
     ap.add_argument("--dual-lr", type=float, default=100.0, help="--budget lagrange: mu += dual_lr * gap per step")
     ap.add_argument("--rho", type=float, default=50.0, help="--budget lagrange: the quadratic term's weight")
+    ap.add_argument("--scene-prior", type=float, default=0.0,
+                    help="K > 0: also hold each instance's kept share (layers of the flat schedule) near "
+                         "level * (K + objects) / batch mean (atp.scene_targets), weighted --lambda-scene; needs "
+                         "--schedule flat. 0 (default): only batch means are held")
+    ap.add_argument("--lambda-scene", type=float, default=30.0, help="--scene-prior: the per-instance term's weight")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows (-1: before layer 0, the LLM's input)")
     return ap.parse_args(argv)
 
@@ -173,7 +181,7 @@ def main(argv=None):
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
                   "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule", "budget",
-                  "dual_lr", "rho"]:
+                  "dual_lr", "rho", "scene_prior", "lambda_scene"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -239,8 +247,10 @@ def main(argv=None):
         duals = (BudgetMultipliers.from_state(ck["duals"]) if a.resume and ck.get("duals")
                  else BudgetMultipliers(n_gaps, a.dual_lr, a.rho))
     first_pruned = 0 if atp_cfg.input else atp_cfg.layers[0] + 1  # kept's column after the first module
+    if a.scene_prior > 0 and flat_from is None:
+        raise SystemExit("train_atp: --scene-prior needs --schedule flat")
     t_start = t_ckpt = t_win = time.time()
-    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
+    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
     model.train()
     while total == 0 or step < total:
         split, ims = stream.next_images()
@@ -259,6 +269,8 @@ def main(argv=None):
             logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
         loss = ce
+        objs = torch.tensor([float(split.n_objects(im)) for im in ims], device=dev)[b["img_index"]]  # (B,)
+        scene = torch.zeros(())
         if not unpruned:
             goal = annealed_target(step, a.anneal_steps, atp_cfg.target_keep)
             depth, target = budget_losses(kept, goal, flat_from)
@@ -268,6 +280,11 @@ def main(argv=None):
                 duals.update(gap)
             elif a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target
+            if a.select == "atp" and a.scene_prior > 0:
+                L_ = kept.shape[1]
+                level = (L_ * goal - flat_from) / (L_ - flat_from)
+                scene = scene_loss(kept, scene_targets(objs, level, a.scene_prior), flat_from)
+                loss = loss + a.lambda_scene * scene
         opt.zero_grad(set_to_none=True)
         loss.backward()
         # clipped apart: the budget terms reach only the ATP MLPs (scores are detached) and can be large;
@@ -281,12 +298,12 @@ def main(argv=None):
             win["ce"] += ce.item()
             win["depth"] += depth.item()
             win["target"] += target.item()
+            win["scene"] += scene.item()
             win["n"] += 1
             kd = kept.detach().mean(0)
             win["kept"] = kd if win["kept"] is None else win["kept"] + kd
             # per-instance spread after the first module, and its correlation with the scene's object count
             k0 = kept.detach()[:, first_pruned].float()
-            objs = torch.tensor([float(split.n_objects(im)) for im in ims], device=k0.device)[b["img_index"]]
             win["spread"] += (k0.std() / k0.mean().clamp_min(1e-6)).item()
             kc, oc = k0 - k0.mean(), objs - objs.mean()
             win["corr"] += ((kc * oc).sum() / ((kc.norm() * oc.norm()).clamp_min(1e-9))).item()
@@ -301,6 +318,7 @@ def main(argv=None):
             kl = (win["kept"] / n).tolist()
             rec = {"step": step, "time": round(elapsed0 + time.time() - t_start, 1), "ce": round(win["ce"] / n, 4),
                    "depth": round(win["depth"] / n, 4), "target": round(win["target"] / n, 4),
+                   "scene": round(win["scene"] / n, 4),
                    "kept_per_layer": [round(v, 3) for v in kl], "kept_mean": round(sum(kl) / len(kl), 4),
                    "s_per_step": round((time.time() - t_win) / n, 2),
                    "spread": round(win["spread"] / n, 3), "corr_objects": round(win["corr"] / n, 3)}
@@ -309,7 +327,7 @@ def main(argv=None):
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
+            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
             t_win = time.time()
         last = total and step >= total
         if step % a.eval_every == 0 or last:
