@@ -377,8 +377,12 @@ def budget_gap(kept: torch.Tensor, target: float, flat_from: Optional[int] = Non
     L = kept.shape[1]
     if flat_from is None:
         return (kept.mean() - target).reshape(1)
-    f = (L * target - flat_from) / (L - flat_from)
-    return kept[:, flat_from:].mean(0) - f
+    return kept[:, flat_from:].mean(0) - flat_level(L, target, flat_from)
+
+
+def flat_level(L: int, target: float, flat_from: int) -> float:
+    """The one kept share of layers flat_from..L-1 (the earlier ones whole) whose mean over all L is target."""
+    return (L * target - flat_from) / (L - flat_from)
 
 
 def budget_losses(kept: torch.Tensor, target: float, flat_from: Optional[int] = None):

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 import allocator
 from atp import (NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, GridSelect, atp_forward, budget_gap, budget_losses,
-                 scene_loss, scene_targets)
+                 flat_level, scene_loss, scene_targets)
 from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
 from precision import autocast
@@ -281,8 +281,7 @@ def main(argv=None):
             elif a.select == "atp":  # the grid's count is fixed: no budget terms to learn from
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target
             if a.select == "atp" and a.scene_prior > 0:
-                L_ = kept.shape[1]
-                level = (L_ * goal - flat_from) / (L_ - flat_from)
+                level = flat_level(kept.shape[1], goal, flat_from)
                 scene = scene_loss(kept, scene_targets(objs, level, a.scene_prior), flat_from)
                 loss = loss + a.lambda_scene * scene
         opt.zero_grad(set_to_none=True)
