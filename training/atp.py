@@ -406,10 +406,20 @@ def scene_targets(n_objects: torch.Tensor, level: float, k: float) -> torch.Tens
     return level * w / w.mean()
 
 
-def scene_loss(kept: torch.Tensor, targets: torch.Tensor, flat_from: int) -> torch.Tensor:
+def scene_loss(kept: torch.Tensor, targets: torch.Tensor, flat_from: int,
+               img_index: Optional[torch.Tensor] = None) -> torch.Tensor:
     """kept (B, L), targets (B,) -> mean over instances and the layers from flat_from of |kept - target|: the
-    per-instance term of the scene prior (an L1 penalty, as the served budget term)."""
-    return (kept[:, flat_from:] - targets[:, None].to(kept.dtype)).abs().mean()
+    per-instance term of the scene prior (an L1 penalty, as the served budget term). With img_index (B,), the
+    image of each instance (train_atp.py --scene-by-image), the term holds each image's mean share over its
+    questions instead, so the scene sets how much an image keeps and the question stays free to move tokens
+    between its questions (count and caption more than colour and shape)."""
+    gap = kept[:, flat_from:] - targets[:, None].to(kept.dtype)  # (B, L')
+    if img_index is None:
+        return gap.abs().mean()
+    n = int(img_index.max().item()) + 1
+    per_image = torch.zeros(n, gap.shape[1], device=gap.device, dtype=gap.dtype).index_add_(0, img_index, gap)
+    count = torch.bincount(img_index, minlength=n).to(gap.dtype).clamp(min=1)[:, None]
+    return (per_image / count).abs()[torch.bincount(img_index, minlength=n) > 0].mean()
 
 
 class BudgetMultipliers:

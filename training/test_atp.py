@@ -311,6 +311,20 @@ def test_scene_prior():
     assert ((-x.grad).sign() == (t - 0.25).sign()).all()
 
 
+def test_scene_prior_by_image():
+    # two images (1 and 8 objects), two questions each: the image-level term holds each image's mean share
+    img = torch.tensor([0, 0, 1, 1])
+    t = scene_targets(torch.tensor([1.0, 1.0, 8.0, 8.0]), 0.25, 6.0)
+    spread = torch.tensor([-0.05, 0.05, -0.08, 0.08])  # questions of one image apart, image means on target
+    kept = torch.cat([torch.ones(4, 1), (t + spread)[:, None].expand(4, 7)], 1)
+    assert scene_loss(kept, t, 1, img).item() < 1e-6  # free to differ within an image
+    assert scene_loss(kept, t, 1).item() > 0.06  # the per-instance term is not
+    x = torch.full((4,), 0.25, requires_grad=True)
+    scene_loss(torch.cat([torch.ones(4, 1), x[:, None].expand(4, 7)], 1), t, 1, img).backward()
+    assert (x.grad[:2] > 0).all() and (x.grad[2:] < 0).all()  # the sparse image down, the busy one up
+    assert torch.allclose(x.grad[0], x.grad[1]) and torch.allclose(x.grad[2], x.grad[3])
+
+
 def test_soup():
     from soup import soup
     a = {"model": {"w": torch.tensor([1.0, 2.0])}, "atp": {"atp.0.mlp.fc1.weight": torch.ones(2, 3)}, "config": {}}

@@ -97,6 +97,9 @@ def parse_args(argv=None):
                          "level * (K + objects) / batch mean (atp.scene_targets), weighted --lambda-scene; needs "
                          "--schedule flat. 0 (default): only batch means are held")
     ap.add_argument("--lambda-scene", type=float, default=30.0, help="--scene-prior: the per-instance term's weight")
+    ap.add_argument("--scene-by-image", action="store_true",
+                    help="--scene-prior: hold each image's mean share over its questions, not each question's "
+                         "(the question state then moves tokens between an image's questions)")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows (-1: before layer 0, the LLM's input)")
     return ap.parse_args(argv)
 
@@ -181,7 +184,7 @@ def main(argv=None):
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
                   "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule", "budget",
-                  "dual_lr", "rho", "scene_prior", "lambda_scene"]:
+                  "dual_lr", "rho", "scene_prior", "lambda_scene", "scene_by_image"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -282,7 +285,8 @@ def main(argv=None):
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target
             if a.select == "atp" and a.scene_prior > 0:
                 level = flat_level(kept.shape[1], goal, flat_from)
-                scene = scene_loss(kept, scene_targets(objs, level, a.scene_prior), flat_from)
+                scene = scene_loss(kept, scene_targets(objs, level, a.scene_prior), flat_from,
+                                   b["img_index"] if a.scene_by_image else None)
                 loss = loss + a.lambda_scene * scene
         opt.zero_grad(set_to_none=True)
         loss.backward()
