@@ -416,10 +416,10 @@ def scene_loss(kept: torch.Tensor, targets: torch.Tensor, flat_from: int,
     gap = kept[:, flat_from:] - targets[:, None].to(kept.dtype)  # (B, L')
     if img_index is None:
         return gap.abs().mean()
-    n = int(img_index.max().item()) + 1
-    per_image = torch.zeros(n, gap.shape[1], device=gap.device, dtype=gap.dtype).index_add_(0, img_index, gap)
-    count = torch.bincount(img_index, minlength=n).to(gap.dtype).clamp(min=1)[:, None]
-    return (per_image / count).abs()[torch.bincount(img_index, minlength=n) > 0].mean()
+    count = torch.bincount(img_index)  # an image whose questions were all filtered out has none
+    seen = count > 0
+    per_image = torch.zeros(len(count), gap.shape[1], device=gap.device, dtype=gap.dtype).index_add_(0, img_index, gap)
+    return (per_image[seen] / count[seen, None].to(gap.dtype)).abs().mean()
 
 
 class BudgetMultipliers:
