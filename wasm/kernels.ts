@@ -69,7 +69,8 @@ export type TopKKernel = (x: Ptr, n: number, k: number, outIdx: Ptr, outVal: Ptr
  * Attention of mq query rows over a KV cache. q [mq, hq, d] (row stride ldQ floats), k/v [cacheLen, hkv, d]
  * (row stride ldKv), out [mq, hq, d] (row stride ldO). causal != 0: query row i sees cache rows
  * 0..cacheLen - mq + i. scores: scratch f32 [2 * cacheLen]. capRows i32 [capCount] -> capOut f32
- * [capCount, cacheLen]: head-averaged probabilities of those query rows (capCount 0 = none).
+ * [capCount, cacheLen]: head-averaged probabilities of those query rows (capCount 0 = none). v = 0: the
+ * probabilities only (no weighted sum of values; out is not written).
  */
 export type AttentionKernel = (
   q: Ptr,

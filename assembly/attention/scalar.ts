@@ -17,6 +17,8 @@
 //   cap_rows: i32 [cap_count] query-row indices, any order; cap_out: f32 [cap_count, cache_len] receives,
 //     for each listed row i, mean over heads of softmax(q_i k^T / sqrt(d)), 0 at masked keys. Rows not in
 //     0..mq-1 are left all zero. cap_count = 0 disables the capture (pointers then unused).
+//   v = 0: the probabilities only (a caller that needs the capture alone, as ATP's probe of layer 0's
+//     attention before the layer runs): no weighted sum of values, out is not written.
 // Per (row, head): scores = scale * q.k (+ key_bias[j]) (scale = 1/sqrt(d)); mx = max; e = exp(s - mx) (./math.ts);
 // out = (sum_j e_j v_j) * (1 / sum e); the capture adds e_j * (1 / sum e) * (1 / hq) in the same pass.
 import { exp_f32 } from "../ops/math";
@@ -54,7 +56,7 @@ export function f32_attention__scalar(
       const oi = out + ((<usize>i * ld_o + h * d) << 2);
       const kvh = <usize>(h / group) * d;
       if (nk <= 0) {
-        memory.fill(oi, 0, (<usize>d) << 2);
+        if (v != 0) memory.fill(oi, 0, (<usize>d) << 2);
         continue;
       }
       let mx: f32 = -Infinity;
@@ -75,7 +77,7 @@ export function f32_attention__scalar(
         sum += e;
       }
       const inv: f32 = <f32>1 / sum;
-      for (let c = 0; c < d; c++) {
+      for (let c = 0; c < d && v != 0; c++) {
         let acc: f32 = 0;
         for (let j = 0; j < nk; j++) {
           const vj = v + ((<usize>j * ld_kv + kvh + c) << 2);

@@ -11,6 +11,7 @@
 // depend on whether it was paired (an odd last row, or a row that sees no key, takes the one-row path).
 // The second row's scores go to scores + cache_len (the scratch holds two rows).
 // The capture of head-averaged probabilities is done in pass 3's epilogue, from the same scores row.
+// With v = 0 (the contract's probabilities-only call) pass 3 is skipped.
 // Differs from the scalar reference only in summation order (dot products, sum of e, sum over keys).
 // f32_attention__relaxed is the same code with every multiply-accumulate as f32x4.relaxed_madd (fused
 // on CPUs with FMA: ~1.2-1.35x faster measured in Node, and not bit-identical to __simd).
@@ -386,10 +387,12 @@ function attention<M>(
       const mx1 = scores_pass<M>(q1, kh, ldkv4, nk1, d, scale, key_bias, s1, j4, pair_mx1);
       const inv0: f32 = <f32>1 / exp_pass(scores, nk0, mx0);
       const inv1: f32 = <f32>1 / exp_pass(s1, nk1, mx1);
-      pv_pair<M>(o0, o1, vh, ldkv4, nk0, nk1, d, scores, s1, inv0, inv1);
-      if (d16 < d) {
-        pv_pass<M>(o0, vh, ldkv4, nk0, d, scores, inv0, d16);
-        pv_pass<M>(o1, vh, ldkv4, nk1, d, s1, inv1, d16);
+      if (v != 0) {
+        pv_pair<M>(o0, o1, vh, ldkv4, nk0, nk1, d, scores, s1, inv0, inv1);
+        if (d16 < d) {
+          pv_pass<M>(o0, vh, ldkv4, nk0, d, scores, inv0, d16);
+          pv_pass<M>(o1, vh, ldkv4, nk1, d, s1, inv1, d16);
+        }
       }
       for (let s = 0; s < cap_count; s++) {
         const r = load<i32>(cap_rows + ((<usize>s) << 2));
@@ -405,12 +408,12 @@ function attention<M>(
       const oi = out + ((<usize>i * ld_o + h * d) << 2);
       const kvh = (<usize>(h / group) * d) << 2;
       if (nk <= 0) {
-        memory.fill(oi, 0, (<usize>d) << 2);
+        if (v != 0) memory.fill(oi, 0, (<usize>d) << 2);
         continue;
       }
       const mx = scores_pass<M>(qi, k + kvh, ldkv4, nk, d, scale, key_bias, scores);
       const inv: f32 = <f32>1 / exp_pass(scores, nk, mx);
-      pv_pass<M>(oi, v + kvh, ldkv4, nk, d, scores, inv);
+      if (v != 0) pv_pass<M>(oi, v + kvh, ldkv4, nk, d, scores, inv);
       for (let s = 0; s < cap_count; s++) {
         if (load<i32>(cap_rows + ((<usize>s) << 2)) != i) continue;
         capture_add(cap_out + ((<usize>s * cache_len) << 2), scores, nk, inv, inv_h);

@@ -29,6 +29,17 @@ describe("preprocess", () => {
       }
   });
 
+  it("passes an RGBA image of the model's size through the same way (alpha ignored)", async () => {
+    const e = await engineOf();
+    const img = randomImage(S, S, 4);
+    const rgba = new Uint8Array(S * S * 4);
+    for (let i = 0; i < S * S; i++) rgba.set([...img.data.subarray(i * 3, i * 3 + 3), 200], i * 4);
+    preprocess(e, img);
+    const rgb = pixels(e);
+    preprocess(e, { data: rgba, width: S, height: S });
+    expect(pixels(e)).toEqual(rgb);
+  });
+
   it("area-averages a 2x larger RGBA image (alpha ignored)", async () => {
     const e = await engineOf();
     const big = randomImage(2 * S, 2 * S, 9);

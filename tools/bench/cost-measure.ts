@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { unstable_dev } from "wrangler";
 import type { KernelBuild } from "../eval/node";
 import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
+import { seeded } from "../../wasm/engine/random";
 import { packFiles } from "./model-io";
 
 /** Requests per POST to the bench worker (keeps each response small). */
@@ -57,6 +58,41 @@ export async function measure(
     await worker.stop();
   }
   return { platform, records };
+}
+
+/** A permutation of 0..n-1 drawn from `seed` (Fisher-Yates on the engine's seeded generator). */
+export function shuffledOrder(n: number, seed: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  const rand = seeded(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/**
+ * `measure` with the requests run in a shuffled order (`seed`), records returned in the order given: a
+ * slow spell of the host (its speed swings within an hour) then falls on every method and budget a little
+ * instead of on the few cells measured during it.
+ */
+export async function measureInterleaved(
+  weights: Map<string, Uint8Array>,
+  images: Map<string, Uint8Array>,
+  requests: CostJobRequest[],
+  kernels: KernelBuild,
+  seed: number,
+): Promise<{ platform: string; records: CostRecord[] }> {
+  const order = shuffledOrder(requests.length, seed);
+  const run = await measure(
+    weights,
+    images,
+    order.map((i) => requests[i]),
+    kernels,
+  );
+  const records = new Array<CostRecord>(requests.length);
+  order.forEach((i, j) => (records[i] = run.records[j]));
+  return { platform: run.platform, records };
 }
 
 /** RGB -> RGBA with deterministic uniform grain of +-noise per channel (photo-like entropy for a JPEG). */

@@ -11,6 +11,8 @@
 //    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
 //    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
+//    The check's requests run in one shuffled order (cost-measure.ts measureInterleaved), so a slow spell
+//    of the host falls on every method and budget alike.
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
@@ -54,7 +56,7 @@ import { score } from "../shapesvqa/score";
 import { withCostTable } from "../convert/convert";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
-import { hostName, measure, resizeNearest, rgbaWithGrain } from "./cost-measure";
+import { hostName, measure, measureInterleaved, resizeNearest, rgbaWithGrain } from "./cost-measure";
 import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
@@ -75,6 +77,8 @@ const { values } = parseFlags("bench:cost", USAGE, {
   vision: { type: "string", default: "1,96,0" },
 });
 
+/** Seed of the order the check's requests run in (interleaved across methods and budgets). */
+const CHECK_ORDER_SEED = 20261207;
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
 const KEEPS = [1, 0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
 /** Sides of the square images whose decode and preprocessing the rates are fitted on (0.01-4 Mpx). */
@@ -384,7 +388,14 @@ async function main(): Promise<void> {
       }
     }
   console.log(`check: ${predReqs.length + budReqs.length} requests in workerd`);
-  const chk = await measure(weights, images, [...predReqs, ...budReqs], values.kernels as KernelBuild);
+  // interleaved: every method and budget sees the host's slow spells alike (cost-measure.ts)
+  const chk = await measureInterleaved(
+    weights,
+    images,
+    [...predReqs, ...budReqs],
+    values.kernels as KernelBuild,
+    CHECK_ORDER_SEED,
+  );
   const predRecs = chk.records.slice(0, predReqs.length);
   const budRecs = chk.records.slice(predReqs.length);
 

@@ -16,7 +16,7 @@ import { f32View, i32View, trace, type Engine } from "../engine/context";
 import { now } from "../engine/clock";
 import { SAME_INPUT } from "../engine/ops";
 import type { CapturedAttention, LayerView, PolicyContext, PruningPolicy } from "../pruning/policy";
-import { unitRows } from "../pruning/select";
+import { unitRowsInto } from "../pruning/select";
 import type { VisionRows } from "./vision";
 
 /** Per-request decoder state: each layer's KV-cache length and the next position id. */
@@ -91,7 +91,8 @@ export function embed(e: Engine, ids: readonly number[], visual: Ptr, x: Ptr): v
 /**
  * The attention of decoder layer `l` over `m` new rows of b.x (positions in b.pos) into b.attn [m, Hq*hd]
  * (before o_proj), appending their K/V to the layer's cache after `past` rows; b.x is left as it is. With
- * `capture`, returns those rows' head-averaged attention probabilities.
+ * `capture`, returns those rows' head-averaged attention probabilities; with `probsOnly` only those (no V
+ * rows and no b.attn: a probe of the layer before it runs).
  */
 function attentionBlock(
   e: Engine,
@@ -100,6 +101,7 @@ function attentionBlock(
   past: number,
   capture: Int32Array | null,
   biased: boolean,
+  probsOnly = false,
 ): CapturedAttention | null {
   const { ops, w, b } = e;
   const t = e.cfg.text;
@@ -114,7 +116,7 @@ function attentionBlock(
   ops.rmsnorm(b.x, w.vec(`${p}.attn_norm.weight`), b.h, m, D, t.rmsNormEps);
   ops.linear(b.h, w.linear(`${p}.attn.q.weight`), 0, b.q, m); // (m, Hq*hd)
   ops.linear(b.h, w.linear(`${p}.attn.k.weight`), 0, kNew, m, SAME_INPUT); // (m, Hkv*hd) into the cache
-  ops.linear(b.h, w.linear(`${p}.attn.v.weight`), 0, vNew, m, SAME_INPUT);
+  if (!probsOnly) ops.linear(b.h, w.linear(`${p}.attn.v.weight`), 0, vNew, m, SAME_INPUT);
   ops.rope(b.q, qDim, m, t.heads, hd, b.pos, b.ropeTable);
   ops.rope(kNew, kvDim, m, t.kvHeads, hd, b.pos, b.ropeTable);
   const keys = past + m;
@@ -124,7 +126,7 @@ function attentionBlock(
     b.q,
     qDim,
     k,
-    v,
+    probsOnly ? 0 : v, // 0: the probabilities only (the kernel contract)
     kvDim,
     b.attn,
     qDim,
@@ -182,11 +184,11 @@ function head(e: Engine, row: number): void {
   ops.linear(b.h, w.linear(lmHead), 0, b.logits, 1);
 }
 
-/** Multiply-accumulates of one decoder layer's q, k and v projections per row. */
-function attentionLinearMacs(e: Engine): number {
+/** Multiply-accumulates per row of a probe of layer 0's attention (q and k; attentionBlock probsOnly). */
+function probeLinearMacs(e: Engine): number {
   const t = e.cfg.text;
   const hd = headDim(t);
-  return t.hidden * (t.heads * hd + 2 * t.kvHeads * hd);
+  return t.hidden * (t.heads * hd + t.kvHeads * hd);
 }
 
 /** Multiply-accumulates of one decoder layer's Linear weights per row. */
@@ -289,8 +291,9 @@ export function prefillBegin(
       i32View(e, e.b.pos, rows).set(positions);
       const biased = sizes.some((n) => n !== 1);
       if (biased) writeKeyBias(e, 0, sizes);
-      attention = attentionBlock(e, 0, rows, 0, probe, biased);
-      macs += rows * attentionLinearMacs(e) + ((rows * (rows + 1)) / 2) * 2 * t.hidden;
+      attention = attentionBlock(e, 0, rows, 0, probe, biased, true);
+      // q and k, then the scores (no values)
+      macs += rows * probeLinearMacs(e) + ((rows * (rows + 1)) / 2) * t.hidden;
     }
     const keep = policy.beforeFirstLayer(view, attention);
     if (keep) [positions, grid, sizes] = compact(e, view, keep, positions, grid, sizes, merge);
@@ -468,8 +471,8 @@ function mergeDropped(
   // similarities [dropped, kept] by the f32 GEMM into b.capOut (free between layers: captures are copied out)
   const nd = dropRows.length;
   const nk = keptRows.length;
-  f32View(e, e.b.h, nd * D).set(unitRows(x, D, dropRows));
-  f32View(e, e.b.tmp, nk * D).set(unitRows(x, D, keptRows));
+  unitRowsInto(x, D, dropRows, f32View(e, e.b.h, nd * D));
+  unitRowsInto(x, D, keptRows, f32View(e, e.b.tmp, nk * D));
   const w = {
     name: "merge.kept_units",
     dtype: "f32" as const,

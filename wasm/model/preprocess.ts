@@ -79,6 +79,10 @@ export function preprocess(e: Engine, img: ImageInput, out: Ptr = e.b.pixels) {
   const h = Math.max(1, Math.min(S, Math.round(img.height * fit)));
   const left = Math.floor((S - w) / 2);
   const top = Math.floor((S - h) / 2);
+  if (img.width === S && img.height === S) {
+    normaliseExact(e, img.data, ch, out);
+    return { left, top, width: w, height: h };
+  }
   const tx = resampleTaps(img.width, w);
   const ty = resampleTaps(img.height, h);
   // horizontal pass: rows [img.height, w, 3] in f64
@@ -110,4 +114,21 @@ export function preprocess(e: Engine, img: ImageInput, out: Ptr = e.b.pixels) {
     }
   }
   return { left, top, width: w, height: h };
+}
+
+/**
+ * An S x S image: no resampling (its weights would be 1), each byte normalised as the general path
+ * does, through a 256-entry table per channel (the same f32 values, ~10x faster in JS).
+ */
+function normaliseExact(e: Engine, data: ImageInput["data"], ch: number, out: Ptr): void {
+  const S = e.cfg.vision.imageSize;
+  const px = f32View(e, out, 3 * S * S);
+  const table = new Float32Array(256);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(e.cfg.imageMean[c]);
+    const std = Math.fround(e.cfg.imageStd[c]);
+    for (let b = 0; b < 256; b++) table[b] = Math.fround(Math.fround(b / 255) - mean) / std;
+    const plane = c * S * S;
+    for (let i = 0; i < S * S; i++) px[plane + i] = table[data[i * ch + c]];
+  }
 }

@@ -39,7 +39,16 @@ export function randomSubset(ids: Int32Array, k: number, rand: () => number): In
 
 /** The rows `rows` of `x` [*, d] as unit vectors [rows.length, d] (a zero row stays zero). */
 export function unitRows(x: Float32Array, d: number, rows: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(rows.length * d);
+  return unitRowsInto(x, d, rows, new Float64Array(rows.length * d));
+}
+
+/** unitRows into `out` [rows, d] (a Float32Array rounds each value to f32); returns out. */
+export function unitRowsInto<T extends Float32Array | Float64Array>(
+  x: Float32Array,
+  d: number,
+  rows: ArrayLike<number>,
+  out: T,
+): T {
   for (let i = 0; i < rows.length; i++) {
     const src = rows[i] * d;
     let s = 0;

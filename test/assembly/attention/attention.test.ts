@@ -2,7 +2,7 @@
 // explicit token positions, for MHA and GQA, decode (mq = 1) and prefill, a pruned cache, the vision
 // encoder's unmasked form, strided (fused-projection) layouts and head sizes with tails; plus the
 // probability capture: equal to the reference head-mean softmax, rows summing to 1, masked keys exactly
-// 0, and no effect on the output.
+// 0, no effect on the output, and the same without values (v = 0, the probabilities-only call).
 import { describe, expect, it } from "vitest";
 import { arena, BUILDS, isasOf, kernelOf, loadBuild, rng } from "../../helpers/kernels";
 import type { Isa, Kernels } from "../../../wasm/kernels";
@@ -107,6 +107,7 @@ function run(
   data: number[][],
   capture: boolean,
   bias: number[] | null = null,
+  probsOnly = false,
 ) {
   const a = arena(k);
   const s = c.shape;
@@ -126,7 +127,8 @@ function run(
     isa,
     "attention",
   )(
-    ...[q, s.ldQ, kk, v, s.ldKv, out, s.ldO, s.mq, s.hq, s.hkv, s.d, s.cacheLen, c.causal ? 1 : 0, biasPtr],
+    ...[q, s.ldQ, kk, probsOnly ? 0 : v, s.ldKv, out, s.ldO, s.mq, s.hq, s.hkv, s.d, s.cacheLen],
+    ...[c.causal ? 1 : 0, biasPtr],
     ...[scores, rowsPtr, rows.length, cap],
   );
   const raw = a.readF32(out, outLen);
@@ -191,6 +193,28 @@ describe.each(BUILDS)("f32_attention ($name build)", ({ name: build, module }) =
       expect(run(k, isa, one, [q, kk, v], false, new Array<number>(keys).fill(0)).out).toEqual(
         run(k, isa, one, [q, kk, v], false).out,
       );
+    },
+  );
+
+  // v = 0: the probabilities only (ATP's probe of layer 0 before the layer runs)
+  it.each(ISAS)(
+    "with v = 0 captures the same probabilities, bit for bit, and writes no output (%s)",
+    async (isa) => {
+      const k = await loadBuild(module);
+      for (const c of CASES) {
+        const s = c.shape;
+        const r = rng(s.mq * 100 + s.d);
+        const data = [
+          uniform(r, s.mq * s.ldQ),
+          uniform(r, s.cacheLen * s.ldKv),
+          uniform(r, s.cacheLen * s.ldKv),
+        ];
+        const bias = c.bias ? biasOf(s.cacheLen, s.d) : null;
+        const full = run(k, isa, c, data, true, bias);
+        const probs = run(k, isa, c, data, true, bias, true);
+        expect(probs.cap).toEqual(full.cap);
+        expect(probs.out.every((x) => x === 7)).toBe(true); // the sentinel the output was filled with
+      }
     },
   );
 
