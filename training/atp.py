@@ -396,13 +396,18 @@ def budget_losses(kept: torch.Tensor, target: float, flat_from: Optional[int] = 
     return depth, budget_gap(kept, target, flat_from).abs().mean()
 
 
-def scene_targets(n_objects: torch.Tensor, level: float, k: float) -> torch.Tensor:
+def scene_targets(n_objects: torch.Tensor, level: float, k: float,
+                  weight: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The scene prior's per-instance kept shares (train_atp.py --scene-prior K): level * (K + n_i) / mean_j(K + n_j)
     over the batch, so that their batch mean is the flat level the budget term holds and a scene of n objects is
-    given (K + n) / (K + 1) times what a scene of one object gets (K = 6: 2x from 1 to 8 objects). The object count
-    is the generator's label, seen only in training: at inference the modules must read the scene's busyness from
-    their score statistics."""
+    given (K + n) / (K + 1) times what a scene of one object gets (K = 6: 2x from 1 to 8 objects). With `weight`
+    (B,), each instance's (K + n_i) is also multiplied by its question family's weight (--family-weight: count
+    and caption above colour and shape), the batch mean still the level. The object count and the family are
+    the generator's labels, seen only in training: at inference the modules must read the scene's busyness from
+    their score statistics and the question from its state."""
     w = k + n_objects.float()
+    if weight is not None:
+        w = w * weight.to(w.dtype)
     return level * w / w.mean()
 
 

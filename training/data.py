@@ -65,28 +65,35 @@ def ready_train_files(data_dir: str) -> List[str]:
             if os.path.exists(os.path.join(data_dir, f"train-{k}.jsonl"))]
 
 
-def parse_family_keep(spec: str) -> Dict[str, float]:
-    """"colour=0.2,shape=0.2" -> {"colour": 0.2, "shape": 0.2} (families not named keep every question)."""
-    keep = {}
+def parse_family_values(spec: str, flag: str, hi: float) -> Dict[str, float]:
+    """"colour=0.2,shape=0.2" -> {"colour": 0.2, "shape": 0.2}, each value in (0, hi]; `flag` names the option
+    in the error."""
+    out = {}
     for part in filter(None, spec.split(",")):
         fam, _, p = part.partition("=")
-        bad = ValueError(f"--family-keep: '{part}' is not FAMILY=P with a family of {FAMILIES} and 0 < P <= 1")
+        bad = ValueError(f"{flag}: '{part}' is not FAMILY=P with a family of {FAMILIES} and 0 < P <= {hi:g}")
         try:
-            prob = float(p)
+            val = float(p)
         except ValueError:
             raise bad from None
-        if fam not in FAMILIES or not 0.0 < prob <= 1.0:
+        if fam not in FAMILIES or not 0.0 < val <= hi:
             raise bad
-        keep[fam] = prob
-    return keep
+        out[fam] = val
+    return out
+
+
+def parse_family_keep(spec: str) -> Dict[str, float]:
+    """"colour=0.2,shape=0.2" -> {"colour": 0.2, "shape": 0.2} (families not named keep every question)."""
+    return parse_family_values(spec, "--family-keep", 1.0)
 
 
 def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, prefix_len: int,
                keep: Optional[Dict[str, float]] = None, rng: Optional[np.random.Generator] = None) -> dict:
     """Training batch: every question of the given images (with `keep`, a question of family f only with
     probability keep[f], drawn from `rng`; an image keeps at least its first question). Suffix = q + <sep> + a
-    (a ends in <eos>), right-padded; labels are the next token on answer positions only (-100 elsewhere)."""
-    img_index, seqs, starts = [], [], []
+    (a ends in <eos>), right-padded; labels are the next token on answer positions only (-100 elsewhere);
+    "family" holds each question's index in FAMILIES (a training label, as the object count)."""
+    img_index, seqs, starts, families = [], [], [], []
     for j, im in enumerate(image_ids):
         qis = split.by_image[im]
         if keep:
@@ -95,6 +102,7 @@ def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, pre
         for qi in qis:
             q = split.questions[qi]
             img_index.append(j)
+            families.append(FAMILIES.index(q["family"]))
             seqs.append(q["q_ids"] + [sep_id] + q["a_ids"])
             starts.append(len(q["q_ids"]))  # the <sep> position predicts the first answer token
     B, T = len(seqs), max(len(s) for s in seqs)
@@ -107,7 +115,7 @@ def make_batch(split: Split, image_ids: List[int], sep_id: int, pad_id: int, pre
         labels[i, st: len(s) - 1] = torch.tensor(s[st + 1:])
     pos = prefix_len + torch.arange(T)[None].expand(B, T)
     batch = {"pixels_u8": split.pixels_u8(image_ids), "img_index": torch.tensor(img_index), "ids": ids,
-             "labels": labels, "valid": valid, "pos": pos}
+             "labels": labels, "valid": valid, "pos": pos, "family": torch.tensor(families)}
     if split.patches is not None:  # (N, 144) int64 patch classes
         batch["patch_labels"] = torch.from_numpy(split.patches[np.asarray(image_ids)].astype(np.int64))
     return batch

@@ -325,6 +325,24 @@ def test_scene_prior_by_image():
     assert torch.allclose(x.grad[0], x.grad[1]) and torch.allclose(x.grad[2], x.grad[3])
 
 
+def test_scene_prior_family_weight():
+    # the same scene, four questions: count and caption weighted 1.2, colour and shape 0.8
+    objs = torch.full((4,), 3.0)
+    w = torch.tensor([1.2, 1.2, 0.8, 0.8])
+    t = scene_targets(objs, 0.25, 6.0, w)
+    assert abs(t.mean().item() - 0.25) < 1e-6  # the batch still keeps the flat level
+    assert abs((t[0] / t[2]).item() - 1.5) < 1e-6  # 1.2 / 0.8
+    assert torch.allclose(scene_targets(objs, 0.25, 6.0, torch.ones(4)), scene_targets(objs, 0.25, 6.0))
+    from data import parse_family_values
+    assert parse_family_values("count=1.2,colour=0.85", "--family-weight", 10.0) == {"count": 1.2, "colour": 0.85}
+    for bad in ["count=0", "volume=1.1", "count=x", "count=11"]:
+        try:
+            parse_family_values(bad, "--family-weight", 10.0)
+            raise AssertionError(bad)
+        except ValueError as e:
+            assert "--family-weight" in str(e)
+
+
 def test_soup():
     from soup import soup
     a = {"model": {"w": torch.tensor([1.0, 2.0])}, "atp": {"atp.0.mlp.fc1.weight": torch.ones(2, 3)}, "config": {}}

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 import allocator
 from atp import (NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, GridSelect, atp_forward, budget_gap, budget_losses,
                  flat_level, scene_loss, scene_targets)
-from data import FAMILIES, Split, TrainStream, make_batch, ready_train_files
+from data import FAMILIES, Split, TrainStream, make_batch, parse_family_values, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
 from precision import autocast
 from prefix import batch_logits, prefix_len
@@ -97,6 +97,9 @@ def parse_args(argv=None):
                          "level * (K + objects) / batch mean (atp.scene_targets), weighted --lambda-scene; needs "
                          "--schedule flat. 0 (default): only batch means are held")
     ap.add_argument("--lambda-scene", type=float, default=30.0, help="--scene-prior: the per-instance term's weight")
+    ap.add_argument("--family-weight", default="",
+                    help="--scene-prior: FAMILY=W,... multiplies each question's scene share by its family's W "
+                         "(unnamed families 1; atp.scene_targets), e.g. count=1.2,caption=1.2,colour=0.85,shape=0.85")
     ap.add_argument("--scene-by-image", action="store_true",
                     help="--scene-prior: hold each image's mean share over its questions, not each question's "
                          "(the question state then moves tokens between an image's questions)")
@@ -184,7 +187,7 @@ def main(argv=None):
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
                   "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule", "budget",
-                  "dual_lr", "rho", "scene_prior", "lambda_scene", "scene_by_image"]:
+                  "dual_lr", "rho", "scene_prior", "lambda_scene", "scene_by_image", "family_weight"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -252,6 +255,10 @@ def main(argv=None):
     first_pruned = 0 if atp_cfg.input else atp_cfg.layers[0] + 1  # kept's column after the first module
     if a.scene_prior > 0 and flat_from is None:
         raise SystemExit("train_atp: --scene-prior needs --schedule flat")
+    if a.family_weight and a.scene_prior <= 0:
+        raise SystemExit("train_atp: --family-weight needs --scene-prior")
+    fam_w = parse_family_values(a.family_weight, "--family-weight", 10.0)
+    fam_table = torch.tensor([fam_w.get(f, 1.0) for f in FAMILIES])
     t_start = t_ckpt = t_win = time.time()
     win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
     model.train()
@@ -285,7 +292,8 @@ def main(argv=None):
                 loss = ce + a.lambda_depth * depth + a.lambda_target * target
             if a.select == "atp" and a.scene_prior > 0:
                 level = flat_level(kept.shape[1], goal, flat_from)
-                scene = scene_loss(kept, scene_targets(objs, level, a.scene_prior), flat_from,
+                weight = fam_table.to(dev)[b["family"].to(dev)] if fam_w else None
+                scene = scene_loss(kept, scene_targets(objs, level, a.scene_prior, weight), flat_from,
                                    b["img_index"] if a.scene_by_image else None)
                 loss = loss + a.lambda_scene * scene
         opt.zero_grad(set_to_none=True)
