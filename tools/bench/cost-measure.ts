@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { unstable_dev } from "wrangler";
 import type { KernelBuild } from "../eval/node";
 import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
-import { seeded } from "../../wasm/engine/random";
+import { seeded } from "../../wasm/tools";
 import { packFiles } from "./model-io";
 
 /** Requests per POST to the bench worker (keeps each response small). */
@@ -71,28 +71,50 @@ export function shuffledOrder(n: number, seed: number): number[] {
   return order;
 }
 
+/** What a bracketed measurement returns: the records in the order given, and the sentinels' before and after. */
+export interface Bracketed {
+  platform: string;
+  records: CostRecord[];
+  before: CostRecord[];
+  after: CostRecord[];
+}
+
 /**
- * `measure` with the requests run in a shuffled order (`seed`), records returned in the order given: a
- * slow spell of the host (its speed swings within an hour) then falls on every method and budget a little
- * instead of on the few cells measured during it.
+ * `measure` of `requests` between two runs of `sentinels` (the same fixed requests), after a warm-up run of
+ * them (a fresh isolate runs its first requests before V8 has optimised the kernels): the sentinels' times
+ * before and after tell whether the host held its speed meanwhile (`hostDrift`). With `seed` the requests
+ * run in a shuffled order (records still returned in the order given): a slow spell of the host then
+ * falls on every method and budget a little instead of on the few cells measured during it.
  */
-export async function measureInterleaved(
+export async function measureBracketed(
   weights: Map<string, Uint8Array>,
   images: Map<string, Uint8Array>,
   requests: CostJobRequest[],
   kernels: KernelBuild,
-  seed: number,
-): Promise<{ platform: string; records: CostRecord[] }> {
-  const order = shuffledOrder(requests.length, seed);
+  sentinels: CostJobRequest[],
+  seed: number | null,
+): Promise<Bracketed> {
+  const order = seed === null ? requests.map((_, i) => i) : shuffledOrder(requests.length, seed);
+  const k = sentinels.length;
   const run = await measure(
     weights,
     images,
-    order.map((i) => requests[i]),
+    [...sentinels, ...sentinels, ...order.map((i) => requests[i]), ...sentinels],
     kernels,
   );
   const records = new Array<CostRecord>(requests.length);
-  order.forEach((i, j) => (records[i] = run.records[j]));
-  return { platform: run.platform, records };
+  order.forEach((i, j) => (records[i] = run.records[2 * k + j]));
+  return {
+    platform: run.platform,
+    records,
+    before: run.records.slice(k, 2 * k),
+    after: run.records.slice(2 * k + requests.length),
+  };
+}
+
+/** Largest relative difference between the sentinels' mean TTFT of each block: max / min - 1. */
+export function hostDrift(blockMeansMs: number[]): number {
+  return Math.max(...blockMeansMs) / Math.min(...blockMeansMs) - 1;
 }
 
 /** RGB -> RGBA with deterministic uniform grain of +-noise per channel (photo-like entropy for a JPEG). */

@@ -11,8 +11,10 @@
 //    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
 //    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
-//    The check's requests run in one shuffled order (cost-measure.ts measureInterleaved), so a slow spell
-//    of the host falls on every method and budget alike.
+//    The check's requests run in one shuffled order (cost-measure.ts measureBracketed), so a slow spell
+//    of the host falls on every method and budget alike, and 30 unpruned sentinel requests run before and
+//    after the calibration and the check: when their mean TTFT moves by more than 10% over the run, the host
+//    did not hold its speed and --write keeps the old table (--force writes anyway).
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
@@ -56,12 +58,12 @@ import { score } from "../shapesvqa/score";
 import { withCostTable } from "../convert/convert";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
-import { hostName, measure, measureInterleaved, resizeNearest, rgbaWithGrain } from "./cost-measure";
+import { hostDrift, hostName, measureBracketed, resizeNearest, rgbaWithGrain } from "./cost-measure";
 import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
     [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
-    [--write] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
+    [--write [--force]] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
 
 const { values } = parseFlags("bench:cost", USAGE, {
   weights: { type: "string", default: "weights" },
@@ -72,11 +74,16 @@ const { values } = parseFlags("bench:cost", USAGE, {
   methods: { type: "string" },
   kernels: { type: "string", default: "relaxed" },
   write: { type: "boolean", default: false },
+  force: { type: "boolean", default: false },
   json: { type: "string", default: "out/bench/cost.json" },
   "no-png": { type: "boolean", default: false },
   vision: { type: "string", default: "1,96,0" },
 });
 
+/** Unpruned val requests run before and after the calibration and the check, to time the host. */
+const SENTINELS = 30;
+/** Most the sentinels' mean TTFT may move (max / min - 1) for --write to keep the table. */
+const DRIFT_LIMIT = 0.1;
 /** Seed of the order the check's requests run in (interleaved across methods and budgets). */
 const CHECK_ORDER_SEED = 20261207;
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
@@ -280,8 +287,17 @@ async function main(): Promise<void> {
         calMeta.push({ method: "none", point: -1, format });
       }
   }
+  // the host's speed through the run: the same unpruned requests before and after each phase
+  const sentinels: CostJobRequest[] = calib.slice(0, SENTINELS).map((it) => ({
+    image: pngOf(images, "val", it),
+    qIds: it.qIds,
+    method: "none",
+    knobs: {},
+    maxTokens: 1,
+  }));
   console.log(`calibration: ${calReqs.length} requests in workerd`);
-  const cal = await measure(weights, images, calReqs, values.kernels as KernelBuild);
+  const kernels = values.kernels as KernelBuild;
+  const cal = await measureBracketed(weights, images, calReqs, kernels, sentinels, null);
   const rates = fitRates(cal.records.map((r, i) => sampleOf(r, calMeta[i].format, N)));
   const methodPoints: Record<string, BudgetPoint[]> = {};
   for (const m of methods) {
@@ -389,12 +405,20 @@ async function main(): Promise<void> {
     }
   console.log(`check: ${predReqs.length + budReqs.length} requests in workerd`);
   // interleaved: every method and budget sees the host's slow spells alike (cost-measure.ts)
-  const chk = await measureInterleaved(
+  const chk = await measureBracketed(
     weights,
     images,
     [...predReqs, ...budReqs],
-    values.kernels as KernelBuild,
+    kernels,
+    sentinels,
     CHECK_ORDER_SEED,
+  );
+  const sentinelMs = [cal.before, cal.after, chk.before, chk.after].map((b) =>
+    round(mean(b.map((r) => r.timings.ttftMs))),
+  );
+  const drift = round(hostDrift(sentinelMs), 4);
+  console.log(
+    `host: sentinel TTFT ${sentinelMs.join(", ")} ms (calibration start/end, check start/end): drift ${(100 * drift).toFixed(1)}%`,
   );
   const predRecs = chk.records.slice(0, predReqs.length);
   const budRecs = chk.records.slice(predReqs.length);
@@ -485,6 +509,7 @@ async function main(): Promise<void> {
     check_questions: check.length,
     max_tokens: "24 for captions, 4 otherwise",
     rates,
+    host_drift: { sentinel_ttft_ms: sentinelMs, drift, limit: DRIFT_LIMIT },
     prediction,
     budgets: budgetRows,
     table,
@@ -492,7 +517,13 @@ async function main(): Promise<void> {
   mkdirSync(dirname(values.json!), { recursive: true });
   writeFileSync(values.json!, JSON.stringify(report, null, 2) + "\n");
   console.log(JSON.stringify({ prediction, budgets: budgetRows }, null, 1));
-  if (values.write) {
+  const steady = drift <= DRIFT_LIMIT;
+  if (values.write && !steady && !values.force)
+    console.error(
+      `bench:cost: the host's speed moved ${(100 * drift).toFixed(1)}% during the run (limit ${100 * DRIFT_LIMIT}%): ` +
+        `weights/cost.json NOT written (rerun on a steadier host, or --force)`,
+    );
+  if (values.write && (steady || values.force)) {
     // the manifest as the converter wrote it, plus the cost entry
     const path = join(values.weights!, "manifest.json");
     const original = JSON.parse(readFileSync(path, "utf8")) as typeof manifest;
