@@ -11,8 +11,9 @@
 //    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
 //    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
-//    The check's requests run in one shuffled order (cost-measure.ts measureBracketed), so a slow spell
-//    of the host falls on every method and budget alike, and 30 unpruned sentinel requests run before and
+//    The calibration's and the check's requests each run in one shuffled order (cost-measure.ts
+//    measureBracketed), so a slow spell of the host falls on every method and budget alike and both phases
+//    run under the same conditions (a request after one of another method), and 30 unpruned sentinel requests run before and
 //    after the calibration and the check: when their mean TTFT moves by more than 10% over the run, the host
 //    did not hold its speed and --write keeps the old table (--force writes anyway).
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
@@ -84,6 +85,8 @@ const { values } = parseFlags("bench:cost", USAGE, {
 const SENTINELS = 30;
 /** Most the sentinels' mean TTFT may move (max / min - 1) for --write to keep the table. */
 const DRIFT_LIMIT = 0.1;
+/** Seed of the order the calibration's requests run in. */
+const CALIBRATION_ORDER_SEED = 20261206;
 /** Seed of the order the check's requests run in (interleaved across methods and budgets). */
 const CHECK_ORDER_SEED = 20261207;
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
@@ -297,7 +300,9 @@ async function main(): Promise<void> {
   }));
   console.log(`calibration: ${calReqs.length} requests in workerd`);
   const kernels = values.kernels as KernelBuild;
-  const cal = await measureBracketed(weights, images, calReqs, kernels, sentinels, null);
+  // shuffled as the check is, so that both phases run under the same conditions (each request after one
+  // of another method and image, not after its twin)
+  const cal = await measureBracketed(weights, images, calReqs, kernels, sentinels, CALIBRATION_ORDER_SEED);
   const rates = fitRates(cal.records.map((r, i) => sampleOf(r, calMeta[i].format, N)));
   const methodPoints: Record<string, BudgetPoint[]> = {};
   for (const m of methods) {
@@ -536,7 +541,8 @@ async function main(): Promise<void> {
     for (const [k, v] of files) writeFileSync(join(values.weights!, k), v);
     console.log(`wrote ${values.weights}/cost.json and its manifest entry`);
   }
-  if (!values["no-png"]) {
+  // the chart goes with the table: not redrawn from a run whose table --write refused
+  if (!values["no-png"] && (!values.write || steady || values.force)) {
     const svg = chartSvg(series, {
       title: `Accuracy under atp.cpu_budget_ms (workerd), ${shortTotal} short-answer test questions`,
       xLabel: "CPU ms per request (mean; image decode, prefill, decode), one point per budget",
