@@ -1,7 +1,7 @@
 // The kernel module's export list, written by tools/build/kernels.ts from the kernel table
 // (wasm/kernels.ts): edit the table, not this file. Built twice (asconfig.json): relaxed and simd.
 
-export { build_features, heap_base } from "./features";
+export { build_features, heap_base, rdot_probe } from "./features";
 export { f32_add__scalar, f32_add__simd } from "./elementwise/add";
 export { f32_rmsnorm__scalar, f32_rmsnorm__simd } from "./ops/norm";
 export { f32_layernorm__scalar, f32_layernorm__simd } from "./ops/norm";

@@ -11,6 +11,7 @@ import { decodeStep, prefill } from "./model/decoder";
 import { NoPruning } from "./pruning/none";
 import type { PruningPolicy } from "./pruning/policy";
 import type { VisionReduction } from "./pruning/vision";
+import { rdotLowering, type KernelBuildName, type RdotLowering } from "./kernels";
 import type { TextTokenizer } from "./tokenizer";
 import { now } from "./engine/clock";
 import { f32View, type Engine, type Tracer } from "./engine/context";
@@ -229,6 +230,17 @@ export class Model {
   get memoryBytes(): number {
     return this.engine.ops.k.memory.buffer.byteLength;
   }
+
+  /** The kernel build this model's instance was compiled as (wasm/kernels.ts KERNEL_BUILDS). */
+  get build(): KernelBuildName {
+    return this.engine.ops.k.build;
+  }
+
+  /** How this engine runs the build's int8 dot: the host class (wasm/kernels.ts `rdotLowering`). */
+  get int8Dot(): RdotLowering {
+    return (this.dot ??= rdotLowering(this.engine.ops.k));
+  }
+  private dot: RdotLowering | undefined;
 
   /** Which kernel variant each op runs (relaxed / simd / scalar / ts-fallback). */
   get kernels(): Record<string, string> {

@@ -34,7 +34,15 @@ export {
   type Timings,
   type TokenEvent,
 } from "./generate";
-export { instantiateKernels, type Kernels } from "./kernels";
+export {
+  instantiateKernels,
+  KERNEL_BUILDS,
+  kernelsOf,
+  rdotLowering,
+  type KernelBuildName,
+  type Kernels,
+  type RdotLowering,
+} from "./kernels";
 export type { SamplingOptions } from "./engine/sampler";
 export { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 export type { Precision } from "./engine/weights";

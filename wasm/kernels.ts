@@ -4,11 +4,36 @@
 // (`bestKernel`), the kernel test families (`kernelVariants`) and the benchmark's list. Adding a kernel
 // variant is one row here plus its code. Export names follow <dtype>_<op>[_<tile>]__<isa>
 // (docs/architecture.md); every op has a __scalar reference with the same signature.
-// Both builds (relaxed SIMD, plain SIMD) export every row; __relaxed rows trap in the plain-SIMD build.
+// Every build (KERNEL_BUILDS) exports every row; __relaxed rows trap in the plain-SIMD build.
 
 /** Feature bits reported by `build_features()`. */
 export const FEATURE_SIMD = 1;
 export const FEATURE_RELAXED_SIMD = 2;
+
+/**
+ * The builds of the kernel module (asconfig.json targets, wasm/build/kernels.<build>.wasm), bit-identical
+ * in what they compute (test/assembly/): `relaxed` (relaxed SIMD: the int8 dot fused,
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s) and `simd` (plain SIMD128: the dot from i8 -> i16 widening and
+ * i32x4.dot_i16x8_s, for engines without relaxed SIMD).
+ */
+export const KERNEL_BUILDS = ["relaxed", "simd"] as const;
+export type KernelBuildName = (typeof KERNEL_BUILDS)[number];
+
+/**
+ * How the engine runs the fused int8 dot, read from `rdot_probe` (assembly/features.ts) without a clock
+ * (on Cloudflare's network the clock stands still during compute): on bytes outside the 7-bit range each
+ * lowering answers its own way. `emulated`: pmaddubsw's saturation shows (255 x -128 twice clamps to
+ * -32768 per pair: -65536 per lane), V8's three-instruction form on an x64 CPU without AVX-VNNI;
+ * `fused`: a native dot (vpdpbusd: -130560; a signed dot such as Arm's sdot: 512); `none`: a build
+ * without relaxed SIMD. It tells the host classes apart that differ ~2x in speed (docs/platform.md), so
+ * the cost table keeps a row for each (wasm/engine/cost.ts `platformKey`).
+ */
+export type RdotLowering = "fused" | "emulated" | "none";
+
+export function rdotLowering(k: Kernels): RdotLowering {
+  if (!k.relaxedSimd) return "none";
+  return k.exports.rdot_probe(1) === -65536 ? "emulated" : "fused";
+}
 
 /** Pointers are byte offsets into the kernel module's linear memory. */
 export type Ptr = number;
@@ -203,6 +228,8 @@ export function kernelName(r: KernelRow): string {
 export type KernelExports = {
   memory: WebAssembly.Memory;
   build_features(): number;
+  /** Lane 0 of the relaxed dot on out-of-range bytes (`rdotLowering`); 0 without relaxed SIMD. */
+  rdot_probe(swap: number): number;
   /** First byte of linear memory no static data uses. */
   heap_base(): Ptr;
 } & { [R in Row as KernelName<R>]: Signatures[R["sig"]] };
@@ -213,19 +240,27 @@ export interface Kernels {
   memory: WebAssembly.Memory;
   simd: boolean;
   relaxedSimd: boolean;
+  /** Which of KERNEL_BUILDS this is, from its feature bits. */
+  build: KernelBuildName;
 }
 
-/** Instantiates a compiled kernel module (no imports: kernels are pure functions over memory). */
-export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
-  const instance = await WebAssembly.instantiate(module, {});
+/** The kernels of an instance of a kernel module. */
+export function kernelsOf(instance: WebAssembly.Instance): Kernels {
   const exports = instance.exports as unknown as KernelExports;
   const bits = exports.build_features();
+  const relaxedSimd = (bits & FEATURE_RELAXED_SIMD) !== 0;
   return {
     exports,
     memory: exports.memory,
     simd: (bits & FEATURE_SIMD) !== 0,
-    relaxedSimd: (bits & FEATURE_RELAXED_SIMD) !== 0,
+    relaxedSimd,
+    build: relaxedSimd ? "relaxed" : "simd",
   };
+}
+
+/** Instantiates a compiled kernel module (no imports: kernels are pure functions over memory). */
+export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
+  return kernelsOf(await WebAssembly.instantiate(module, {}));
 }
 
 /** Whether a row can run on `k` (a __relaxed row traps in the plain-SIMD build). */

@@ -350,6 +350,9 @@ export class SplitModel {
   readonly queue = new ModelQueue();
   /** Kernel variants: chosen by each stage (the front door runs none). */
   readonly kernels: Record<string, string> = {};
+  /** Kernel build and int8 dot: each stage's own (none here). */
+  readonly build = null;
+  readonly int8Dot = null;
 
   constructor(
     private readonly links: StageLink[],

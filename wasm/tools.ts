@@ -6,6 +6,7 @@ export {
   bestKernel,
   kernelFn,
   kernelName,
+  KERNEL_BUILDS,
   KERNELS,
   kernelVariants,
   type KernelRow,

@@ -12,7 +12,7 @@ export interface Env {
    * unset or empty: none.
    */
   CPU_BUDGET_MS?: string;
-  /** The kernel build (worker/kernels.ts): relaxed (default) or simd, per the host class deployed to. */
+  /** The kernel build (worker/kernels.ts): relaxed (default) or simd (an engine without relaxed SIMD). */
   KERNELS?: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;

@@ -1,17 +1,19 @@
-// The kernel builds the Worker can run, imported as compiled modules (workerd refuses to compile Wasm
-// bytes at run time): relaxed SIMD (the fused int8 dot; the default) and plain SIMD (the split form,
-// i16x8 dot + widening). Both give bit-identical results (test/assembly/); which is faster depends on the
-// host -- relaxed where the CPU has VNNI, plain SIMD where it has not and the relaxed dot is emulated
-// (docs/platform.md) -- so the deployment picks one with KERNELS in wrangler.toml [vars]. A probe at load
-// cannot choose: on Cloudflare's network the clock stands still during compute. /health instantiates the
-// chosen build; the model loader gets its module.
+// The kernel builds the Worker can run (wasm/kernels.ts KERNEL_BUILDS), imported as compiled modules
+// (workerd refuses to compile Wasm bytes at run time): relaxed SIMD (the fused int8 dot; the default) and
+// plain SIMD. Both give bit-identical results (test/assembly/). The relaxed build is the faster on both
+// host classes measured, with VNNI and without it (where V8 emulates the fused dot; docs/platform.md), so
+// KERNELS in wrangler.toml [vars] only needs `simd` for an engine without relaxed SIMD. /health names the
+// build in use and how the engine runs its int8 dot (the host class: wasm/kernels.ts `rdotLowering`,
+// read without a clock); the model loader gets its module.
 import relaxedModule from "../wasm/build/kernels.relaxed.wasm";
 import simdModule from "../wasm/build/kernels.simd.wasm";
-import { instantiateKernels, type Kernels } from "../wasm/index";
+import { instantiateKernels, type KernelBuildName, type Kernels } from "../wasm/index";
 
-/** The builds KERNELS may name. */
-export const KERNEL_BUILDS = { relaxed: relaxedModule, simd: simdModule } as const;
-export type KernelBuildName = keyof typeof KERNEL_BUILDS;
+/** The compiled module of each build KERNELS may name. */
+export const KERNEL_MODULES: Record<KernelBuildName, WebAssembly.Module> = {
+  relaxed: relaxedModule,
+  simd: simdModule,
+};
 
 let build: KernelBuildName = "relaxed";
 
@@ -21,8 +23,8 @@ let build: KernelBuildName = "relaxed";
  */
 export function useKernelBuild(value: string | undefined): void {
   const name = value ? value : "relaxed";
-  if (!Object.hasOwn(KERNEL_BUILDS, name))
-    throw new Error(`KERNELS must be one of ${Object.keys(KERNEL_BUILDS).join(", ")}, got '${value}'`);
+  if (!Object.hasOwn(KERNEL_MODULES, name))
+    throw new Error(`KERNELS must be one of ${Object.keys(KERNEL_MODULES).join(", ")}, got '${value}'`);
   build = name as KernelBuildName;
 }
 
@@ -33,7 +35,7 @@ export function kernelBuild(): KernelBuildName {
 
 /** The compiled kernel module models of this isolate are instantiated from. */
 export function kernelModule(): WebAssembly.Module {
-  return KERNEL_BUILDS[build];
+  return KERNEL_MODULES[build];
 }
 
 const instances = new Map<KernelBuildName, Promise<Kernels>>();
@@ -41,6 +43,6 @@ const instances = new Map<KernelBuildName, Promise<Kernels>>();
 /** The isolate's kernel instance of its build, created on first use. */
 export function getKernels(): Promise<Kernels> {
   let k = instances.get(build);
-  if (!k) instances.set(build, (k = instantiateKernels(KERNEL_BUILDS[build])));
+  if (!k) instances.set(build, (k = instantiateKernels(KERNEL_MODULES[build])));
   return k;
 }

@@ -6,8 +6,7 @@
 // workerd lets performance.now() advance (in production it moves only at I/O). A request with `decoder:
 // "jpeg-js"` decodes its JPEG the way the Worker did before the DCT-scaled decoder (jpeg-js, full size):
 // the baseline of npm run bench:jpeg.
-import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
-import simdModule from "../../wasm/build/kernels.simd.wasm";
+import { KERNEL_MODULES } from "../../worker/kernels";
 import {
   createPolicy,
   loadModel,
@@ -16,6 +15,7 @@ import {
   type Timings,
   type MethodName,
   type PolicyKnobs,
+  type KernelBuildName,
   type VisionReduction,
 } from "../../wasm/index";
 import { decode as decodeJpegJs } from "jpeg-js";
@@ -56,7 +56,7 @@ export interface CostRecord {
 }
 
 export interface CostJob {
-  kernels: "relaxed" | "simd";
+  kernels: KernelBuildName;
   requests: CostJobRequest[];
 }
 
@@ -75,7 +75,7 @@ export default {
     for (const k of [...images.keys(), "__job.json"]) files.delete(k);
     try {
       const model = await loadModel(new MemorySource(files), {
-        kernels: job.kernels === "simd" ? simdModule : relaxedModule,
+        kernels: KERNEL_MODULES[job.kernels],
       });
       const records: CostRecord[] = [];
       for (const r of job.requests) {
@@ -114,7 +114,7 @@ export default {
           text: done!.text,
         });
       }
-      return Response.json({ platform: platformKey(model.kernels), records });
+      return Response.json({ platform: platformKey(model), records });
     } catch (err) {
       return new Response((err as Error).stack ?? String(err), { status: 500 });
     }

@@ -13,14 +13,15 @@
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
 //    The calibration's and the check's requests each run in one shuffled order (cost-measure.ts
 //    measureBracketed), so a slow spell of the host falls on every method and budget alike and both phases
-//    run under the same conditions (a request after one of another method), and 30 unpruned sentinel requests run before and
-//    after the calibration and the check: when their mean TTFT moves by more than 10% over the run, the host
-//    did not hold its speed and --write keeps the old table (--force writes anyway).
+//    run under the same conditions (a request after one of another method; --order given runs them as
+//    listed, method by method), and 30 unpruned sentinel requests run before and after the calibration
+//    and the check: when their mean TTFT moves by more than 10% over the run, the host did not hold its
+//    speed and --write keeps the old table (--force writes anyway).
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
-// --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml); --write keeps the
-// other platforms' rows. --write stores the table with the model (weights/cost.json, named in manifest.json): then
+// --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml); --write replaces the
+// row of this runtime, build and host class (wasm/engine/cost.ts platformKey) and keeps the others. --write stores the table with the model (weights/cost.json, named in manifest.json): then
 // `atp.cpu_budget_ms` works in the API. Max tokens per request: 24 for captions, 4 otherwise (a client
 // asking a one-word question sets a small max_tokens; the budget plans for all of them).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -64,7 +65,7 @@ import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
     [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
-    [--write [--force]] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
+    [--order shuffled|given] [--write [--force]] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
 
 const { values } = parseFlags("bench:cost", USAGE, {
   weights: { type: "string", default: "weights" },
@@ -79,7 +80,12 @@ const { values } = parseFlags("bench:cost", USAGE, {
   json: { type: "string", default: "out/bench/cost.json" },
   "no-png": { type: "boolean", default: false },
   vision: { type: "string", default: "1,96,0" },
+  order: { type: "string", default: "shuffled" },
 });
+if (values.order !== "shuffled" && values.order !== "given")
+  throw new Error(`--order must be shuffled or given, got ${values.order}`);
+/** The seed of a phase's order, or null to run its requests as listed (--order given). */
+const orderSeed = (seed: number) => (values.order === "shuffled" ? seed : null);
 
 /** Unpruned val requests run before and after the calibration and the check, to time the host. */
 const SENTINELS = 30;
@@ -302,7 +308,14 @@ async function main(): Promise<void> {
   const kernels = values.kernels as KernelBuild;
   // shuffled as the check is, so that both phases run under the same conditions (each request after one
   // of another method and image, not after its twin)
-  const cal = await measureBracketed(weights, images, calReqs, kernels, sentinels, CALIBRATION_ORDER_SEED);
+  const cal = await measureBracketed(
+    weights,
+    images,
+    calReqs,
+    kernels,
+    sentinels,
+    orderSeed(CALIBRATION_ORDER_SEED),
+  );
   const rates = fitRates(cal.records.map((r, i) => sampleOf(r, calMeta[i].format, N)));
   const methodPoints: Record<string, BudgetPoint[]> = {};
   for (const m of methods) {
@@ -416,7 +429,7 @@ async function main(): Promise<void> {
     [...predReqs, ...budReqs],
     kernels,
     sentinels,
-    CHECK_ORDER_SEED,
+    orderSeed(CHECK_ORDER_SEED),
   );
   const sentinelMs = [cal.before, cal.after, chk.before, chk.after].map((b) =>
     round(mean(b.map((r) => r.timings.ttftMs))),
@@ -544,7 +557,7 @@ async function main(): Promise<void> {
   // the chart goes with the table: not redrawn from a run whose table --write refused
   if (!values["no-png"] && (!values.write || steady || values.force)) {
     const svg = chartSvg(series, {
-      title: `Accuracy under atp.cpu_budget_ms (workerd), ${shortTotal} short-answer test questions`,
+      title: `Accuracy under atp.cpu_budget_ms (${row.key}, ${row.host}), ${shortTotal} short-answer test questions`,
       xLabel: "CPU ms per request (mean; image decode, prefill, decode), one point per budget",
       yLabel: "accuracy",
       xTick: (x) => `${x}`,

@@ -14,6 +14,7 @@ import {
   MemorySource,
   type MethodName,
   type VisionReduction,
+  KERNEL_BUILDS,
 } from "../../wasm/index";
 import { loadSplit } from "../eval/data";
 import { kernelModule, type KernelBuild } from "../eval/node";
@@ -25,7 +26,7 @@ import { readWeightFiles } from "./model-io";
 import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]
-    [--max-tokens 4] [--kernels relaxed|simd] [--warmup 3] [--json out/bench/oneword.json]`;
+    [--max-tokens 4] [--kernels relaxed|split|simd] [--warmup 3] [--json out/bench/oneword.json]`;
 
 const { values } = parseFlags("bench:oneword", USAGE, {
   weights: { type: "string", default: "weights" },
@@ -37,9 +38,9 @@ const { values } = parseFlags("bench:oneword", USAGE, {
   warmup: { type: "string", default: "3" },
   json: { type: "string", default: "out/bench/oneword.json" },
 });
-if (values.kernels !== "relaxed" && values.kernels !== "simd")
-  throw new Error(`--kernels must be relaxed or simd, got ${values.kernels}`);
-const KERNELS: KernelBuild = values.kernels;
+if (!(KERNEL_BUILDS as readonly string[]).includes(values.kernels!))
+  throw new Error(`--kernels must be one of ${KERNEL_BUILDS.join(", ")}, got ${values.kernels}`);
+const KERNELS = values.kernels as KernelBuild;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;

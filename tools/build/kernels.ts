@@ -1,13 +1,13 @@
 // npm run build:kernels -- --help prints the flags (USAGE below).
 // Writes assembly/index.ts (the kernel module's export list) from the kernel table in wasm/kernels.ts,
 // then compiles the kernel module and the benchmark-only module (assembly/bench/index.ts: the peak loops)
-// twice each with AssemblyScript: relaxed SIMD and plain SIMD (asconfig.json) into wasm/build/.
+// once per build with AssemblyScript (wasm/kernels.ts KERNEL_BUILDS, asconfig.json targets) into wasm/build/.
 // --check only compares assembly/index.ts with the table and fails when it is stale. Tools that load the
 // kernels call `ensureKernels()`, which builds only when an output is missing or older than its sources.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { KERNELS, kernelName } from "../../wasm/tools";
+import { KERNEL_BUILDS, KERNELS, kernelName } from "../../wasm/tools";
 import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run build:kernels [-- --check]`;
@@ -23,18 +23,17 @@ export function kernelIndexSource(): string {
     "// The kernel module's export list, written by tools/build/kernels.ts from the kernel table",
     "// (wasm/kernels.ts): edit the table, not this file. Built twice (asconfig.json): relaxed and simd.",
     "",
-    'export { build_features, heap_base } from "./features";',
+    'export { build_features, heap_base, rdot_probe } from "./features";',
     ...[...byFile].map(([key, names]) => `export { ${names.join(", ")} } from "./${key.split(" ")[1]}";`),
   ];
   return lines.join("\n") + "\n";
 }
 
-/** The module entries compiled, each for both targets: [entry, output name prefix]. */
+/** The module entries compiled, each for every build: [entry, output name prefix]. */
 const ENTRIES: [string, string][] = [
   ["assembly/index.ts", "kernels"],
   ["assembly/bench/index.ts", "bench"],
 ];
-const TARGETS = ["relaxed", "simd"];
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const indexPath = `${root}assembly/index.ts`;
@@ -50,7 +49,7 @@ function sources(): string[] {
 
 /** The compiled modules, wasm/build/<name>.<target>.wasm. */
 const outputs = () =>
-  ENTRIES.flatMap(([, name]) => TARGETS.map((t) => `${root}wasm/build/${name}.${t}.wasm`));
+  ENTRIES.flatMap(([, name]) => KERNEL_BUILDS.map((t) => `${root}wasm/build/${name}.${t}.wasm`));
 
 /** Writes assembly/index.ts from the table and compiles every entry for every target. */
 export function buildKernels(): void {
@@ -58,7 +57,7 @@ export function buildKernels(): void {
   if (readFileSync(indexPath, "utf8") !== want) writeFileSync(indexPath, want);
   const asc = `${root}node_modules/.bin/asc`;
   for (const [entry, name] of ENTRIES) {
-    for (const target of TARGETS) {
+    for (const target of KERNEL_BUILDS) {
       execFileSync(asc, [entry, "--target", target, "--outFile", `wasm/build/${name}.${target}.wasm`], {
         cwd: root,
         stdio: ["ignore", "inherit", "inherit"],

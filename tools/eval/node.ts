@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { join, resolve } from "node:path";
-import type { ByteSource } from "../../wasm/index";
+import type { ByteSource, KernelBuildName } from "../../wasm/index";
 import { ensureKernels } from "../build/kernels";
 
 /** Files of one directory; a missing file is null, other errors throw. */
@@ -31,8 +31,8 @@ export class FileSource implements ByteSource {
   }
 }
 
-/** Kernel builds in wasm/build. */
-export type KernelBuild = "relaxed" | "simd";
+/** Kernel builds in wasm/build (wasm/kernels.ts `KERNEL_BUILDS`). */
+export type KernelBuild = KernelBuildName;
 
 /** The compiled kernel module of `build` (built first when missing or stale). */
 export function kernelModule(build: KernelBuild = "relaxed"): WebAssembly.Module {

@@ -5,6 +5,7 @@
 // row counts (all patches unless a vision reduction dropped some), each LLM layer at its row count
 // (linear in rows for the weights, quadratic for attention), the pruning method's own work (measured
 // per method and budget), and each decode step at the KV length of every layer.
+import type { KernelBuildName, RdotLowering } from "../kernels";
 import type { CountBy } from "../pruning/method";
 import type { VisionReduction } from "../pruning/vision";
 
@@ -64,7 +65,7 @@ export interface BudgetPoint {
 
 /** One platform's row: where it was measured, its rates and every method's budget points. */
 export interface PlatformCost {
-  /** `runtime/kernels`, e.g. `workerd/relaxed` (platformKey). */
+  /** `runtime/build/int8dot`, e.g. `workerd/relaxed/fused` (platformKey). */
   key: string;
   /** The CPU the row was measured on (model name and flags). */
   host: string;
@@ -182,24 +183,34 @@ export function decodeKvRows(kvPerLayer: ArrayLike<number>): number {
   return s;
 }
 
-/** The row of `table` for `key`, else the first row with the same kernel build, else the first. */
+/**
+ * The row of `table` for `key`, else the first with the same runtime and kernel build (another host
+ * class), else the first with the same kernel build, else the first.
+ */
 export function platformRow(table: CostTable, key: string): PlatformCost | null {
-  const build = key.split("/")[1];
+  const [runtime, build] = key.split("/");
   return (
     table.platforms.find((p) => p.key === key) ??
+    table.platforms.find(
+      (p) => p.key.startsWith(`${runtime}/${build}/`) || p.key === `${runtime}/${build}`,
+    ) ??
     table.platforms.find((p) => p.key.split("/")[1] === build) ??
     table.platforms[0] ??
     null
   );
 }
 
-/** `runtime/kernels`: the runtime this code runs in and the kernel build of the model's matmuls. */
-export function platformKey(kernels: Record<string, string>): string {
+/**
+ * `runtime/build/int8dot`, e.g. `workerd/relaxed/fused`: the runtime this code runs in, the model's
+ * kernel build (wasm/kernels.ts KERNEL_BUILDS) and how the engine runs its int8 dot (`rdotLowering`: the
+ * host class, fused where the CPU has VNNI, emulated where not; left out for a build without relaxed
+ * SIMD). A model that runs no kernels itself (a split model's front door) has build null: `unknown`.
+ */
+export function platformKey(m: { build: KernelBuildName | null; int8Dot: RdotLowering | null }): string {
   const runtime =
     typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers" ? "workerd" : "node";
-  // variant names end in __<isa> (q8_f32_gemm_2x4__relaxed): the relaxed build runs its matmuls relaxed
-  const build = Object.values(kernels).some((v) => v.endsWith("__relaxed")) ? "relaxed" : "simd";
-  return `${runtime}/${build}`;
+  if (!m.build) return `${runtime}/unknown`;
+  return !m.int8Dot || m.int8Dot === "none" ? `${runtime}/${m.build}` : `${runtime}/${m.build}/${m.int8Dot}`;
 }
 
 /**

@@ -1,7 +1,9 @@
-// GET /health: liveness plus the kernel build the isolate runs and whether the weights are loaded (it
+// GET /health: liveness plus the kernel build the isolate runs (and how the engine runs its int8 dot: the
+// host class, wasm/kernels.ts `rdotLowering`) and whether the weights are loaded (it
 // never loads them). Never behind the API key.
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
+import { rdotLowering } from "../../wasm/index";
 import { getKernels, kernelBuild } from "../kernels";
 import { storeFailures } from "../metrics/store";
 import { modelStore } from "../store";
@@ -22,7 +24,12 @@ health.get("/health", async (c) => {
     model: c.env.MODEL_ID,
     weights: modelStore.state,
     metrics_store_failures: { writes: storeFailures.writes, reads: storeFailures.reads },
-    kernels: { build: kernelBuild(), simd128: k.simd, relaxed_simd: k.relaxedSimd },
+    kernels: {
+      build: kernelBuild(),
+      int8_dot: rdotLowering(k),
+      simd128: k.simd,
+      relaxed_simd: k.relaxedSimd,
+    },
     ...(memory ? { memory } : {}),
   });
 });

@@ -68,7 +68,7 @@ export function estimateFor(
     tokens: number;
   },
 ): CostEstimate | null {
-  const row = model.info.cost ? platformRow(model.info.cost, platformKey(model.kernels)) : null;
+  const row = model.info.cost ? platformRow(model.info.cost, platformKey(model)) : null;
   if (!row) return null;
   const N = model.config.imageSeqLength;
   // the method's own work: its budget point nearest the fraction this request kept
@@ -129,7 +129,7 @@ export function budgetFor(
       "atp.cpu_budget_ms",
     );
   }
-  const row = platformRow(cost, platformKey(model.kernels));
+  const row = platformRow(cost, platformKey(model));
   if (!row) return null;
   const budgetMs = asked ?? b.defaultMs!;
   const effective = Math.max(0, Math.min(budgetMs, b.leftMs));

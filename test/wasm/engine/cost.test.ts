@@ -149,14 +149,14 @@ describe("fitRates", () => {
 });
 
 describe("platformKey", () => {
-  it("names the kernel build by its matmul variants", () => {
-    const relaxed = { f32_add: "f32_add__simd", q8_f32_gemm: "q8_f32_gemm_2x4__relaxed" };
-    const simd = { f32_add: "f32_add__simd", q8_f32_gemm: "q8_f32_gemm_2x4__simd" };
+  it("names the runtime, the kernel build and the host class of its int8 dot", () => {
     // this file runs in Node and in workerd (vitest.config.ts): the runtime part says which
     const runtime =
       typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers" ? "workerd" : "node";
-    expect(platformKey(relaxed)).toBe(`${runtime}/relaxed`);
-    expect(platformKey(simd)).toBe(`${runtime}/simd`);
+    expect(platformKey({ build: "relaxed", int8Dot: "fused" })).toBe(`${runtime}/relaxed/fused`);
+    expect(platformKey({ build: "relaxed", int8Dot: "emulated" })).toBe(`${runtime}/relaxed/emulated`);
+    expect(platformKey({ build: "simd", int8Dot: "none" })).toBe(`${runtime}/simd`);
+    expect(platformKey({ build: null, int8Dot: null })).toBe(`${runtime}/unknown`);
   });
 });
 
@@ -165,11 +165,14 @@ describe("platformRow", () => {
   const table: CostTable = {
     format: "atp-edge-cost/2",
     modelId: "m",
-    platforms: [row("node/simd"), row("workerd/relaxed")],
+    platforms: [row("node/simd"), row("workerd/relaxed/fused"), row("workerd/relaxed/emulated")],
   };
-  it("takes the exact row, else the same kernel build, else the first", () => {
-    expect(platformRow(table, "workerd/relaxed")!.key).toBe("workerd/relaxed");
-    expect(platformRow(table, "node/relaxed")!.key).toBe("workerd/relaxed");
+  it("takes the exact row, else another host class of the build, else the same build, else the first", () => {
+    expect(platformRow(table, "workerd/relaxed/emulated")!.key).toBe("workerd/relaxed/emulated");
+    expect(platformRow(table, "workerd/relaxed/fused")!.key).toBe("workerd/relaxed/fused");
+    const fusedOnly = { ...table, platforms: [row("node/simd"), row("workerd/relaxed/fused")] };
+    expect(platformRow(fusedOnly, "workerd/relaxed/emulated")!.key).toBe("workerd/relaxed/fused");
+    expect(platformRow(table, "node/relaxed/fused")!.key).toBe("workerd/relaxed/fused");
     expect(platformRow({ ...table, platforms: [row("node/simd")] }, "workerd/relaxed")!.key).toBe(
       "node/simd",
     );
