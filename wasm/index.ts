@@ -37,7 +37,6 @@ export {
 export {
   instantiateKernels,
   KERNEL_BUILDS,
-  kernelsOf,
   rdotLowering,
   type KernelBuildName,
   type Kernels,

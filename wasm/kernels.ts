@@ -244,8 +244,9 @@ export interface Kernels {
   build: KernelBuildName;
 }
 
-/** The kernels of an instance of a kernel module. */
-export function kernelsOf(instance: WebAssembly.Instance): Kernels {
+/** Instantiates a compiled kernel module (no imports: kernels are pure functions over memory). */
+export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
+  const instance = await WebAssembly.instantiate(module, {});
   const exports = instance.exports as unknown as KernelExports;
   const bits = exports.build_features();
   const relaxedSimd = (bits & FEATURE_RELAXED_SIMD) !== 0;
@@ -256,11 +257,6 @@ export function kernelsOf(instance: WebAssembly.Instance): Kernels {
     relaxedSimd,
     build: relaxedSimd ? "relaxed" : "simd",
   };
-}
-
-/** Instantiates a compiled kernel module (no imports: kernels are pure functions over memory). */
-export async function instantiateKernels(module: WebAssembly.Module): Promise<Kernels> {
-  return kernelsOf(await WebAssembly.instantiate(module, {}));
 }
 
 /** Whether a row can run on `k` (a __relaxed row traps in the plain-SIMD build). */

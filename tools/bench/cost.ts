@@ -11,12 +11,12 @@
 //    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
 //    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
-//    The calibration's and the check's requests each run in one shuffled order (cost-measure.ts
-//    measureBracketed), so a slow spell of the host falls on every method and budget alike and both phases
-//    run under the same conditions (a request after one of another method; --order given runs them as
-//    listed, method by method), and 30 unpruned sentinel requests run before and after the calibration
-//    and the check: when their mean TTFT moves by more than 10% over the run, the host did not hold its
-//    speed and --write keeps the old table (--force writes anyway).
+//    The calibration's and the check's requests run as listed, method by method (--order shuffled runs
+//    each phase in one seeded shuffle, cost-measure.ts measureBracketed: a slow spell then falls on every
+//    method alike, but on steady hosts its predictions came out worse, docs/cost.md), and 30 unpruned
+//    sentinel requests run before and after the calibration and the check: when their mean TTFT moves by
+//    more than 10% over the run, the host did not hold its speed and --write keeps the old table (--force
+//    writes anyway).
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
@@ -65,7 +65,7 @@ import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
     [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
-    [--order shuffled|given] [--write [--force]] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
+    [--order given|shuffled] [--write [--force]] [--json out/bench/cost.json] [--no-png] [--vision 1,96,0]`;
 
 const { values } = parseFlags("bench:cost", USAGE, {
   weights: { type: "string", default: "weights" },
@@ -80,7 +80,7 @@ const { values } = parseFlags("bench:cost", USAGE, {
   json: { type: "string", default: "out/bench/cost.json" },
   "no-png": { type: "boolean", default: false },
   vision: { type: "string", default: "1,96,0" },
-  order: { type: "string", default: "shuffled" },
+  order: { type: "string", default: "given" },
 });
 if (values.order !== "shuffled" && values.order !== "given")
   throw new Error(`--order must be shuffled or given, got ${values.order}`);
@@ -91,9 +91,9 @@ const orderSeed = (seed: number) => (values.order === "shuffled" ? seed : null);
 const SENTINELS = 30;
 /** Most the sentinels' mean TTFT may move (max / min - 1) for --write to keep the table. */
 const DRIFT_LIMIT = 0.1;
-/** Seed of the order the calibration's requests run in. */
+/** Seed of the calibration's order under --order shuffled. */
 const CALIBRATION_ORDER_SEED = 20261206;
-/** Seed of the order the check's requests run in (interleaved across methods and budgets). */
+/** Seed of the check's order under --order shuffled (interleaved across methods and budgets). */
 const CHECK_ORDER_SEED = 20261207;
 /** The fractions of visual tokens (mean over LLM layers) each method gets a budget point at. */
 const KEEPS = [1, 0.7, 0.5, 0.35, 0.25, 0.15, 0.11, 0.07];
@@ -306,8 +306,7 @@ async function main(): Promise<void> {
   }));
   console.log(`calibration: ${calReqs.length} requests in workerd`);
   const kernels = values.kernels as KernelBuild;
-  // shuffled as the check is, so that both phases run under the same conditions (each request after one
-  // of another method and image, not after its twin)
+  // in the same order as the check (both as listed, or both shuffled), so both run under the same conditions
   const cal = await measureBracketed(
     weights,
     images,
@@ -422,7 +421,7 @@ async function main(): Promise<void> {
       }
     }
   console.log(`check: ${predReqs.length + budReqs.length} requests in workerd`);
-  // interleaved: every method and budget sees the host's slow spells alike (cost-measure.ts)
+  // as listed, or shuffled with --order shuffled (cost-measure.ts)
   const chk = await measureBracketed(
     weights,
     images,
