@@ -20,8 +20,11 @@ describe("weights/cost.json", () => {
     expect(table).not.toBeNull();
     const L = model.config.text.layers;
     const N = model.config.imageSeqLength;
+    const keys = table!.platforms.map((row) => row.key);
+    expect(new Set(keys).size).toBe(keys.length);
     for (const row of table!.platforms) {
-      expect(row.key).toMatch(/^(workerd|node)\/(relaxed|simd)$/);
+      // runtime/build/int8dot (wasm/engine/cost.ts platformKey)
+      expect(row.key).toMatch(/^(workerd|node)\/(relaxed\/(fused|emulated)|simd)$/);
       expect(row.safety).toBeGreaterThanOrEqual(1);
       expect(row.rates.vision.layers).toBe(visionLayersRun(model.config));
       expect(layerMs(row.rates.vision, model.config.imageSeqLength)).toBeGreaterThan(0);
