@@ -13,10 +13,12 @@ import {
   KERNELS,
   q4Groups,
   QUANT_FORMATS,
+  rdotLowering,
   scratchRegion,
   tensorBytes,
   type KernelRow,
   type Kernels,
+  type RdotLowering,
 } from "../../wasm/tools";
 
 /** An fp32 MatMul peer: prepares Y[M, N] = X[M, K] . W^T for W f32 [N, K]; returns one timed run. */
@@ -59,6 +61,7 @@ export interface KernelResult {
 }
 
 export interface BenchReport {
+  int8_dot: RdotLowering; // how this engine runs the fused int8 dot: the host class (wasm/kernels.ts)
   peaks: Record<string, number>; // GOP/s of the peak loops (assembly/gemm/peak.ts)
   kernels: KernelResult[];
 }
@@ -271,7 +274,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const peak = row ? peakOf(row) : null;
     if (row) r.peak_fraction = peak ? r.gops / peaks[peak] : null;
   }
-  return { peaks, kernels };
+  return { int8_dot: rdotLowering(o.relaxed), peaks, kernels };
 }
 
 /** Rows (M) and (K, N) pairs of a kernel benchmark. */

@@ -6,6 +6,7 @@ const fix = (v: number | null | undefined, d = 1) => (v === null || v === undefi
 /** The report as aligned text: peaks first, then one line per kernel and shape. */
 export function formatTable(report: BenchReport, peerName = "ort"): string {
   const lines = [
+    `int8 dot: ${report.int8_dot} (wasm/kernels.ts rdotLowering)`,
     "peaks (GOP/s, L1-resident 2x4 loops): " +
       Object.entries(report.peaks)
         .map(([k, v]) => `${k} ${v.toFixed(1)}`)
