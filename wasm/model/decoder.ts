@@ -417,21 +417,32 @@ function layerView(
   grid: Int32Array,
   lastImageRow: number,
 ): LayerView {
-  const visualRows: number[] = [];
-  const textRows: number[] = [];
-  grid.forEach((g, r) => {
-    if (g >= 0) visualRows.push(r);
-    else if (positions[r] > lastImageRow) textRows.push(r); // prompt row == original position
-  });
+  // two plain passes (count, then fill): this runs for every layer of every request
+  const isText = (r: number) => positions[r] > lastImageRow; // prompt row == original position
+  let nv = 0;
+  let nt = 0;
+  for (let r = 0; r < grid.length; r++) {
+    if (grid[r] >= 0) nv++;
+    else if (isText(r)) nt++;
+  }
+  const visualRows = new Int32Array(nv);
+  const visualIndex = new Int32Array(nv);
+  const textRows = new Int32Array(nt);
+  for (let r = 0, i = 0, j = 0; r < grid.length; r++) {
+    if (grid[r] >= 0) {
+      visualRows[i] = r;
+      visualIndex[i++] = grid[r];
+    } else if (isText(r)) textRows[j++] = r;
+  }
   const numVisual = e.cfg.imageSeqLength;
   return {
     layer: l,
     numLayers: e.cfg.text.layers,
     rows: positions.length,
     positions,
-    visualRows: Int32Array.from(visualRows),
-    visualIndex: Int32Array.from(visualRows, (r) => grid[r]),
-    textRows: Int32Array.from(textRows),
+    visualRows,
+    visualIndex,
+    textRows,
     lastRow: positions.length - 1,
     numVisual,
     grid: gridSide(numVisual),
