@@ -238,9 +238,8 @@ export class Model {
 
   /** How this engine runs the build's int8 dot: the host class (wasm/kernels.ts `rdotLowering`). */
   get int8Dot(): RdotLowering {
-    return (this.dot ??= rdotLowering(this.engine.ops.k));
+    return rdotLowering(this.engine.ops.k);
   }
-  private dot: RdotLowering | undefined;
 
   /** Which kernel variant each op runs (relaxed / simd / scalar / ts-fallback). */
   get kernels(): Record<string, string> {

@@ -20,9 +20,10 @@
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
-// --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml); --write replaces the
-// row of this runtime, build and host class (wasm/engine/cost.ts platformKey) and keeps the others. --write stores the table with the model (weights/cost.json, named in manifest.json): then
-// `atp.cpu_budget_ms` works in the API. Max tokens per request: 24 for captions, 4 otherwise (a client
+// --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml). --write stores the
+// table with the model (weights/cost.json, named in manifest.json; then `atp.cpu_budget_ms` works in the
+// API), replacing the row of this runtime, build and host class (wasm/engine/cost.ts platformKey) and
+// keeping the others. Max tokens per request: 24 for captions, 4 otherwise (a client
 // asking a one-word question sets a small max_tokens; the budget plans for all of them).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

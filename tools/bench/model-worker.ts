@@ -2,8 +2,7 @@
 // packFiles (tools/bench/model-workerd.ts sends them; a Worker would read them from R2) runs
 // model-core.ts on both kernel builds, imported as compiled modules as the product Worker does.
 // Local workerd lets performance.now() advance freely (in production it only moves at I/O).
-import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
-import simdModule from "../../wasm/build/kernels.simd.wasm";
+import { KERNEL_MODULES } from "../../worker/kernels";
 import { benchModel } from "./model-core";
 
 /** Body layout: u32 LE header length, JSON header [{key, bytes}], then the files back to back. */
@@ -36,10 +35,7 @@ export default {
           width: Number(url.searchParams.get("width")),
           height: Number(url.searchParams.get("height")),
         },
-        builds: [
-          { name: "relaxed", module: relaxedModule },
-          { name: "simd", module: simdModule },
-        ],
+        builds: Object.entries(KERNEL_MODULES).map(([name, module]) => ({ name, module })),
         runs: Number(url.searchParams.get("runs") ?? "5"),
         tokens: Number(url.searchParams.get("tokens") ?? "24"),
         precision: url.searchParams.get("precision") === "f32" ? "f32" : "int8",

@@ -26,7 +26,7 @@ import { readWeightFiles } from "./model-io";
 import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:oneword [-- --weights weights] [--data data] [--count 100] [--family colour]
-    [--max-tokens 4] [--kernels relaxed|split|simd] [--warmup 3] [--json out/bench/oneword.json]`;
+    [--max-tokens 4] [--kernels relaxed|simd] [--warmup 3] [--json out/bench/oneword.json]`;
 
 const { values } = parseFlags("bench:oneword", USAGE, {
   weights: { type: "string", default: "weights" },

@@ -188,13 +188,11 @@ export function decodeKvRows(kvPerLayer: ArrayLike<number>): number {
  * class), else the first with the same kernel build, else the first.
  */
 export function platformRow(table: CostTable, key: string): PlatformCost | null {
-  const [runtime, build] = key.split("/");
+  const part = (k: string, n: number) => k.split("/").slice(0, n).join("/");
   return (
     table.platforms.find((p) => p.key === key) ??
-    table.platforms.find(
-      (p) => p.key.startsWith(`${runtime}/${build}/`) || p.key === `${runtime}/${build}`,
-    ) ??
-    table.platforms.find((p) => p.key.split("/")[1] === build) ??
+    table.platforms.find((p) => part(p.key, 2) === part(key, 2)) ??
+    table.platforms.find((p) => p.key.split("/")[1] === key.split("/")[1]) ??
     table.platforms[0] ??
     null
   );
