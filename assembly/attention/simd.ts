@@ -105,7 +105,7 @@ function exp_pass(scores: usize, nk: i32, mx: f32): f32 {
   let j = 0;
   for (; j + 4 <= nk; j += 4) {
     const o = (<usize>j) << 2;
-    const e = exp_f32x4(f32x4.sub(v128.load(scores + o), vm));
+    const e = inline.always(exp_f32x4(f32x4.sub(v128.load(scores + o), vm)));
     v128.store(scores + o, e);
     acc = f32x4.add(acc, e);
   }

@@ -9,9 +9,12 @@
 // Scalar and SIMD variants perform the same IEEE operations per element, so they are bit-identical.
 // All kernels may run in place (out aliasing an input).
 // Requires: SIMD128 for the __simd variants.
-import { erfc_pos_f32, erfc_pos_f32x4, exp_f32, exp_f32x4 } from "./math";
+import { erfc_pos_f32, erfc_pos_f32x4, exp_f32, exp_f32x4, K_ONE } from "./math";
 
 const SQRT1_2: f32 = 0.707106781;
+// Lane-replicated rows of the loop constants (./math.ts says why they are loads, not splats).
+const K_HALF = memory.data<f32>([0.5, 0.5, 0.5, 0.5], 16);
+const K_SQRT1_2 = memory.data<f32>([SQRT1_2, SQRT1_2, SQRT1_2, SQRT1_2], 16);
 
 /** GELU (erf form), scalar reference. x, out: [n]. */
 export function f32_gelu__scalar(x: usize, out: usize, n: i32): void {
@@ -29,8 +32,9 @@ export function f32_gelu__simd(x: usize, out: usize, n: i32): void {
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
     const v = v128.load(x + o);
-    const h = f32x4.mul(f32x4.splat(0.5), erfc_pos_f32x4(f32x4.mul(f32x4.abs(v), f32x4.splat(SQRT1_2))));
-    const phi = v128.bitselect(f32x4.sub(f32x4.splat(1), h), h, f32x4.ge(v, f32x4.splat(0)));
+    const a = f32x4.mul(f32x4.abs(v), v128.load(K_SQRT1_2));
+    const h = f32x4.mul(v128.load(K_HALF), inline.always(erfc_pos_f32x4(a)));
+    const phi = v128.bitselect(f32x4.sub(v128.load(K_ONE), h), h, f32x4.ge(v, f32x4.splat(0)));
     v128.store(out + o, f32x4.mul(v, phi));
   }
   for (; i < n; i++) {
@@ -52,12 +56,12 @@ export function f32_swiglu__scalar(gate: usize, up: usize, out: usize, n: i32): 
 
 /** SwiGLU, SIMD. Same signature as the scalar reference. */
 export function f32_swiglu__simd(gate: usize, up: usize, out: usize, n: i32): void {
-  const one = f32x4.splat(1);
+  const one = v128.load(K_ONE);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
     const g = v128.load(gate + o);
-    const s = f32x4.div(g, f32x4.add(one, exp_f32x4(f32x4.neg(g))));
+    const s = f32x4.div(g, f32x4.add(one, inline.always(exp_f32x4(f32x4.neg(g)))));
     v128.store(out + o, f32x4.mul(s, v128.load(up + o)));
   }
   for (; i < n; i++) {

@@ -51,7 +51,7 @@ export function f32_softmax__simd(x: usize, out: usize, m: i32, n: i32): void {
     let acc = f32x4.splat(0);
     for (let i = 0; i < n4; i += 4) {
       const o = (<usize>i) << 2;
-      const e = exp_f32x4(f32x4.sub(v128.load(xr + o), vm));
+      const e = inline.always(exp_f32x4(f32x4.sub(v128.load(xr + o), vm)));
       v128.store(or + o, e);
       acc = f32x4.add(acc, e);
     }

@@ -7,7 +7,7 @@
 // Output layout: u8 [M, KP] with KP = (K + 31) & ~31 (the row stride every q8/q4 GEMM expects);
 // columns K..KP-1 hold 64 (quantized 0.0), so q4's zero-padded 32-wide blocks read a neutral value.
 // Requires: SIMD128 for the __simd variant. Both variants give bit-identical bytes and scales.
-import { ROUND_MAGIC } from "../ops/math";
+import { K_ROUND_BITS, K_ROUND_MAGIC } from "../ops/math";
 
 /** Row stride in bytes of quantized activations for K inputs: K rounded up to a multiple of 32. */
 export function actStride(k: i32): i32 {
@@ -37,6 +37,11 @@ export function q8_act_quantize__scalar(x: usize, xq: usize, xs: usize, m: i32, 
   }
 }
 
+const K_Q_LO = memory.data<i32>([-63, -63, -63, -63], 16);
+const K_Q_HI = memory.data<i32>([63, 63, 63, 63], 16);
+const K_Q_ZERO = memory.data<i32>([ACT_ZERO, ACT_ZERO, ACT_ZERO, ACT_ZERO], 16);
+const K_MAGNITUDE = memory.data<i32>([0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff], 16);
+
 /**
  * SIMD: max |x| as an unsigned max of the bit patterns (the same order as the floats once the sign
  * is cleared, NaN included), then 16 values per step: divide, round and convert (quant4), clamp in i32,
@@ -48,10 +53,11 @@ export function q8_act_quantize__simd(x: usize, xq: usize, xs: usize, m: i32, k:
   const kp = actStride(k);
   const k16 = k & ~15;
   const k4 = k & ~3;
-  const lo = i32x4.splat(-63);
-  const hi = i32x4.splat(63);
-  const zp = i32x4.splat(ACT_ZERO);
-  const magnitude = i32x4.splat(0x7fffffff);
+  // rows in static memory, not splats (assembly/ops/math.ts says why)
+  const lo = v128.load(K_Q_LO);
+  const hi = v128.load(K_Q_HI);
+  const zp = v128.load(K_Q_ZERO);
+  const magnitude = v128.load(K_MAGNITUDE);
   for (let r = 0; r < m; r++) {
     const row = x + ((<usize>r * <usize>k) << 2);
     const out = xq + <usize>r * <usize>kp;
@@ -91,7 +97,7 @@ export function q8_act_quantize__simd(x: usize, xq: usize, xs: usize, m: i32, k:
 function quant4(v: v128, vs: v128, lo: v128, hi: v128, zp: v128): v128 {
   const d = f32x4.div(v, vs);
   const q = v128.and(
-    i32x4.sub(f32x4.add(d, f32x4.splat(ROUND_MAGIC)), i32x4.splat(0x4b400000)),
+    i32x4.sub(f32x4.add(d, v128.load(K_ROUND_MAGIC)), v128.load(K_ROUND_BITS)),
     f32x4.eq(d, d),
   );
   return i32x4.add(i32x4.min_s(i32x4.max_s(q, lo), hi), zp);
