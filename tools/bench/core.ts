@@ -1,6 +1,6 @@
 // The kernel benchmark, shared by the Node entry (kernels.ts) and the workerd one (worker.ts): times
 // every GEMM/GEMV row of the kernel table (wasm/kernels.ts) on the model's shapes, each in the build of
-// its ISA, measures the core's peak for the instruction each is built on (the bench-only module,
+// its ISA, then the ops around them (ops.ts), measures the core's peak for the instruction each is built on (the bench-only module,
 // assembly/bench/peak.ts) in the same run, and sets them beside an optional fp32 peer (onnxruntime-web
 // in Node). Platform-neutral: no Node or Workers APIs, only the kernel instances.
 // Timing is best-of-batches, because the machine is shared: a batch that was not preempted is the
@@ -20,6 +20,7 @@ import {
   type Kernels,
   type RdotLowering,
 } from "../../wasm/tools";
+import { runOps, type OpResult, type OpShapes } from "./ops";
 
 /** An fp32 MatMul peer: prepares Y[M, N] = X[M, K] . W^T for W f32 [N, K]; returns one timed run. */
 export type Peer = (
@@ -36,6 +37,7 @@ export interface BenchOptions {
   peaks: { relaxed: PeakLoops; simd: PeakLoops }; // the bench-only module's builds (assembly/bench/)
   rows: number[]; // M values (1 = decode GEMV)
   shapes: [number, number][]; // (K, N)
+  ops?: OpShapes; // the model dimensions of the ops benchmark (ops.ts); none: not run
   minMs: number; // measuring time per kernel and shape
   now: () => number; // milliseconds
   peer?: Peer;
@@ -64,6 +66,7 @@ export interface BenchReport {
   int8_dot: RdotLowering; // how this engine runs the fused int8 dot: the host class (wasm/kernels.ts)
   peaks: Record<string, number>; // GOP/s of the peak loops (assembly/gemm/peak.ts)
   kernels: KernelResult[];
+  ops: OpResult[]; // the non-GEMM ops (ops.ts), when BenchOptions.ops was given
 }
 
 const PEAK_ITERS = 200_000;
@@ -268,29 +271,34 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       kernels.push(...entries);
     }
   }
+  const ops = o.ops ? await runOps(o, o.ops, (fn, share) => time(fn, o.minMs * share)) : [];
+  for (const r of ops) log(`${r.shape} ${r.name} ${r.us.toFixed(1)} us`);
   await measurePeaks(); // again at the end: the peak is the best seen in the run
   for (const r of kernels) {
     const row = KERNELS.find((t) => kernelName(t) === r.name);
     const peak = row ? peakOf(row) : null;
     if (row) r.peak_fraction = peak ? r.gops / peaks[peak] : null;
   }
-  return { int8_dot: rdotLowering(o.relaxed), peaks, kernels };
+  return { int8_dot: rdotLowering(o.relaxed), peaks, kernels, ops };
 }
 
-/** Rows (M) and (K, N) pairs of a kernel benchmark. */
+/** Rows (M) and (K, N) pairs of a kernel benchmark, and the dimensions of its ops. */
 export interface BenchShapes {
   rows: number[];
   shapes: [number, number][];
+  ops?: OpShapes;
 }
 
-/** The query string that carries rows and shapes to the workerd bench worker. */
-export function shapesQuery({ rows, shapes }: BenchShapes): string {
-  return `rows=${rows.join(",")}&shapes=${shapes.map(([k, n]) => `${k}x${n}`).join(",")}`;
+/** The query string that carries rows, shapes and op dimensions to the workerd bench worker. */
+export function shapesQuery({ rows, shapes, ops }: BenchShapes): string {
+  const q = `rows=${rows.join(",")}&shapes=${shapes.map(([k, n]) => `${k}x${n}`).join(",")}`;
+  return ops ? `${q}&ops=${encodeURIComponent(JSON.stringify(ops))}` : q;
 }
 
-/** The rows and shapes of a query written by `shapesQuery`. */
+/** The rows, shapes and op dimensions of a query written by `shapesQuery`. */
 export function parseShapesQuery(q: URLSearchParams): BenchShapes {
   const rows = (q.get("rows") ?? "").split(",").map(Number);
   const shapes = (q.get("shapes") ?? "").split(",").map((s) => s.split("x").map(Number) as [number, number]);
-  return { rows, shapes };
+  const ops = q.get("ops");
+  return { rows, shapes, ...(ops ? { ops: JSON.parse(ops) as OpShapes } : {}) };
 }

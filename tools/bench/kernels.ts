@@ -35,6 +35,7 @@ const report = await runBench({
   peaks: { relaxed: peaksRelaxed, simd: peaksSimd },
   rows: model.rows,
   shapes: values.quick ? model.shapes.slice(0, 2) : model.shapes,
+  ops: model.ops,
   minMs: Number(values.ms),
   now: () => performance.now(),
   peer: ortPeer(),

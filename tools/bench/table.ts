@@ -42,5 +42,20 @@ export function formatTable(report: BenchReport, peerName = "ort"): string {
       ].join(" "),
     );
   }
+  if (report.ops.length > 0) {
+    lines.push(
+      "",
+      ["op shape".padEnd(30), "kernel".padEnd(28), "us".padStart(9), "ns/value".padStart(9)].join(" "),
+    );
+    for (const r of report.ops)
+      lines.push(
+        [
+          r.shape.padEnd(30),
+          r.name.padEnd(28),
+          fix(r.us, 1).padStart(9),
+          fix(r.ns_per_value, 2).padStart(9),
+        ].join(" "),
+      );
+  }
   return lines.join("\n");
 }
