@@ -4,7 +4,8 @@
 // (`bestKernel`), the kernel test families (`kernelVariants`) and the benchmark's list. Adding a kernel
 // variant is one row here plus its code. Export names follow <dtype>_<op>[_<tile>]__<isa>
 // (docs/architecture.md); every op has a __scalar reference with the same signature.
-// Every build (KERNEL_BUILDS) exports every row; __relaxed rows trap in the plain-SIMD build.
+// Every build (KERNEL_BUILDS) exports every row; __relaxed and __relaxed_split rows trap in the
+// plain-SIMD build.
 
 /** Feature bits reported by `build_features()`. */
 export const FEATURE_SIMD = 1;
@@ -30,7 +31,7 @@ export type KernelBuildName = (typeof KERNEL_BUILDS)[number];
  */
 export type RdotLowering = "fused" | "emulated" | "none";
 
-export function rdotLowering(k: Kernels): RdotLowering {
+export function rdotLowering(k: Pick<Kernels, "exports" | "relaxedSimd">): RdotLowering {
   if (!k.relaxedSimd) return "none";
   return k.exports.rdot_probe(1) === -65536 ? "emulated" : "fused";
 }
@@ -144,9 +145,25 @@ export interface Signatures {
   f32gemm: F32GemmKernel;
 }
 
-/** Instruction set of a variant, best last. */
-export const ISAS = ["scalar", "simd", "relaxed"] as const;
+/**
+ * Instruction set of a variant, best last where the int8 dot is fused. `relaxed_split`: relaxed SIMD with
+ * the int8 dot split in two instructions (assembly/gemm/q8_rows.ts rdot), bit-identical to `relaxed` and
+ * faster where V8 emulates the fused dot (`rdotLowering` "emulated"), so there it ranks above `relaxed`
+ * (`isaRank`).
+ */
+export const ISAS = ["scalar", "simd", "relaxed_split", "relaxed"] as const;
 export type Isa = (typeof ISAS)[number];
+
+/** Whether a variant needs relaxed SIMD. */
+export function isRelaxed(isa: Isa): boolean {
+  return isa === "relaxed" || isa === "relaxed_split";
+}
+
+/** A variant's rank on a host whose int8 dot lowers as `int8Dot` (higher is preferred). */
+export function isaRank(isa: Isa, int8Dot: RdotLowering): number {
+  if (int8Dot === "emulated" && isa === "relaxed_split") return ISAS.length;
+  return ISAS.indexOf(isa);
+}
 
 /** One kernel: `file` is relative to assembly/ (without .ts). */
 export interface KernelRow {
@@ -199,9 +216,11 @@ export const KERNELS = [
   row("q8", "weight_sums", "", "simd", "weightSums", "quant/wsum"),
   row("q8_f32", "gemm", "", "scalar", "qgemm", "gemm/q8_gemm"),
   row("q8_f32", "gemm", "2x4", "simd", "qgemm", "gemm/q8_gemm"),
+  row("q8_f32", "gemm", "2x4", "relaxed_split", "qgemm", "gemm/q8_gemm"),
   row("q8_f32", "gemm", "2x4", "relaxed", "qgemm", "gemm/q8_gemm"),
   row("q8_f32", "gemv", "", "scalar", "qgemv", "gemm/q8_gemv"),
   row("q8_f32", "gemv", "1x8", "simd", "qgemv", "gemm/q8_gemv"),
+  row("q8_f32", "gemv", "1x8", "relaxed_split", "qgemv", "gemm/q8_gemv"),
   row("q8_f32", "gemv", "1x8", "relaxed", "qgemv", "gemm/q8_gemv"),
   row("q4_f32", "gemm", "", "scalar", "qgemm", "gemm/q4_gemm"),
   row("q4_f32", "gemm", "2x4", "simd", "qgemm", "gemm/q4_gemm"),
@@ -242,6 +261,8 @@ export interface Kernels {
   relaxedSimd: boolean;
   /** Which of KERNEL_BUILDS this is, from its feature bits. */
   build: KernelBuildName;
+  /** How V8 runs the fused int8 dot here (`rdotLowering`): decides between the relaxed variants. */
+  int8Dot: RdotLowering;
 }
 
 /** Instantiates a compiled kernel module (no imports: kernels are pure functions over memory). */
@@ -250,25 +271,26 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
   const exports = instance.exports as unknown as KernelExports;
   const bits = exports.build_features();
   const relaxedSimd = (bits & FEATURE_RELAXED_SIMD) !== 0;
-  return {
+  const k: Omit<Kernels, "int8Dot"> = {
     exports,
     memory: exports.memory,
     simd: (bits & FEATURE_SIMD) !== 0,
     relaxedSimd,
     build: relaxedSimd ? "relaxed" : "simd",
   };
+  return { ...k, int8Dot: rdotLowering(k) };
 }
 
-/** Whether a row can run on `k` (a __relaxed row traps in the plain-SIMD build). */
+/** Whether a row can run on `k` (a relaxed row traps in the plain-SIMD build). */
 export function usable(k: Kernels, r: KernelRow): boolean {
-  return r.isa !== "relaxed" || k.relaxedSimd;
+  return !isRelaxed(r.isa) || k.relaxedSimd;
 }
 
-/** The rows of one op (dtype + op), scalar reference first, that can run on `k`. */
+/** The rows of one op (dtype + op) that can run on `k`, scalar reference first, best for this host last. */
 export function kernelVariants(k: Kernels, dtype: string, op: string): KernelRow[] {
   const rows = KERNELS.filter((r) => r.dtype === dtype && r.op === op && usable(k, r));
   if (!rows.some((r) => r.isa === "scalar")) throw new Error(`kernels: ${dtype}_${op} has no __scalar row`);
-  return rows.sort((a, b) => ISAS.indexOf(a.isa) - ISAS.indexOf(b.isa));
+  return rows.sort((a, b) => isaRank(a.isa, k.int8Dot) - isaRank(b.isa, k.int8Dot));
 }
 
 /** A row's function in `k`'s exports. */
@@ -276,7 +298,7 @@ export function kernelFn<S extends keyof Signatures>(k: Kernels, r: KernelRow & 
   return (k.exports as unknown as Record<string, Signatures[S]>)[kernelName(r)];
 }
 
-/** The best variant `k` can run of one op (relaxed > simd > scalar), with its export name. */
+/** The best variant `k` can run of one op (by `isaRank` on this host), with its export name. */
 export function bestKernel<S extends keyof Signatures>(
   k: Kernels,
   dtype: string,

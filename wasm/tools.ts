@@ -4,6 +4,7 @@
 export * from "./index";
 export {
   bestKernel,
+  isRelaxed,
   kernelFn,
   kernelName,
   KERNEL_BUILDS,

@@ -7,7 +7,7 @@
 // Operands as assembly/gemm/q4_gemm.ts. Requires SIMD128 (+ relaxed SIMD for the relaxed inner loop).
 import { ACT_ZERO } from "../quant/act";
 import { hsum4_i32, rowPtr } from "./common";
-import { rdot } from "./q8_rows";
+import { FusedDot, K_ONES16, rdot } from "./q8_rows";
 import { q4_hi, q4_out, Q4_GROUP_BLOCKS } from "./q4_rows";
 
 /** Largest K (in 32-blocks) a tile holds; a longer row takes the row-by-row path. */
@@ -90,7 +90,7 @@ export function q4_tile_rows_relaxed(
   const x0 = xq + <usize>i0 * <usize>kp;
   const x1 = two ? x0 + <usize>kp : x0;
   const z = i32x4.splat(0);
-  const ones = i16x8.splat(1);
+  const ones = v128.load(K_ONES16);
   let f0 = f32x4.splat(0);
   let f1 = f0;
   for (let g = 0; g < kg; g++) {
@@ -107,17 +107,17 @@ export function q4_tile_rows_relaxed(
       const a0 = v128.load(x0 + p);
       const a1 = v128.load(x1 + p);
       let b = v128.load(t0 + p);
-      c00 = rdot(b, a0, c00, ones);
-      c10 = rdot(b, a1, c10, ones);
+      c00 = rdot<FusedDot>(b, a0, c00, ones);
+      c10 = rdot<FusedDot>(b, a1, c10, ones);
       b = v128.load(t1 + p);
-      c01 = rdot(b, a0, c01, ones);
-      c11 = rdot(b, a1, c11, ones);
+      c01 = rdot<FusedDot>(b, a0, c01, ones);
+      c11 = rdot<FusedDot>(b, a1, c11, ones);
       b = v128.load(t2 + p);
-      c02 = rdot(b, a0, c02, ones);
-      c12 = rdot(b, a1, c12, ones);
+      c02 = rdot<FusedDot>(b, a0, c02, ones);
+      c12 = rdot<FusedDot>(b, a1, c12, ones);
       b = v128.load(t3 + p);
-      c03 = rdot(b, a0, c03, ones);
-      c13 = rdot(b, a1, c13, ones);
+      c03 = rdot<FusedDot>(b, a0, c03, ones);
+      c13 = rdot<FusedDot>(b, a1, c13, ones);
     }
     const corr = q4_tile_corr(g);
     const sv = q4_tile_scales(g);

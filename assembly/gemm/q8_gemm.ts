@@ -15,11 +15,21 @@
 // to the reduced dots. No memory is read past any operand.
 //  - __relaxed: acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xq, acc) (rdot in q8_rows.ts; w signed,
 //    xq in 0..127, so the result is the same on every CPU), dot = sum w * xq - 64 * wsum[n].
-//    Only in the relaxed build: in the `simd` build it traps (unreachable).
+//    __relaxed_split: the same dot split in two instructions (rdot's SplitDot; faster where the CPU has
+//    no VNNI), bit-identical. Only in the relaxed build: in the `simd` build they trap (unreachable).
 //  - __simd: xq - 64 in i8, sign-extend both to i16, i32x4.dot_i16x8_s; wsum is not read.
 import { actStride, ACT_ZERO } from "../quant/act";
 import { dotTail, hsum4_i32, load4, outRow, rowPtr } from "./common";
-import { q8_row1x4_relaxed, q8_row1x4_simd, rdot, tail4, tail4z } from "./q8_rows";
+import {
+  FusedDot,
+  K_ONES16,
+  q8_row1x4_relaxed,
+  q8_row1x4_simd,
+  rdot,
+  SplitDot,
+  tail4,
+  tail4z,
+} from "./q8_rows";
 
 /** Scalar reference (same signature as the SIMD variants; wsum is not read). */
 export function q8_f32_gemm__scalar(
@@ -47,7 +57,80 @@ export function q8_f32_gemm__scalar(
   }
 }
 
-/** Relaxed-SIMD 2x4c16 microkernel (see file header). Traps in the `simd` build. */
+/** The relaxed 2x4c16 microkernel with the dot form D (rdot in q8_rows.ts). */
+function gemm_2x4_relaxed<D>(
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  wsum: usize,
+  bias: usize,
+  y: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+): void {
+  const kp = actStride(k);
+  const k16 = k & ~15;
+  const z = i32x4.splat(0);
+  const ones = v128.load(K_ONES16);
+  for (let j = 0; j < n; j += 4) {
+    const nv = min(4, n - j);
+    const w0 = rowPtr(w, j, 0, n, k);
+    const w1 = rowPtr(w, j, 1, n, k);
+    const w2 = rowPtr(w, j, 2, n, k);
+    const w3 = rowPtr(w, j, 3, n, k);
+    const wsv = load4(ws, j, nv);
+    const corr = i32x4.shl(load4(wsum, j, nv), 6); // 64 * wsum
+    const bv = bias ? load4(bias, j, nv) : z;
+    const yj = y + ((<usize>j) << 2);
+    let i = 0;
+    for (; i + 2 <= m; i += 2) {
+      const x0 = xq + <usize>i * <usize>kp;
+      const x1 = x0 + <usize>kp;
+      let c00 = z,
+        c01 = z,
+        c02 = z,
+        c03 = z,
+        c10 = z,
+        c11 = z,
+        c12 = z,
+        c13 = z;
+      for (let p: usize = 0; p < <usize>k16; p += 16) {
+        const a0 = v128.load(x0 + p);
+        const a1 = v128.load(x1 + p);
+        let b = v128.load(w0 + p);
+        c00 = rdot<D>(b, a0, c00, ones);
+        c10 = rdot<D>(b, a1, c10, ones);
+        b = v128.load(w1 + p);
+        c01 = rdot<D>(b, a0, c01, ones);
+        c11 = rdot<D>(b, a1, c11, ones);
+        b = v128.load(w2 + p);
+        c02 = rdot<D>(b, a0, c02, ones);
+        c12 = rdot<D>(b, a1, c12, ones);
+        b = v128.load(w3 + p);
+        c03 = rdot<D>(b, a0, c03, ones);
+        c13 = rdot<D>(b, a1, c13, ones);
+      }
+      let r0 = i32x4.sub(hsum4_i32(c00, c01, c02, c03), corr);
+      let r1 = i32x4.sub(hsum4_i32(c10, c11, c12, c13), corr);
+      if (k16 < k) {
+        r0 = i32x4.add(r0, tail4(x0, w0, w1, w2, w3, k16, k));
+        r1 = i32x4.add(r1, tail4(x1, w0, w1, w2, w3, k16, k));
+      }
+      const yi = yj + ((<usize>i * <usize>n) << 2);
+      outRow(yi, r0, load<f32>(xs + ((<usize>i) << 2)), wsv, bias, bv, nv);
+      outRow(yi + ((<usize>n) << 2), r1, load<f32>(xs + ((<usize>i + 1) << 2)), wsv, bias, bv, nv);
+    }
+    if (i < m) {
+      const x0 = xq + <usize>i * <usize>kp;
+      const r0 = q8_row1x4_relaxed<D>(x0, w0, w1, w2, w3, corr, k16, k);
+      outRow(yj + ((<usize>i * <usize>n) << 2), r0, load<f32>(xs + ((<usize>i) << 2)), wsv, bias, bv, nv);
+    }
+  }
+}
+
+/** Relaxed-SIMD 2x4c16 microkernel, the fused dot (see file header). Traps in the `simd` build. */
 export function q8_f32_gemm_2x4__relaxed(
   xq: usize,
   xs: usize,
@@ -61,66 +144,24 @@ export function q8_f32_gemm_2x4__relaxed(
   k: i32,
 ): void {
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
-  else {
-    const kp = actStride(k);
-    const k16 = k & ~15;
-    const z = i32x4.splat(0);
-    const ones = i16x8.splat(1);
-    for (let j = 0; j < n; j += 4) {
-      const nv = min(4, n - j);
-      const w0 = rowPtr(w, j, 0, n, k);
-      const w1 = rowPtr(w, j, 1, n, k);
-      const w2 = rowPtr(w, j, 2, n, k);
-      const w3 = rowPtr(w, j, 3, n, k);
-      const wsv = load4(ws, j, nv);
-      const corr = i32x4.shl(load4(wsum, j, nv), 6); // 64 * wsum
-      const bv = bias ? load4(bias, j, nv) : z;
-      const yj = y + ((<usize>j) << 2);
-      let i = 0;
-      for (; i + 2 <= m; i += 2) {
-        const x0 = xq + <usize>i * <usize>kp;
-        const x1 = x0 + <usize>kp;
-        let c00 = z,
-          c01 = z,
-          c02 = z,
-          c03 = z,
-          c10 = z,
-          c11 = z,
-          c12 = z,
-          c13 = z;
-        for (let p: usize = 0; p < <usize>k16; p += 16) {
-          const a0 = v128.load(x0 + p);
-          const a1 = v128.load(x1 + p);
-          let b = v128.load(w0 + p);
-          c00 = rdot(b, a0, c00, ones);
-          c10 = rdot(b, a1, c10, ones);
-          b = v128.load(w1 + p);
-          c01 = rdot(b, a0, c01, ones);
-          c11 = rdot(b, a1, c11, ones);
-          b = v128.load(w2 + p);
-          c02 = rdot(b, a0, c02, ones);
-          c12 = rdot(b, a1, c12, ones);
-          b = v128.load(w3 + p);
-          c03 = rdot(b, a0, c03, ones);
-          c13 = rdot(b, a1, c13, ones);
-        }
-        let r0 = i32x4.sub(hsum4_i32(c00, c01, c02, c03), corr);
-        let r1 = i32x4.sub(hsum4_i32(c10, c11, c12, c13), corr);
-        if (k16 < k) {
-          r0 = i32x4.add(r0, tail4(x0, w0, w1, w2, w3, k16, k));
-          r1 = i32x4.add(r1, tail4(x1, w0, w1, w2, w3, k16, k));
-        }
-        const yi = yj + ((<usize>i * <usize>n) << 2);
-        outRow(yi, r0, load<f32>(xs + ((<usize>i) << 2)), wsv, bias, bv, nv);
-        outRow(yi + ((<usize>n) << 2), r1, load<f32>(xs + ((<usize>i + 1) << 2)), wsv, bias, bv, nv);
-      }
-      if (i < m) {
-        const x0 = xq + <usize>i * <usize>kp;
-        const r0 = q8_row1x4_relaxed(x0, w0, w1, w2, w3, corr, k16, k);
-        outRow(yj + ((<usize>i * <usize>n) << 2), r0, load<f32>(xs + ((<usize>i) << 2)), wsv, bias, bv, nv);
-      }
-    }
-  }
+  else gemm_2x4_relaxed<FusedDot>(xq, xs, w, ws, wsum, bias, y, m, n, k);
+}
+
+/** The same with the split dot (see file header), bit-identical. Traps in the `simd` build. */
+export function q8_f32_gemm_2x4__relaxed_split(
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  wsum: usize,
+  bias: usize,
+  y: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) unreachable();
+  else gemm_2x4_relaxed<SplitDot>(xq, xs, w, ws, wsum, bias, y, m, n, k);
 }
 
 /** Plain-SIMD 2x4c16 microkernel: sign-extend to i16 and i32x4.dot_i16x8_s (see file header). */

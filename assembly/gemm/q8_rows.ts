@@ -1,11 +1,14 @@
 // The one-row bodies the q8 GEMV and the q8 GEMM's M % 2 tail share: exact integer dots of one 7-bit
 // activation row with 4 weight rows (1x4c16, relaxed and plain SIMD), the relaxed dot itself and the
-// K-tail dots; and the GEMV's 1x8c16 main tile (one row x 8 channels through the output stage). Operands as assembly/gemm/q8_gemm.ts. Requires SIMD128 (+ relaxed SIMD for __relaxed).
+// K-tail dots; and the GEMV's 1x8c16 main tile (one row x 8 channels through the output stage).
+// Operands as assembly/gemm/q8_gemm.ts. The relaxed bodies are generic over the form of the dot (`rdot`:
+// FusedDot for the __relaxed kernels, SplitDot for __relaxed_split). Requires SIMD128 (+ relaxed SIMD for
+// the relaxed bodies).
 import { ACT_ZERO } from "../quant/act";
 import { dotTail, hsum4_i32, load4, outRow } from "./common";
 
 /** Exact dots of one activation row with 4 weight rows (relaxed form, minus corr = 64 * wsum). */
-export function q8_row1x4_relaxed(
+export function q8_row1x4_relaxed<D>(
   x: usize,
   w0: usize,
   w1: usize,
@@ -15,17 +18,17 @@ export function q8_row1x4_relaxed(
   k16: i32,
   k: i32,
 ): v128 {
-  const ones = i16x8.splat(1);
+  const ones = v128.load(K_ONES16);
   let c0 = i32x4.splat(0),
     c1 = c0,
     c2 = c0,
     c3 = c0;
   for (let p: usize = 0; p < <usize>k16; p += 16) {
     const a = v128.load(x + p);
-    c0 = rdot(v128.load(w0 + p), a, c0, ones);
-    c1 = rdot(v128.load(w1 + p), a, c1, ones);
-    c2 = rdot(v128.load(w2 + p), a, c2, ones);
-    c3 = rdot(v128.load(w3 + p), a, c3, ones);
+    c0 = rdot<D>(v128.load(w0 + p), a, c0, ones);
+    c1 = rdot<D>(v128.load(w1 + p), a, c1, ones);
+    c2 = rdot<D>(v128.load(w2 + p), a, c2, ones);
+    c3 = rdot<D>(v128.load(w3 + p), a, c3, ones);
   }
   const r = i32x4.sub(hsum4_i32(c0, c1, c2, c3), corr);
   return k16 < k ? i32x4.add(r, tail4(x, w0, w1, w2, w3, k16, k)) : r;
@@ -36,7 +39,7 @@ export function q8_row1x4_relaxed(
  * activation load per 16 K-bytes serves eight channels (the GEMV's main tile; 1x4 takes the last n % 8).
  * Same dots, hence the same y, as q8_row1x4_relaxed + outRow on each half.
  */
-export function q8_row1x8_relaxed(
+export function q8_row1x8_relaxed<D>(
   x: usize,
   w: usize,
   ws: usize,
@@ -48,7 +51,7 @@ export function q8_row1x8_relaxed(
   k16: i32,
   k: i32,
 ): void {
-  const ones = i16x8.splat(1);
+  const ones = v128.load(K_ONES16);
   const rs = <usize>k;
   const w0 = w + <usize>j * rs;
   let c0 = i32x4.splat(0),
@@ -62,14 +65,14 @@ export function q8_row1x8_relaxed(
   for (let p: usize = 0; p < <usize>k16; p += 16) {
     const a = v128.load(x + p);
     const q = w0 + p;
-    c0 = rdot(v128.load(q), a, c0, ones);
-    c1 = rdot(v128.load(q + rs), a, c1, ones);
-    c2 = rdot(v128.load(q + 2 * rs), a, c2, ones);
-    c3 = rdot(v128.load(q + 3 * rs), a, c3, ones);
-    c4 = rdot(v128.load(q + 4 * rs), a, c4, ones);
-    c5 = rdot(v128.load(q + 5 * rs), a, c5, ones);
-    c6 = rdot(v128.load(q + 6 * rs), a, c6, ones);
-    c7 = rdot(v128.load(q + 7 * rs), a, c7, ones);
+    c0 = rdot<D>(v128.load(q), a, c0, ones);
+    c1 = rdot<D>(v128.load(q + rs), a, c1, ones);
+    c2 = rdot<D>(v128.load(q + 2 * rs), a, c2, ones);
+    c3 = rdot<D>(v128.load(q + 3 * rs), a, c3, ones);
+    c4 = rdot<D>(v128.load(q + 4 * rs), a, c4, ones);
+    c5 = rdot<D>(v128.load(q + 5 * rs), a, c5, ones);
+    c6 = rdot<D>(v128.load(q + 6 * rs), a, c6, ones);
+    c7 = rdot<D>(v128.load(q + 7 * rs), a, c7, ones);
   }
   for (let h = 0; h < 2; h++) {
     const jh = j + 4 * h;
@@ -149,15 +152,29 @@ export function q8_row1x8_simd(
   }
 }
 
+/** Type-level switch of the relaxed bodies: the dot as its one fused instruction (see rdot). */
+export class FusedDot {}
+/** Type-level switch of the relaxed bodies: the dot split in two instructions (see rdot). */
+export class SplitDot {}
+
+/** i16x8.splat(1) as a row in static memory (assembly/ops/math.ts says why not a splat). */
+export const K_ONES16 = memory.data<i16>([1, 1, 1, 1, 1, 1, 1, 1], 16);
+
 /**
  * acc + the relaxed dot of 16 signed weight bytes w with 16 7-bit activations x (16 MACs into 4 i32
- * lanes): i32x4.relaxed_dot_i8x16_i7x16_add_s. workerd's V8 lowers it to one AVX-VNNI vpdpbusd on
- * this CPU (126 GOP/s peak); Node 22's V8 to pmaddubsw + pmaddwd + paddd with the constant rebuilt at
- * every use (50 GOP/s, where the split i16x8 dot + widening form reaches 87: peak.ts measures both).
- * The product runs in workerd, so the kernels use the fused instruction. `ones` is unused (kept so
- * the split form can be swapped back in one place).
+ * lanes), in one of two forms, chosen per instantiation at compile time:
+ *  - FusedDot: i32x4.relaxed_dot_i8x16_i7x16_add_s. V8 lowers it to one AVX-VNNI vpdpbusd where the CPU
+ *    has it (126 GOP/s peak on a Sapphire Rapids); elsewhere on x64 to pmaddubsw + pmaddwd + paddd with
+ *    the ones operand rebuilt at every use (68 GOP/s on an AMD EPYC Zen 3 without VNNI).
+ *  - SplitDot: i16x8.relaxed_dot_i8x16_i7x16_s (pmaddubsw), i32x4.dot_i16x8_s against `ones` (pmaddwd)
+ *    and an add: the same three instructions with ones held in a register (loaded from K_ONES16 before
+ *    the loop), 1.13-1.28x the fused form's GEMM speed on that EPYC in workerd, slower with VNNI.
+ * Both are exact and equal: each i16 pair sum is at most 2 * 128 * 127 < 2^15 (no saturation), so the
+ * kernels built on either give bit-identical results. Which one a host runs: wasm/kernels.ts bestKernel.
  */
-export function rdot(w: v128, x: v128, acc: v128, _ones: v128): v128 {
+export function rdot<D>(w: v128, x: v128, acc: v128, ones: v128): v128 {
+  if (idof<D>() == idof<SplitDot>())
+    return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, x), ones));
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x, acc);
 }
 

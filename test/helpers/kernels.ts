@@ -8,6 +8,7 @@ import {
   instantiateKernels,
   kernelName,
   KERNELS,
+  isRelaxed,
   ISAS,
   type Isa,
   type KernelRow,
@@ -35,7 +36,7 @@ export const arena = (k: Kernels): Arena => scratchRegion(k, "test");
 /** Rows of `dtype`_`op` that `build` can run, scalar reference first. */
 function rowsOf(dtype: string, op: string, build: BuildName): KernelRow[] {
   const rows = KERNELS.filter(
-    (r) => r.dtype === dtype && r.op === op && (r.isa !== "relaxed" || build === "relaxed"),
+    (r) => r.dtype === dtype && r.op === op && (!isRelaxed(r.isa) || build === "relaxed"),
   );
   if (rows[0]?.isa !== "scalar") throw new Error(`kernel table: ${dtype}_${op} lacks a __scalar row first`);
   return rows.sort((a, b) => ISAS.indexOf(a.isa) - ISAS.indexOf(b.isa));

@@ -1,11 +1,20 @@
 // The kernel table (wasm/kernels.ts) against the built modules: every row is exported under its name by
 // both builds and nothing else is, every op has a scalar reference and one signature, and the engine's
-// choice (bestKernel) is the best ISA each build can run.
+// choice (bestKernel) is the best ISA each build can run on this host (isaRank: the split int8 dot where
+// the fused one is emulated).
 import { describe, expect, it } from "vitest";
-import { bestKernel, ISAS, kernelName, KERNELS, kernelVariants, rdotLowering } from "../../wasm/kernels";
+import {
+  bestKernel,
+  isaRank,
+  ISAS,
+  kernelName,
+  KERNELS,
+  kernelVariants,
+  rdotLowering,
+} from "../../wasm/kernels";
 import { BUILDS, loadBuild } from "../helpers/kernels";
 
-const NAME = /^[a-z0-9]+(_[a-z0-9]+)*(_\d+x\d+)?__(scalar|simd|relaxed)$/;
+const NAME = /^[a-z0-9]+(_[a-z0-9]+)*(_\d+x\d+)?__(scalar|simd|relaxed|relaxed_split)$/;
 
 describe("the kernel table", () => {
   it("names every row <dtype>_<op>[_<tile>]__<isa>, once", () => {
@@ -43,14 +52,17 @@ describe.each(BUILDS)("the $name build", ({ name, module }) => {
       const variants = kernelVariants(k, r.dtype, r.op);
       expect(variants[0].isa).toBe("scalar");
       const best = bestKernel(k, r.dtype, r.op, r.sig);
-      const top = Math.max(...variants.map((v) => ISAS.indexOf(v.isa)));
-      expect(best.name).toBe(kernelName(variants.find((v) => ISAS.indexOf(v.isa) === top)!));
-      if (name === "simd") expect(best.name.endsWith("__relaxed")).toBe(false);
+      const rank = (isa: (typeof ISAS)[number]) => isaRank(isa, k.int8Dot);
+      const top = Math.max(...variants.map((v) => rank(v.isa)));
+      expect(best.name).toBe(kernelName(variants.find((v) => rank(v.isa) === top)!));
+      if (name === "simd") expect(best.name).not.toMatch(/__relaxed/);
       expect(typeof best.fn).toBe("function");
     }
-    expect(bestKernel(k, "q8_f32", "gemm", "qgemm").name).toBe(
-      name === "relaxed" ? "q8_f32_gemm_2x4__relaxed" : "q8_f32_gemm_2x4__simd",
-    );
+    // the q8 GEMM: the fused dot where V8 has it, the split one where it emulates it (this host's class)
+    const want = { fused: "__relaxed", emulated: "__relaxed_split", none: "__simd" }[k.int8Dot];
+    expect(k.int8Dot).toBe(rdotLowering(k));
+    expect(bestKernel(k, "q8_f32", "gemm", "qgemm").name).toBe(`q8_f32_gemm_2x4${want}`);
+    expect(bestKernel(k, "q8_f32", "gemv", "qgemv").name).toBe(`q8_f32_gemv_1x8${want}`);
     expect(() => bestKernel(k, "q8_f32", "gemm", "qgemv")).toThrow(/signature/);
   });
 });
@@ -62,6 +74,16 @@ const LOWERINGS: Record<string, [number, number]> = {
   vpdpbusd: [-512, -130560], // AVX-VNNI: u8 x s8 summed exactly
   sdot: [512, 512], // a signed 8-bit dot (Arm): -1 x -128
 };
+
+describe("isaRank", () => {
+  it("orders the ISAs as listed, except that the split int8 dot goes first where the fused one is emulated", () => {
+    const order = (d: "fused" | "emulated" | "none") =>
+      [...ISAS].sort((a, b) => isaRank(b, d) - isaRank(a, d)).join(" > ");
+    expect(order("fused")).toBe("relaxed > relaxed_split > simd > scalar");
+    expect(order("none")).toBe("relaxed > relaxed_split > simd > scalar");
+    expect(order("emulated")).toBe("relaxed_split > relaxed > simd > scalar");
+  });
+});
 
 describe("rdot_probe", () => {
   it("answers as one of the known lowerings, and rdotLowering names it", async () => {

@@ -8,6 +8,7 @@
 import {
   actStride,
   bestKernel,
+  isRelaxed,
   kernelFn,
   kernelName,
   KERNELS,
@@ -142,6 +143,7 @@ function uniform(seed: number, n: number): Float32Array {
 function peakOf(r: KernelRow): PeakName | null {
   if (r.isa === "scalar") return null;
   if (r.isa === "relaxed") return "peak_relaxed_dot";
+  if (r.isa === "relaxed_split") return "peak_relaxed_dot_split";
   return r.dtype.startsWith("q") ? "peak_dot_i16x8" : "peak_f32x4_muladd";
 }
 
@@ -198,7 +200,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         bestKernel(kern, "q8", "weight_sums", "weightSums").fn(q8w.data, q8w.aux, n, k);
         const quantize = bestKernel(kern, "q8", "act_quantize", "actQuantize").fn;
         const quantS = await time(() => quantize(px, xq, xs, m, k), o.minMs / 4);
-        const rows = benchRows(m).filter((r) => (r.isa === "relaxed") === (build === "relaxed"));
+        const rows = benchRows(m).filter((r) => isRelaxed(r.isa) === (build === "relaxed"));
         const streamCopies: Record<string, { data: number; scales: number }[]> = {};
         for (const r of rows) {
           const name = kernelName(r);

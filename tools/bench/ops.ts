@@ -4,7 +4,7 @@
 // shapes.ts): the vision tower's rows and widths, and a text prefill. Time per call and per value, so a
 // change to a helper every op shares (assembly/ops/math.ts) shows in each op it reaches. Platform-neutral
 // like core.ts: no Node or Workers APIs.
-import { kernelFn, kernelName, KERNELS, scratchRegion, type KernelRow, type Kernels } from "../../wasm/tools";
+import { isRelaxed, kernelFn, kernelName, KERNELS, scratchRegion, type KernelRow, type Kernels } from "../../wasm/tools";
 
 /** The model dimensions the ops run at: the vision tower's and a text prefill's. */
 export interface OpShapes {
@@ -118,7 +118,7 @@ export async function runOps(
 ): Promise<OpResult[]> {
   const results: OpResult[] = [];
   for (const c of cases(shapes)) {
-    const k = c.row.isa === "relaxed" ? builds.relaxed : builds.simd;
+    const k = isRelaxed(c.row.isa) ? builds.relaxed : builds.simd;
     const heap = scratchRegion(k, "bench ops");
     let seed = 1;
     // f32 operands filled with values in [-3, 3) (the activations' range), 64-byte aligned

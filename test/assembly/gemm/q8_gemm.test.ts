@@ -133,5 +133,7 @@ describe.each(BUILDS)("q8 GEMM/GEMV ($name build)", ({ name: build, module }) =>
     if (k.relaxedSimd) return;
     expect(() => k.exports.q8_f32_gemm_2x4__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1, 1)).toThrow();
     expect(() => k.exports.q8_f32_gemv_1x8__relaxed(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
+    expect(() => k.exports.q8_f32_gemm_2x4__relaxed_split(0, 0, 0, 0, 0, 0, 0, 1, 1, 1)).toThrow();
+    expect(() => k.exports.q8_f32_gemv_1x8__relaxed_split(0, 0, 0, 0, 0, 0, 0, 1, 1)).toThrow();
   });
 });
