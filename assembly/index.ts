@@ -17,8 +17,18 @@ export { f32_attention__scalar } from "./attention/scalar";
 export { f32_attention__simd, f32_attention__relaxed } from "./attention/simd";
 export { q8_act_quantize__scalar, q8_act_quantize__simd } from "./quant/act";
 export { q8_weight_sums__scalar, q8_weight_sums__simd } from "./quant/wsum";
-export { q8_f32_gemm__scalar, q8_f32_gemm_2x4__simd, q8_f32_gemm_2x4__relaxed_split, q8_f32_gemm_2x4__relaxed } from "./gemm/q8_gemm";
-export { q8_f32_gemv__scalar, q8_f32_gemv_1x8__simd, q8_f32_gemv_1x8__relaxed_split, q8_f32_gemv_1x8__relaxed } from "./gemm/q8_gemv";
+export {
+  q8_f32_gemm__scalar,
+  q8_f32_gemm_2x4__simd,
+  q8_f32_gemm_2x4__relaxed_split,
+  q8_f32_gemm_2x4__relaxed,
+} from "./gemm/q8_gemm";
+export {
+  q8_f32_gemv__scalar,
+  q8_f32_gemv_1x8__simd,
+  q8_f32_gemv_1x8__relaxed_split,
+  q8_f32_gemv_1x8__relaxed,
+} from "./gemm/q8_gemv";
 export { q4_f32_gemm__scalar, q4_f32_gemm_2x4__simd, q4_f32_gemm_2x4__relaxed } from "./gemm/q4_gemm";
 export { q4_f32_gemv__scalar, q4_f32_gemv_1x8__simd, q4_f32_gemv_1x8__relaxed } from "./gemm/q4_gemv";
 export { f32_gemm__scalar, f32_gemm_2x4__simd } from "./gemm/f32_gemm";

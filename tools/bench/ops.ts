@@ -4,7 +4,15 @@
 // shapes.ts): the vision tower's rows and widths, and a text prefill. Time per call and per value, so a
 // change to a helper every op shares (assembly/ops/math.ts) shows in each op it reaches. Platform-neutral
 // like core.ts: no Node or Workers APIs.
-import { isRelaxed, kernelFn, kernelName, KERNELS, scratchRegion, type KernelRow, type Kernels } from "../../wasm/tools";
+import {
+  isRelaxed,
+  kernelFn,
+  kernelName,
+  KERNELS,
+  scratchRegion,
+  type KernelRow,
+  type Kernels,
+} from "../../wasm/tools";
 
 /** The model dimensions the ops run at: the vision tower's and a text prefill's. */
 export interface OpShapes {
