@@ -12,7 +12,13 @@ import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run build:kernels [-- --check]`;
 
-/** The export list of the kernel module, one line per op and source file, in table order. */
+/** One export statement as Prettier writes it (printWidth 110): on one line, or one name per line. */
+function exportLine(names: string[], from: string): string {
+  const line = `export { ${names.join(", ")} } from "${from}";`;
+  return line.length <= 110 ? line : `export {\n${names.map((n) => `  ${n},\n`).join("")}} from "${from}";`;
+}
+
+/** The export list of the kernel module, one statement per op and source file, in table order. */
 export function kernelIndexSource(): string {
   const byFile = new Map<string, string[]>();
   for (const r of KERNELS) {
@@ -24,7 +30,7 @@ export function kernelIndexSource(): string {
     "// (wasm/kernels.ts): edit the table, not this file. Built twice (asconfig.json): relaxed and simd.",
     "",
     'export { build_features, heap_base, rdot_probe } from "./features";',
-    ...[...byFile].map(([key, names]) => `export { ${names.join(", ")} } from "./${key.split(" ")[1]}";`),
+    ...[...byFile].map(([key, names]) => exportLine(names, `./${key.split(" ")[1]}`)),
   ];
   return lines.join("\n") + "\n";
 }
