@@ -46,8 +46,8 @@ export function peak_relaxed_dot(iters: i32, seed: i32): i32 {
 
 /**
  * 8 x the split relaxed dot (i16x8.relaxed_dot_i8x16_i7x16_s, i32x4.dot_i16x8_s with ones, i32x4.add;
- * 16 MACs each) per step, for reference: faster than the fused form under Node 22's V8, slower under
- * workerd's (see rdot in q8_rows.ts). Traps in the `simd` build.
+ * 16 MACs each) per step: the form of the __relaxed_split kernels, faster than the fused one where V8
+ * emulates it (no VNNI), slower where it is one vpdpbusd (see rdot in q8_rows.ts). Traps in the `simd` build.
  */
 export function peak_relaxed_dot_split(iters: i32, seed: i32): i32 {
   if (!ASC_FEATURE_RELAXED_SIMD) unreachable();

@@ -65,7 +65,7 @@ export function q4_hi(wb: v128, lo4: v128): v128 {
   return v128.and(i16x8.shr_u(wb, 4), lo4);
 }
 
-/** The relaxed dot with the nibbles as its 7-bit operand (see rdot in q8_rows.ts for why fused). */
+/** The relaxed dot with the nibbles as its 7-bit operand (fused only; rdot in q8_rows.ts compares the two forms). */
 export function q4_rdot(a: v128, nib: v128, acc: v128): v128 {
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, nib, acc);
 }
