@@ -5,13 +5,13 @@
 // wasm/index.ts.
 import { gridSide, type ModelConfig } from "./config";
 import { preprocess, type ImageInput } from "./model/preprocess";
-import { visionForward, visionMacs } from "./model/vision";
+import { visionForward, visionMacs, type VisionRows } from "./model/vision";
 import { projectorForward } from "./model/projector";
 import { decodeStep, prefill } from "./model/decoder";
 import { NoPruning } from "./pruning/none";
 import type { PruningPolicy } from "./pruning/policy";
 import type { VisionReduction } from "./pruning/vision";
-import { rdotLowering, type KernelBuildName, type RdotLowering } from "./kernels";
+import { rdotLowering, type KernelBuildName, type Ptr, type RdotLowering } from "./kernels";
 import type { TextTokenizer } from "./tokenizer";
 import { now } from "./engine/clock";
 import { f32View, type Engine, type Tracer } from "./engine/context";
@@ -20,6 +20,7 @@ import { Sampler, type SamplingOptions } from "./engine/sampler";
 import type { Precision } from "./engine/weights";
 import type { CostTable } from "./engine/cost";
 import type { SplitStats } from "./split";
+import { VISION_CACHE_ENTRIES, VisionCache, visionCacheKey, type CachedVision } from "./engine/vision-cache";
 
 /** Options of `Model.generate`. */
 export interface GenerateOptions extends SamplingOptions {
@@ -45,6 +46,23 @@ export interface GenerateOptions extends SamplingOptions {
   ticket?: Ticket;
   /** Aborting it while the request waits for the model takes it out of the queue (QueueLeft). */
   signal?: AbortSignal;
+  /**
+   * A content key of the image (the Worker's: SHA-256 of its file): the model reuses the vision output
+   * stored under it and the vision reduction (wasm/engine/vision-cache.ts), else computes and stores it.
+   * Not with a policy that reads the encoder's attention (afterVision) or a tracer: those always compute.
+   */
+  imageKey?: string;
+}
+
+/**
+ * The image of a request: its pixels, or a function that decodes them, called only when the vision path
+ * runs (not when the model has the image's vision output cached: a follow-up skips its decode too).
+ */
+export type ImageSource = ImageInput | (() => Promise<ImageInput>);
+
+/** The pixels of `image`, decoded now if they were deferred. */
+export async function imagePixels(image: ImageSource): Promise<ImageInput> {
+  return typeof image === "function" ? image() : image;
 }
 
 /** One generated token. `ms` is the time it took: the time to first token for index 0. */
@@ -115,6 +133,11 @@ export interface GenerateStats {
   peakMemoryBytes: number;
   /** A split model's traffic between its stages (wasm/split.ts); absent in one isolate. */
   split?: SplitStats;
+  /**
+   * The vision output came from the model's cache (an image seen before, `imageKey`): no preprocessing,
+   * encoder or projector ran (their timings and visionMacs are 0).
+   */
+  visionCached: boolean;
 }
 
 /** The last event: the whole answer and the stats. */
@@ -200,9 +223,23 @@ function scatterVisual(e: Engine, grid: Int32Array): void {
   for (let g = 0; g < n; g++) if (!placed[g]) v.fill(0, g * D, (g + 1) * D);
 }
 
+/** What the vision path hands the LLM: visual tokens at b.visual (grid order), their patches, timings. */
+interface VisionOutput {
+  visual: Ptr;
+  rows: VisionRows;
+  /** Rows each encoder layer ran on. */
+  rowsPerLayer: number[];
+  layersMs: number[];
+  reduceMs: number;
+  preprocessMs: number;
+  visionMs: number;
+}
+
 export class Model {
   /** Requests use the model one at a time, in arrival order (wasm/engine/queue.ts). */
   readonly queue = new ModelQueue();
+  /** Vision outputs of recent images, by `imageKey` (wasm/engine/vision-cache.ts). */
+  readonly visionCache = new VisionCache(VISION_CACHE_ENTRIES);
 
   constructor(
     private readonly engine: Engine,
@@ -246,13 +283,18 @@ export class Model {
     return { ...this.engine.ops.chosen };
   }
 
+  /** Whether the vision output of image `imageKey` after `reduce` is cached (a plan may count on it). */
+  cachedVision(imageKey: string, reduce: VisionReduction | null): boolean {
+    return this.visionCache.has(visionCacheKey(imageKey, reduce));
+  }
+
   /**
    * Answers `prompt` (question text, or its token ids) about `image`. Yields one event per generated
    * token, then a `done` event. Requests on one model run one at a time, in the order of their tickets;
    * the model is free for the next once the done event is out, or when the caller ends the iteration.
    */
   async *generate(
-    image: ImageInput,
+    image: ImageSource,
     prompt: string | readonly number[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
@@ -276,42 +318,28 @@ export class Model {
 
       const t0 = now();
       const queueMs = t0 - queuedAt;
-      preprocess(e, image);
-      const t1 = now();
-      const visionLayersMs: number[] = [];
-      let tl = t1;
       const reduce = options.vision ?? null;
       if (reduce && policy.afterVision)
         throw new Error(`${policy.name} reads the whole vision output: it cannot follow a vision reduction`);
-      const {
-        feature,
-        attention,
-        rows,
-        rowsPerLayer: visionRowsPerLayer,
-        reduceMs,
-      } = visionForward(
-        e,
-        () => visionLayersMs.push(-tl + (tl = now())),
-        policy.afterVision !== undefined,
-        reduce,
-      );
-      const reduced = rows.grid.length < cfg.imageSeqLength ? rows : null;
-      if (policy.afterVision && attention) {
-        const v = cfg.vision;
-        const n = cfg.imageSeqLength;
-        policy.afterVision({
-          features: f32View(e, feature, n * v.hidden),
-          ...attention,
-          numVisual: n,
-          grid: gridSide(n),
-        });
+      const cacheKey =
+        options.imageKey !== undefined && !policy.afterVision && !e.trace
+          ? visionCacheKey(options.imageKey, reduce)
+          : null;
+      const cached = cacheKey !== null ? this.visionCache.get(cacheKey) : undefined;
+      let pixels: ImageInput | null = null;
+      if (!cached && typeof image === "function") {
+        pixels = await image(); // deferred decode (the cache did not have it after all)
+        resumed();
       }
-      const t2 = now();
-      const visual = projectorForward(e, feature, rows.grid.length);
+      const vision = cached
+        ? this.fromCache(cached)
+        : this.visionPath(pixels ?? (image as ImageInput), policy, reduce, cacheKey);
+      const { visual, rows, rowsPerLayer: visionRowsPerLayer, layersMs: visionLayersMs, reduceMs } = vision;
+      const reduced = rows.grid.length < cfg.imageSeqLength ? rows : null;
       if (reduced) scatterVisual(e, reduced.grid);
       const t3 = now();
       const llmLayersMs: number[] = [];
-      tl = t3;
+      let tl = t3;
       const pre = prefill(e, ids, visual, policy, () => llmLayersMs.push(-tl + (tl = now())), reduced);
       // the KV rows the prompt leaves (before decoding appends to every layer)
       const promptKvRows = pre.state.cacheLen.reduce((a, b) => a + b, 0);
@@ -342,11 +370,11 @@ export class Model {
       const total = cfg.imageSeqLength;
       const timings: Timings = {
         queueMs,
-        preprocessMs: t1 - t0,
-        visionMs: t2 - t1,
+        preprocessMs: vision.preprocessMs,
+        visionMs: vision.visionMs,
         visionLayersMs,
         visionReduceMs: reduceMs,
-        projectorMs: t3 - t2,
+        projectorMs: t3 - t0 - vision.preprocessMs - vision.visionMs,
         prefillMs: t4 - t3,
         llmLayersMs,
         pruneMsPerLayer: pre.pruneMsPerLayer,
@@ -366,10 +394,11 @@ export class Model {
           timings,
           visualTokens: visualTokenStats(pre.visualPerLayer, pre.visualIndexPerLayer, total),
           llmPrefillMacs: pre.macs,
-          visionMacs: visionMacs(e, visionRowsPerLayer, rows.grid.length),
+          visionMacs: cached ? 0 : visionMacs(e, visionRowsPerLayer, rows.grid.length),
           visionRows: { perLayer: visionRowsPerLayer, out: rows.grid.length },
           kvFraction: promptKvRows / (cfg.text.layers * ids.length),
           peakMemoryBytes: this.memoryBytes,
+          visionCached: cached !== undefined,
         },
       };
       e.trace = null;
@@ -381,8 +410,64 @@ export class Model {
     }
   }
 
+  /**
+   * Preprocessing, the vision encoder (with `reduce`, and the policy's afterVision) and the projector:
+   * the visual tokens at the top of b.visual, in grid order. Stored in the cache under `cacheKey`, if any.
+   */
+  private visionPath(
+    image: ImageInput,
+    policy: PruningPolicy,
+    reduce: VisionReduction | null,
+    cacheKey: string | null,
+  ): VisionOutput {
+    const e = this.engine;
+    const cfg = e.cfg;
+    const t0 = now();
+    preprocess(e, image);
+    const t1 = now();
+    const layersMs: number[] = [];
+    let tl = t1;
+    const { feature, attention, rows, rowsPerLayer, reduceMs } = visionForward(
+      e,
+      () => layersMs.push(-tl + (tl = now())),
+      policy.afterVision !== undefined,
+      reduce,
+    );
+    if (policy.afterVision && attention) {
+      const n = cfg.imageSeqLength;
+      policy.afterVision({
+        features: f32View(e, feature, n * cfg.vision.hidden),
+        ...attention,
+        numVisual: n,
+        grid: gridSide(n),
+      });
+    }
+    const t2 = now();
+    const visual = projectorForward(e, feature, rows.grid.length);
+    if (cacheKey !== null) {
+      const out = f32View(e, visual, rows.grid.length * cfg.text.hidden).slice();
+      this.visionCache.set(cacheKey, { visual: out, grid: rows.grid, sizes: rows.sizes, rowsPerLayer });
+    }
+    return { visual, rows, rowsPerLayer, layersMs, reduceMs, preprocessMs: t1 - t0, visionMs: t2 - t1 };
+  }
+
+  /** A cached vision output copied to the top of b.visual, as visionPath leaves it. */
+  private fromCache(c: CachedVision): VisionOutput {
+    const e = this.engine;
+    f32View(e, e.b.visual, c.visual.length).set(c.visual);
+    return {
+      visual: e.b.visual,
+      rows: { grid: c.grid, sizes: c.sizes }, // read only downstream (prefill compacts into new arrays)
+      rowsPerLayer: [...c.rowsPerLayer], // the stats hand it out
+      layersMs: [],
+      reduceMs: 0,
+      preprocessMs: 0,
+      visionMs: 0,
+    };
+  }
+
   /** Runs `generate` to the end and returns the done event (tools and tests). */
-  async run(image: ImageInput, prompt: string | readonly number[], options: GenerateOptions = {}) {
+  async run(image: ImageSource, prompt: string | readonly number[], options: GenerateOptions = {}) {
     for await (const ev of this.generate(image, prompt, options)) if (ev.type === "done") return ev;
     throw new Error("generate ended without a done event");
   }

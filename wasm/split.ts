@@ -13,11 +13,13 @@ import { ModelQueue, QueueLeft } from "./engine/queue";
 import { Sampler } from "./engine/sampler";
 import {
   AnswerText,
+  imagePixels,
   TokenClock,
   visualTokenStats,
   type DoneEvent,
   type GenerateEvent,
   type GenerateOptions,
+  type ImageSource,
   type Model,
   type Timings,
 } from "./generate";
@@ -363,8 +365,13 @@ export class SplitModel {
     if (!links[0]?.part.vision) throw new Error("split: the first stage must hold the vision tower");
   }
 
+  /** Vision outputs are not cached across stages (`imageKey` is ignored): every request computes its own. */
+  cachedVision(): boolean {
+    return false;
+  }
+
   async *generate(
-    image: ImageInput,
+    image: ImageSource,
     prompt: string | readonly number[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
@@ -384,7 +391,7 @@ export class SplitModel {
       const stop = new Set(options.stopTokens ?? [cfg.eosId]);
       const ids = this.tokenizer.promptIds(prompt);
       const t0 = now();
-      const enc = await this.links[0].encode(image);
+      const enc = await this.links[0].encode(await imagePixels(image));
       let bytes = enc.visual.byteLength;
       const t3 = now();
       let carry: WireCarry | undefined;
@@ -480,6 +487,7 @@ export class SplitModel {
             c.visualPerLayer.reduce((a, v) => a + v + (ids.length - total), 0) /
             (cfg.text.layers * ids.length),
           peakMemoryBytes: this.info.memoryBytes,
+          visionCached: false,
           split: {
             stages: this.links.length,
             bytesMoved: bytes + decodeBytes,
@@ -501,7 +509,7 @@ export class SplitModel {
   }
 
   /** Runs `generate` to the end and returns the done event. */
-  async run(image: ImageInput, prompt: string | readonly number[], options: GenerateOptions = {}) {
+  async run(image: ImageSource, prompt: string | readonly number[], options: GenerateOptions = {}) {
     for await (const ev of this.generate(image, prompt, options)) if (ev.type === "done") return ev;
     throw new Error("generate ended without a done event");
   }

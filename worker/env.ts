@@ -14,6 +14,11 @@ export interface Env {
   CPU_BUDGET_MS?: string;
   /** The kernel build (worker/kernels.ts): relaxed (default) or simd (an engine without relaxed SIMD). */
   KERNELS?: string;
+  /**
+   * "off": every request computes its image's vision output (no cache of recent images, docs/cost.md
+   * "Repeated images"); anything else: follow-ups on an image seen before reuse it.
+   */
+  VISION_CACHE?: string;
   /** When set, every API route needs `Authorization: Bearer <API_KEY>`. */
   API_KEY?: string;
   /**

@@ -8,7 +8,7 @@ import { budgetFor, type BudgetInput } from "../../worker/serve/budget";
 import { cpuBudgetVar } from "../../worker/serve/request";
 import { loadModel, MemorySource, type CostTable } from "../../wasm/index";
 import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
-import { call, chatBody, IMAGES, seedWeights, WEIGHT_FILES } from "./helpers/api";
+import { call, chatBody, forgetVisionOutputs, IMAGES, seedWeights, WEIGHT_FILES } from "./helpers/api";
 
 const point = (tokens: number) => ({
   keep: (16 + 2 * tokens) / 48,
@@ -55,10 +55,12 @@ interface Answer {
     knobs: unknown;
     vision: unknown;
     vision_rows: unknown;
+    vision_cached: boolean;
     cpu_budget: {
       budget_ms: number;
       keep: number;
       fits: boolean;
+      vision_cached: boolean;
       predicted_ms: { total: number };
       source: string;
       platform: string;
@@ -145,6 +147,8 @@ describe("the deployment's default budget (CPU_BUDGET_MS)", () => {
       promptTokens: 26,
       maxTokens: 2,
       leftMs: 60_000,
+      visionCached: () => false,
+      imageDecoded: true,
     };
     // 10 text rows: points cost 30 + 16 + 18 = 64 and 30 + 16 + 8 = 54
     expect(budgetFor(model, base)!.report).toMatchObject({ source: "default", fits: true, keep: 34 / 48 });
@@ -190,6 +194,8 @@ describe("a budget point with a vision reduction (its twin, right after it in th
 
   it("is chosen when the point misses and the twin fits, and the request runs it", async () => {
     // point(9): 3 text + 34 LLM rows + 32 vision = 3t + 66; twin: 3t + 27 + 25 = 3t + 52; point(4): 3t + 56
+    // (every plan here is for an image whose vision output the model has not kept: see the next test)
+    forgetVisionOutputs();
     const r = await ask({ method: "grid", cpu_budget_ms: 3 * text + 55 });
     expect(r.status).toBe(200);
     const atp = r.body.atp;
@@ -199,10 +205,41 @@ describe("a budget point with a vision reduction (its twin, right after it in th
     expect(atp.visual_tokens.per_layer[0]).toBe(9);
     expect(Math.max(...atp.visual_tokens.per_layer.slice(1))).toBeLessThanOrEqual(9);
     expect(atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 52, 9);
+    forgetVisionOutputs();
     const roomy = await ask({ method: "grid", cpu_budget_ms: 3 * text + 66 });
     expect(roomy.body.atp.vision).toBeNull();
     expect(roomy.body.atp.visual_tokens.per_layer).toEqual([16, 9, 9]);
+    forgetVisionOutputs();
     expect((await ask({ method: "grid", cpu_budget_ms: 3 * text + 51 })).status).toBe(400);
+  });
+
+  it("counts no encoder for an image whose vision output the model kept", async () => {
+    forgetVisionOutputs();
+    const first = await ask({ method: "grid", cpu_budget_ms: 3 * text + 55 });
+    expect(first.body.atp.vision).toEqual(vision); // the twin, as above
+    expect(first.body.atp.vision_cached).toBe(false);
+    // the same image again: the twin's output is kept, so the twin now costs its LLM rows alone
+    const again = await ask({ method: "grid", cpu_budget_ms: 3 * text + 27 });
+    expect(again.status).toBe(200);
+    expect(again.body.atp.vision).toEqual(vision);
+    expect(again.body.atp.vision_cached).toBe(true);
+    expect(again.body.atp.cpu_budget).toMatchObject({ vision_cached: true, fits: true });
+    expect(again.body.atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 27, 9);
+    // once the unreduced output is kept too, the point with the most tokens fits what the twin needed
+    await ask({ method: "grid", knobs: { tokens: 9 } });
+    const roomy = await ask({ method: "grid", cpu_budget_ms: 3 * text + 34 });
+    expect(roomy.body.atp.vision).toBeNull();
+    expect(roomy.body.atp).toMatchObject({ vision_cached: true, cpu_budget: { vision_cached: true } });
+    expect(roomy.body.atp.visual_tokens.per_layer).toEqual([16, 9, 9]);
+    // an image not seen before pays for its encoder: the same budget is too small for it
+    const other = await call(
+      "/v1/chat/completions",
+      chatBody(IMAGES["gray.png"], undefined, {
+        max_tokens: 2,
+        atp: { method: "grid", cpu_budget_ms: 3 * text + 34 },
+      }),
+    );
+    expect(other.status).toBe(400);
   });
 
   it("is refused beside cpu_budget_ms as atp.vision", async () => {

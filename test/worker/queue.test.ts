@@ -69,15 +69,20 @@ describe("the model's queue in the Worker", () => {
 
   it("refuses a request whose decoded image would take the queued images past their memory bound", async () => {
     const side = 2048; // 2048 x 2048 RGB: 12 MB decoded from a PNG of a few KB
-    const png = encode({
-      width: side,
-      height: side,
-      data: new Uint8Array(side * side * 3).fill(90),
-      channels: 3,
-    });
-    const url = `data:image/png;base64,${btoa(Array.from(png, (b) => String.fromCharCode(b)).join(""))}`;
+    // four different images (a follow-up on one already seen would hold no pixels: its vision output is
+    // cached, test/worker/vision-cache.test.ts)
+    const url = (fill: number) => {
+      const png = encode({
+        width: side,
+        height: side,
+        data: new Uint8Array(side * side * 3).fill(fill),
+        channels: 3,
+      });
+      return `data:image/png;base64,${btoa(Array.from(png, (b) => String.fromCharCode(b)).join(""))}`;
+    };
+    const urls = [90, 91, 92, 93].map(url);
     const replies = await Promise.all(
-      [0, 1, 2, 3].map(() => call("/v1/chat/completions", chatBody(url, QUESTION, { max_tokens: 2 }))),
+      urls.map((u) => call("/v1/chat/completions", chatBody(u, QUESTION, { max_tokens: 2 }))),
     );
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(

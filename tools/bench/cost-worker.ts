@@ -21,6 +21,7 @@ import {
 import { decode as decodeJpegJs } from "jpeg-js";
 import { decodeImage } from "../../worker/image/decode";
 import { readImageHeader } from "../../worker/image/header";
+import { imageKey } from "../../worker/image/source";
 import { unpackFiles } from "./model-worker";
 
 /** One request to measure: an image (a key of the body's files), the question ids, the method. */
@@ -34,6 +35,12 @@ export interface CostJobRequest {
   decoder?: "worker" | "jpeg-js";
   /** A vision reduction before the method (wasm/pruning/vision.ts). */
   vision?: VisionReduction;
+  /**
+   * A follow-up on an image seen before: the request runs once unmeasured with the image's key, then
+   * measured with it as the Worker serves it (the key's SHA-256 counted in decodeImageMs), so its vision
+   * output comes from the model's cache (wasm/engine/vision-cache.ts) and its decode is skipped.
+   */
+  askedBefore?: boolean;
 }
 
 /** What is measured of one request. */
@@ -50,6 +57,8 @@ export interface CostRecord {
   visionRows: number[];
   visionReduceLayer: number;
   timings: Timings;
+  /** The vision output came from the model's cache. */
+  visionCached: boolean;
   /** Each token's ms (index 0: time to first token). */
   tokenMs: number[];
   text: string;
@@ -82,18 +91,31 @@ export default {
         const bytes = images.get(r.image);
         if (!bytes) throw new Error(`no image ${r.image}`);
         const header = readImageHeader(bytes);
+        const side = model.config.vision.imageSize;
+        const options = { maxTokens: r.maxTokens, vision: r.vision ?? null };
+        if (r.askedBefore) {
+          const first = await decodeImage(bytes, "image", side);
+          const key = await imageKey(bytes);
+          await model.run(first, r.qIds, {
+            ...options,
+            policy: createPolicy(r.method, r.knobs),
+            imageKey: key,
+          });
+        }
         const t0 = performance.now();
+        const decode = async () =>
+          r.decoder === "jpeg-js" ? jpegJs(bytes) : await decodeImage(bytes, "image", side);
+        // as worker/serve/request.ts: the key first, and no decode for an image whose output is kept
+        const key = r.askedBefore ? await imageKey(bytes) : undefined;
         const image =
-          r.decoder === "jpeg-js"
-            ? jpegJs(bytes)
-            : await decodeImage(bytes, "image", model.config.vision.imageSize);
+          key !== undefined && model.cachedVision(key, r.vision ?? null) ? decode : await decode();
         const decodeImageMs = performance.now() - t0;
         const tokenMs: number[] = [];
         let done = null;
         const events = model.generate(image, r.qIds, {
-          maxTokens: r.maxTokens,
+          ...options,
           policy: createPolicy(r.method, r.knobs),
-          vision: r.vision ?? null,
+          ...(key ? { imageKey: key } : {}),
         });
         for await (const ev of events) {
           if (ev.type === "token") tokenMs.push(ev.ms);
@@ -103,13 +125,15 @@ export default {
           decodeImageMs,
           imagePixels: header.width * header.height,
           imageBytes: bytes.length,
-          inputPixels: image.width * image.height,
+          inputPixels:
+            typeof image === "function" ? header.width * header.height : image.width * image.height,
           promptTokens: done!.stats.promptTokens,
           generatedTokens: done!.stats.generatedTokens,
           visualPerLayer: done!.stats.visualTokens.perLayer,
           visionRows: done!.stats.visionRows.perLayer,
           visionReduceLayer: r.vision?.layer ?? -1,
           timings: done!.stats.timings,
+          visionCached: done!.stats.visionCached,
           tokenMs,
           text: done!.text,
         });

@@ -4,6 +4,7 @@
 // factor for the prediction's own error. An adaptive method
 // (ATP keeps more on busier images) is planned at its 95th-percentile count, so that the budget holds for
 // nearly every instance, not for the mean one.
+import type { VisionReduction } from "../pruning/vision";
 import {
   predictCost,
   type BudgetPoint,
@@ -13,7 +14,22 @@ import {
 } from "./cost";
 
 /** What the request will compute apart from the pruning. */
-export type BudgetRequest = Omit<RequestWork, "visualPerLayer" | "pruneMs" | "visionRows">;
+export interface BudgetRequest extends Omit<
+  RequestWork,
+  "visualPerLayer" | "pruneMs" | "visionRows" | "visionCached" | "decodeSkipped"
+> {
+  /**
+   * Whether the model has this image's vision output after `vision` cached (Model.cachedVision); a point
+   * whose vision output is cached costs no encoder. Default: nothing cached.
+   */
+  visionCached?: (vision: VisionReduction | null) => boolean;
+  /**
+   * false: the image was not decoded (the Worker skips it for an image whose vision output it expects
+   * cached), so a point whose vision output is cached costs no decode either, and one that is not pays
+   * for the decode it then needs. Default true (decoded: its cost counts at every point).
+   */
+  imageDecoded?: boolean;
+}
 
 /** The chosen point and what it is predicted to cost. */
 export interface BudgetChoice {
@@ -40,11 +56,15 @@ export class BudgetTooSmall extends Error {
 /** The work of `req` at `point`, planned at the point's 95th-percentile count. */
 export function workAt(point: BudgetPoint, req: BudgetRequest): RequestWork {
   const ratio = Math.max(1, point.p95Ratio);
+  const { visionCached, imageDecoded, ...work } = req;
+  const cached = visionCached?.(point.vision ?? null) ?? false;
   return {
-    ...req,
+    ...work,
     visualPerLayer: point.visualPerLayer.map((v) => Math.min(req.numVisual, v * ratio)),
     pruneMs: point.pruneMs,
     ...(point.visionRows ? { visionRows: point.visionRows } : {}),
+    visionCached: cached,
+    decodeSkipped: cached && imageDecoded === false,
   };
 }
 

@@ -105,6 +105,13 @@ export interface RequestWork {
   visualPerLayer: number[];
   /** Rows of each vision encoder layer (a vision reduction's); default every layer at numVisual. */
   visionRows?: number[];
+  /**
+   * The vision output comes from the model's cache (wasm/engine/vision-cache.ts): no preprocessing,
+   * encoder or projector (the image is still decoded). Default false.
+   */
+  visionCached?: boolean;
+  /** The image is not decoded (a follow-up whose vision output is cached: the Worker skips it). Default false. */
+  decodeSkipped?: boolean;
   pruneMs: number;
   /** Tokens generated (the first comes from prefill; each later one is a decode step). */
   tokens: number;
@@ -152,9 +159,14 @@ export function visionMs(r: CostRates, rows: number[]): number {
 export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
   const mpx = w.imagePixels / MPX;
   const dec = r.decode[w.imageFormat];
-  const imageMs = dec ? dec.fixedMs + dec.perMpxMs * mpx + (dec.perMBMs * (w.imageBytes ?? 0)) / MB : 0;
-  const preprocessMs =
-    r.preprocess.fixedMs + (r.preprocess.perMpxMs * (w.inputPixels ?? w.imagePixels)) / MPX;
+  const imageMs =
+    dec && w.decodeSkipped !== true
+      ? dec.fixedMs + dec.perMpxMs * mpx + (dec.perMBMs * (w.imageBytes ?? 0)) / MB
+      : 0;
+  const cached = w.visionCached === true;
+  const preprocessMs = cached
+    ? 0
+    : r.preprocess.fixedMs + (r.preprocess.perMpxMs * (w.inputPixels ?? w.imagePixels)) / MPX;
   const rows = rowsPerLayer(w);
   const prefillMs = rows.reduce((s, n) => s + layerMs(r, n), 0) + r.headMs + w.pruneMs;
   const kv0 = rows.reduce((a, b) => a + b, 0);
@@ -163,7 +175,9 @@ export function predictCost(r: CostRates, w: RequestWork): CostPrediction {
   // step i (1-based) runs with kv0 + (i - 1) rows per layer already cached, plus its own
   for (let i = 1; i < w.tokens; i++)
     decodeMs += r.decode_step.fixedMs + r.decode_step.perKvRowMs * (kv0 + L * i);
-  const vision = visionMs(r, w.visionRows ?? new Array<number>(r.vision.layers).fill(w.numVisual));
+  const vision = cached
+    ? 0
+    : visionMs(r, w.visionRows ?? new Array<number>(r.vision.layers).fill(w.numVisual));
   const ttftMs = preprocessMs + vision + prefillMs;
   return {
     imageMs,

@@ -1,6 +1,6 @@
 // Where request images come from: `data:` URLs (OpenAI image_url parts), base64 strings and byte arrays
 // (Workers AI's image-to-text input). Remote URLs are refused: the Worker does not fetch on a client's
-// behalf.
+// behalf. `imageKey` names an image by its bytes, for the model's cache of vision outputs.
 import { badRequest } from "../errors";
 
 /** Bytes of a base64 string (standard or URL-safe alphabet, padding optional). */
@@ -31,4 +31,11 @@ export function dataUrlBytes(url: string, param: string): Uint8Array {
     throw badRequest("Image data: URLs must be base64-encoded", "invalid_image_url", param);
   }
   return base64Bytes(url.slice(comma + 1), param);
+}
+
+/** The image's content key: SHA-256 of its file bytes, hex (Web Crypto, native in workerd). */
+export async function imageKey(bytes: Uint8Array): Promise<string> {
+  // request bodies and decoded base64 are never backed by a SharedArrayBuffer, which digest refuses
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -1,6 +1,6 @@
 // GET /health: liveness plus the kernel build the isolate runs (and how the engine runs its int8 dot: the
-// host class, wasm/kernels.ts `rdotLowering`) and whether the weights are loaded (it
-// never loads them). Never behind the API key.
+// host class, wasm/kernels.ts `rdotLowering`), whether the weights are loaded (it never loads them) and,
+// once they are, the model's cache of vision outputs (wasm/engine/vision-cache.ts). Never behind the API key.
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { rdotLowering } from "../../wasm/index";
@@ -19,6 +19,7 @@ health.get("/health", async (c) => {
     : "stages" in m
       ? { stages: await m.stages().catch(() => null) }
       : { linear_memory_bytes: m.info.memoryBytes, weights_bytes: m.info.weightsBytes };
+  const cache = m && "visionCache" in m ? m.visionCache : null;
   return c.json({
     status: "ok",
     model: c.env.MODEL_ID,
@@ -31,5 +32,16 @@ health.get("/health", async (c) => {
       relaxed_simd: k.relaxedSimd,
     },
     ...(memory ? { memory } : {}),
+    ...(cache
+      ? {
+          vision_cache: {
+            entries: cache.size,
+            capacity: cache.capacity,
+            bytes: cache.bytes,
+            hits: cache.hits,
+            misses: cache.misses,
+          },
+        }
+      : {}),
   });
 });

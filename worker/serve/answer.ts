@@ -27,7 +27,7 @@ import {
   type DoneEvent,
   type ImageFormat,
   type MethodName,
-  type ImageInput,
+  type ImageSource,
   type ServedModel as Model,
   type PruningPolicy,
   type SamplingOptions,
@@ -40,7 +40,10 @@ import { budgetFor, estimateFor, type BudgetReport, type CostEstimate } from "./
 
 /** What one request asks of the model. */
 export interface Job {
-  image: ImageInput;
+  /** The pixels, or their decode when deferred (an image whose vision output the model keeps). */
+  image: ImageSource;
+  /** Whether the pixels are decoded already (the CPU budget then counts the decode at every point). */
+  imageDecoded: boolean;
   question: string;
   maxTokens?: number;
   sampling: SamplingOptions;
@@ -58,6 +61,8 @@ export interface Job {
   inputPixels: number;
   imageBytes: number;
   defaultCpuBudgetMs: number | null;
+  /** The image's content key (worker/image/source.ts imageKey) for the model's vision cache; null: off. */
+  imageKey: string | null;
 }
 
 /** Why the answer ended. */
@@ -114,6 +119,8 @@ export function startAnswer(model: Model, job: Job): AsyncGenerator<TokenEvent, 
     promptTokens: promptLength,
     maxTokens,
     leftMs: deadlineMs - (now() - job.arrivedAt) - model.queue.expectedWaitMs(),
+    visionCached: (v) => job.imageKey !== null && model.cachedVision(job.imageKey, v),
+    imageDecoded: job.imageDecoded,
   });
   const policy = policyFor(model, method, budget ? { knobs: budget.choice.point.knobs } : job.atp);
   const vision = budget ? (budget.choice.point.vision ?? null) : visionFor(model, job.atp.vision, policy);
@@ -137,7 +144,8 @@ function overloaded(model: Model, why: string): ApiError {
 function admit(model: Model, job: Job): Ticket {
   const q = model.queue;
   if (q.waiting >= MAX_QUEUED_REQUESTS) throw overloaded(model, `${q.waiting} requests are waiting`);
-  const bytes = job.image.data.byteLength;
+  // pixels a queued request holds (a deferred decode holds none while it waits)
+  const bytes = typeof job.image === "function" ? 0 : job.image.data.byteLength;
   if (q.length > 0 && q.bytes + bytes > MAX_QUEUED_IMAGE_BYTES) {
     throw overloaded(model, `the queued requests' images already take ${Math.round(q.bytes / 2 ** 20)} MB`);
   }
@@ -219,6 +227,7 @@ async function* run(
       shouldStop,
       ticket,
       signal: leave.signal,
+      ...(job.imageKey !== null ? { imageKey: job.imageKey } : {}),
     });
     for await (const ev of events) {
       if (ev.type === "done") {
@@ -240,6 +249,8 @@ async function* run(
           promptTokens: s.promptTokens,
           visualPerLayer: s.visualTokens.perLayer,
           visionRows: s.visionRows.perLayer,
+          visionCached: s.visionCached,
+          decodeSkipped: s.visionCached && !job.imageDecoded,
           // the steps made: the stop token's included
           tokens: s.generatedTokens + (s.finishReason === "stop" ? 1 : 0),
         });

@@ -34,6 +34,8 @@ export interface BudgetReport {
   knobs: Record<string, number | number[]>;
   /** The point's vision reduction (wasm/pruning/vision.ts), null for none. */
   vision: VisionReduction | null;
+  /** The plan counted on the model's cached vision output of this image (no encoder; docs/cost.md). */
+  vision_cached: boolean;
   /** The cost model's prediction for this request at the chosen point (its 95th-percentile count). */
   predicted_ms: { ttft: number; total: number };
   /** The cost table's row used, and the host it was measured on. */
@@ -65,6 +67,8 @@ export function estimateFor(
     promptTokens: number;
     visualPerLayer: number[];
     visionRows: number[];
+    visionCached: boolean;
+    decodeSkipped: boolean;
     tokens: number;
   },
 ): CostEstimate | null {
@@ -102,6 +106,10 @@ export interface BudgetInput {
   maxTokens: number;
   /** Milliseconds left before the deadline once the predicted queue wait is over. */
   leftMs: number;
+  /** Whether the model holds this image's vision output after a reduction (none: null). */
+  visionCached: (vision: VisionReduction | null) => boolean;
+  /** Whether the image is decoded already (else only a point without a cached vision output decodes it). */
+  imageDecoded: boolean;
 }
 
 /** The budget's point and report, or null when no budget applies. Throws 400 ApiErrors. */
@@ -141,6 +149,8 @@ export function budgetFor(
     promptTokens: b.promptTokens,
     numVisual: model.config.imageSeqLength,
     tokens: b.maxTokens,
+    visionCached: b.visionCached,
+    imageDecoded: b.imageDecoded,
   };
   let choice: BudgetChoice;
   let fits = true;
@@ -170,6 +180,7 @@ export function budgetFor(
       keep: choice.point.keep,
       knobs: choice.point.knobs,
       vision: choice.point.vision ?? null,
+      vision_cached: b.visionCached(choice.point.vision ?? null),
       predicted_ms: { ttft: choice.predicted.ttftMs, total: choice.predicted.totalMs },
       platform: `${row.key} (${row.host})`,
     },

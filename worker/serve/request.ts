@@ -4,13 +4,14 @@
 // then a record written after the response: worker/metrics/). Errors are ApiErrors with their status.
 import type { Context } from "hono";
 import { setMetric } from "hono/timing";
-import type { SamplingOptions } from "../../wasm/index";
+import { VISION_CACHE_ENTRIES, type ImageInput, type SamplingOptions } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { checkImage, decodeImage } from "../image/decode";
+import { imageKey } from "../image/source";
 import { finishMetrics, observe } from "../metrics/observe";
 import type { RequestMarks } from "../metrics/record";
-import { thumbnail } from "../metrics/thumbnail";
+import { thumbnail, type Thumbnail } from "../metrics/thumbnail";
 import type { AtpRequest } from "../schemas/atp";
 import { modelStore, type OpenEnv } from "../store";
 import { startAnswer, type Outcome, type StopReason } from "./answer";
@@ -53,7 +54,12 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     modelStore.get(c.env.WEIGHTS, (work) => void detach(c, work), c.env as unknown as OpenEnv),
   );
   const modelReadyAt = performance.now();
-  const image = await decodeImage(input.imageBytes, input.imageParam, model.config.vision.imageSize, header);
+  const side = model.config.vision.imageSize;
+  const decode = () => decodeImage(input.imageBytes, input.imageParam, side, header);
+  // a follow-up on an image whose vision output the model keeps needs no pixels: its decode is deferred
+  // to the engine, which runs it only if the request's plan needs the encoder after all (docs/cost.md)
+  const key = c.env.VISION_CACHE === "off" ? null : await imageKey(input.imageBytes);
+  const image = key !== null && model.cachedVision(key, null) ? null : await decode();
   const imageDecodedAt = performance.now();
   setMetric(c, "model", modelReadyAt - arrivedAt, cold ? "Model load (cold)" : "Model wait (warm)");
   setMetric(c, "image", imageDecodedAt - modelReadyAt, "Image decode");
@@ -62,7 +68,8 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
   if (signal.aborted) cancel.abort();
   else signal.addEventListener("abort", () => cancel.abort(), { once: true });
   const answer = startAnswer(model, {
-    image,
+    image: image ?? decode,
+    imageDecoded: image !== null,
     question: input.question,
     maxTokens: input.maxTokens,
     sampling: input.sampling,
@@ -73,7 +80,8 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     imageFormat: header.format,
     imagePixels: header.width * header.height,
     imageBytes: input.imageBytes.length,
-    inputPixels: image.width * image.height,
+    inputPixels: image ? image.width * image.height : header.width * header.height,
+    imageKey: key,
     defaultCpuBudgetMs: cpuBudgetVar(c.env.CPU_BUDGET_MS),
   });
   const marks: RequestMarks = {
@@ -89,10 +97,25 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
     thumb: null,
   };
   const observed = observe(answer, marks, (o) => {
-    marks.thumb = thumbnail(image, model.config.vision.imageSize);
+    marks.thumb = thumbFor(key, image, side);
     finishMetrics(c, o, marks);
   });
   return { answer: observed, cancel };
+}
+
+/** Thumbnails of recent images by key, for the metrics of follow-ups whose pixels were never decoded. */
+const thumbs = new Map<string, Thumbnail>();
+
+/** The metrics thumbnail of a request's image: made from its pixels, else the one kept for its key. */
+function thumbFor(key: string | null, image: ImageInput | null, side: number): Thumbnail | null {
+  if (!image) return key !== null ? (thumbs.get(key) ?? null) : null;
+  const t = thumbnail(image, side);
+  if (key !== null) {
+    thumbs.delete(key);
+    thumbs.set(key, t);
+    if (thumbs.size > VISION_CACHE_ENTRIES) thumbs.delete(thumbs.keys().next().value!);
+  }
+  return t;
 }
 
 /** CPU_BUDGET_MS as a number, null when unset, empty or not a positive number. */

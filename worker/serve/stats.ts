@@ -15,6 +15,8 @@ export function atpStats(atp: AtpRequest, o: Outcome) {
     /** The vision reduction run (asked for, or chosen by the CPU budget); null for none. */
     vision: o.vision,
     vision_rows: s.visionRows,
+    /** The vision output came from the model's cache (the same image asked about before). */
+    vision_cached: s.visionCached,
     /** The cost model's figures for this request (true where clocks do not run); null without a table. */
     cpu_estimate: o.estimate,
     deadline_ms: o.deadlineMs,

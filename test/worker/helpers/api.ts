@@ -44,6 +44,12 @@ export async function seedWeights(files: Map<string, Uint8Array> = WEIGHT_FILES)
   modelStore.reset();
 }
 
+/** Empties the served model's cache of vision outputs (tests that plan or time the encoder). */
+export function forgetVisionOutputs(): void {
+  const m = modelStore.loaded;
+  if (m && "visionCache" in m) m.visionCache.clear();
+}
+
 /** A request to the Worker. */
 export function call(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return exports.default.fetch(`http://localhost${path}`, {
