@@ -1,6 +1,7 @@
 // The running server as a client sees it: local R2 seeded by tools/seed, `wrangler dev` started as
 // `npm start` does (tools/seed/dev.ts), and the official `openai` npm client calling it, non-streaming
-// and streaming, with an API key; answers equal the engine's run directly in Node on the same pixels.
+// and streaming, with an API key, and a follow-up turn on the same image (its vision output cached); answers
+// equal the engine's run directly in Node on the same pixels.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,11 +34,11 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function engineAnswer(maxTokens: number): Promise<string> {
+async function engineAnswer(maxTokens: number, question = QUESTION): Promise<string> {
   const model = await loadModel(new MemorySource(FILES), { kernels: kernelModule("relaxed") });
   const png = decode(PNG);
   const image = { data: png.data as Uint8Array, width: png.width, height: png.height, channels: 3 as const };
-  return (await model.run(image, QUESTION, { maxTokens })).text;
+  return (await model.run(image, question, { maxTokens })).text;
 }
 
 const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
@@ -85,6 +86,23 @@ describe("the openai client against wrangler dev", () => {
     expect(text).toBe(await engineAnswer(10));
     expect(contentChunks).toBe(usage?.completion_tokens);
     expect(finish).toMatch(/^(stop|length)$/);
+  }, 60_000);
+
+  it("answers a follow-up turn from the image's cached vision output, as the engine does afresh", async () => {
+    const client = new OpenAI({ baseURL: `${server!.url}/v1`, apiKey: KEY });
+    const first = await client.chat.completions.create({ model: "atp-tiny", messages, max_tokens: 10 });
+    const followUp = "what color is red ?";
+    const res = await client.chat.completions.create({
+      model: "atp-tiny",
+      messages: [
+        ...messages,
+        { role: "assistant", content: first.choices[0].message.content },
+        { role: "user", content: followUp },
+      ],
+      max_tokens: 10,
+    });
+    expect(res.choices[0].message.content).toBe(await engineAnswer(10, followUp));
+    expect((res as unknown as { atp: { vision_cached: boolean } }).atp.vision_cached).toBe(true);
   }, 60_000);
 
   it("is refused without the right key", async () => {
