@@ -326,14 +326,13 @@ export class Model {
           ? visionCacheKey(options.imageKey, reduce)
           : null;
       const cached = cacheKey !== null ? this.visionCache.get(cacheKey) : undefined;
-      let pixels: ImageInput | null = null;
-      if (!cached && typeof image === "function") {
-        pixels = await image(); // deferred decode (the cache did not have it after all)
+      let vision: VisionOutput;
+      if (cached) vision = this.fromCache(cached);
+      else {
+        const pixels = await imagePixels(image); // a deferred decode runs here (the cache did not have it)
         resumed();
+        vision = this.visionPath(pixels, policy, reduce, cacheKey);
       }
-      const vision = cached
-        ? this.fromCache(cached)
-        : this.visionPath(pixels ?? (image as ImageInput), policy, reduce, cacheKey);
       const { visual, rows, rowsPerLayer: visionRowsPerLayer, layersMs: visionLayersMs, reduceMs } = vision;
       const reduced = rows.grid.length < cfg.imageSeqLength ? rows : null;
       if (reduced) scatterVisual(e, reduced.grid);

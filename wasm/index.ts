@@ -24,7 +24,7 @@ import type { SplitModel } from "./split";
 /** What the Worker serves: a model in this isolate, or the front door of one split across stages. */
 export type ServedModel = Model | SplitModel;
 export { MemorySource, sha256Hex, type ByteSource } from "./source";
-export { VISION_CACHE_ENTRIES, VisionCache, type CachedVision } from "./engine/vision-cache";
+export { RecentMap, VISION_CACHE_ENTRIES, VisionCache, type CachedVision } from "./engine/vision-cache";
 export {
   Model,
   DEFAULT_MAX_TOKENS,

@@ -31,14 +31,14 @@ export function visionCacheKey(imageKey: string, reduce: VisionReduction | null)
   return reduce ? `${imageKey}#${reduce.layer},${reduce.tokens},${reduce.merge ?? 0}` : imageKey;
 }
 
-/** Least-recently-used vision outputs (Map keeps insertion order: the first key is the oldest). */
-export class VisionCache {
-  private readonly entries = new Map<string, CachedVision>();
+/** A least-recently-used map of at most `capacity` entries (Map keeps insertion order: the first is the oldest). */
+export class RecentMap<V> {
+  private readonly entries = new Map<string, V>();
   hits = 0;
   misses = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 0) throw new Error(`vision cache capacity ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 0) throw new Error(`cache capacity ${capacity}`);
   }
 
   get size(): number {
@@ -46,27 +46,28 @@ export class VisionCache {
   }
 
   /** The entry for `key`, now the most recently used; undefined (a miss) if absent. */
-  get(key: string): CachedVision | undefined {
+  get(key: string): V | undefined {
     const v = this.entries.get(key);
-    if (v) {
+    if (v === undefined) this.misses++;
+    else {
       this.entries.delete(key);
       this.entries.set(key, v);
       this.hits++;
-    } else this.misses++;
+    }
     return v;
   }
 
   /** Whether `key` is stored; makes it the most recently used (a plan counting on it keeps it longest). */
   has(key: string): boolean {
     const v = this.entries.get(key);
-    if (!v) return false;
+    if (v === undefined) return false;
     this.entries.delete(key);
     this.entries.set(key, v);
     return true;
   }
 
   /** Stores `v` under `key` as the most recently used, dropping the least recently used past capacity. */
-  set(key: string, v: CachedVision): void {
+  set(key: string, v: V): void {
     this.entries.delete(key);
     if (this.capacity === 0) return;
     this.entries.set(key, v);
@@ -78,10 +79,18 @@ export class VisionCache {
     this.entries.clear();
   }
 
+  /** The stored values, oldest first. */
+  values(): IterableIterator<V> {
+    return this.entries.values();
+  }
+}
+
+/** The vision outputs of recent images, by visionCacheKey. */
+export class VisionCache extends RecentMap<CachedVision> {
   /** Bytes of the stored arrays. */
   get bytes(): number {
     let n = 0;
-    for (const v of this.entries.values()) n += v.visual.byteLength + v.grid.byteLength + v.sizes.byteLength;
+    for (const v of this.values()) n += v.visual.byteLength + v.grid.byteLength + v.sizes.byteLength;
     return n;
   }
 }

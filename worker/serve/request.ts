@@ -4,7 +4,7 @@
 // then a record written after the response: worker/metrics/). Errors are ApiErrors with their status.
 import type { Context } from "hono";
 import { setMetric } from "hono/timing";
-import { VISION_CACHE_ENTRIES, type ImageInput, type SamplingOptions } from "../../wasm/index";
+import { RecentMap, VISION_CACHE_ENTRIES, type ImageInput, type SamplingOptions } from "../../wasm/index";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { checkImage, decodeImage } from "../image/decode";
@@ -104,17 +104,13 @@ export async function beginAnswer(c: Context<AppEnv>, input: AnswerInput) {
 }
 
 /** Thumbnails of recent images by key, for the metrics of follow-ups whose pixels were never decoded. */
-const thumbs = new Map<string, Thumbnail>();
+const thumbs = new RecentMap<Thumbnail>(VISION_CACHE_ENTRIES);
 
 /** The metrics thumbnail of a request's image: made from its pixels, else the one kept for its key. */
 function thumbFor(key: string | null, image: ImageInput | null, side: number): Thumbnail | null {
   if (!image) return key !== null ? (thumbs.get(key) ?? null) : null;
   const t = thumbnail(image, side);
-  if (key !== null) {
-    thumbs.delete(key);
-    thumbs.set(key, t);
-    if (thumbs.size > VISION_CACHE_ENTRIES) thumbs.delete(thumbs.keys().next().value!);
-  }
+  if (key !== null) thumbs.set(key, t);
   return t;
 }
 
