@@ -10,7 +10,8 @@
 // passes. Per row the arithmetic and its order are those of the one-row path, so a row's result does not
 // depend on whether it was paired (an odd last row, or a row that sees no key, takes the one-row path).
 // The second row's scores go to scores + cache_len (the scratch holds two rows).
-// The capture of head-averaged probabilities is done in pass 3's epilogue, from the same scores row.
+// The capture of head-averaged probabilities is done in pass 3's epilogue, from the same scores row; when
+// cap_rows is ascending (as the engine passes it) one cursor finds each row's slots, else a scan per row.
 // With v = 0 (the contract's probabilities-only call) pass 3 is skipped.
 // Differs from the scalar reference only in summation order (dot products, sum of e, sum over keys).
 // f32_attention__relaxed is the same code with every multiply-accumulate as f32x4.relaxed_madd (fused
@@ -78,7 +79,7 @@ function scores_pass<M>(
     s = f32x4.mul(s, vscale);
     if (bias != 0) s = f32x4.add(s, v128.load(bias + ((<usize>j) << 2)));
     v128.store(scores + ((<usize>j) << 2), s);
-    vmx = f32x4.max(vmx, s);
+    vmx = f32x4.pmax(vmx, s);
   }
   let mx = hmax_f32x4(vmx);
   for (; j < nk; j++) {
@@ -102,7 +103,19 @@ function scores_pass<M>(
 function exp_pass(scores: usize, nk: i32, mx: f32): f32 {
   const vm = f32x4.splat(mx);
   let acc = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
   let j = 0;
+  // two vectors per step: independent exp chains overlap (V8 leaves the one-vector loop latency-bound)
+  for (; j + 8 <= nk; j += 8) {
+    const o = (<usize>j) << 2;
+    const e0 = inline.always(exp_f32x4(f32x4.sub(v128.load(scores + o), vm)));
+    const e1 = inline.always(exp_f32x4(f32x4.sub(v128.load(scores + o, 16), vm)));
+    v128.store(scores + o, e0);
+    v128.store(scores + o, e1, 16);
+    acc = f32x4.add(acc, e0);
+    acc1 = f32x4.add(acc1, e1);
+  }
+  acc = f32x4.add(acc, acc1);
   for (; j + 4 <= nk; j += 4) {
     const o = (<usize>j) << 2;
     const e = inline.always(exp_f32x4(f32x4.sub(v128.load(scores + o), vm)));
@@ -241,8 +254,8 @@ function scores_pair<M>(
     }
     v128.store(s0 + ((<usize>j) << 2), sa);
     v128.store(s1 + ((<usize>j) << 2), sb);
-    vmx0 = f32x4.max(vmx0, sa);
-    vmx1 = f32x4.max(vmx1, sb);
+    vmx0 = f32x4.pmax(vmx0, sa);
+    vmx1 = f32x4.pmax(vmx1, sb);
   }
   pair_mx1 = hmax_f32x4(vmx1);
   return hmax_f32x4(vmx0);
@@ -339,6 +352,49 @@ function keys_seen(i: i32, mq: i32, cache_len: i32, causal: i32): i32 {
   return causal != 0 ? min(cache_len - mq + i + 1, cache_len) : cache_len;
 }
 
+/** True when cap_rows [n] is ascending (the engine's order): the capture then walks it with a cursor. */
+function ascending(cap_rows: usize, n: i32): bool {
+  for (let s = 1; s < n; s++) {
+    if (load<i32>(cap_rows + ((<usize>s) << 2)) < load<i32>(cap_rows + ((<usize>(s - 1)) << 2))) return false;
+  }
+  return true;
+}
+
+/** First capture slot at or after `from` whose row is >= i (ascending cap_rows). */
+function slot_from(cap_rows: usize, n: i32, from: i32, i: i32): i32 {
+  let s = from;
+  while (s < n && load<i32>(cap_rows + ((<usize>s) << 2)) < i) s++;
+  return s;
+}
+
+/**
+ * Adds row i's probabilities (scores row, 1 / sum e = inv) to every capture slot of row i: slots
+ * lo <= s < hi when the rows are ascending (lo = -1: not), else every slot that lists i.
+ */
+function capture_row(
+  i: i32,
+  lo: i32,
+  hi: i32,
+  cap_rows: usize,
+  cap_count: i32,
+  cap_out: usize,
+  cache_len: i32,
+  scores: usize,
+  nk: i32,
+  inv: f32,
+  inv_h: f32,
+): void {
+  if (lo >= 0) {
+    for (let s = lo; s < hi; s++)
+      capture_add(cap_out + ((<usize>s * cache_len) << 2), scores, nk, inv, inv_h);
+    return;
+  }
+  for (let s = 0; s < cap_count; s++) {
+    if (load<i32>(cap_rows + ((<usize>s) << 2)) != i) continue;
+    capture_add(cap_out + ((<usize>s * cache_len) << 2), scores, nk, inv, inv_h);
+  }
+}
+
 /** The kernel body, instantiated for __simd (Exact) and __relaxed (Fused). */
 function attention<M>(
   q: usize,
@@ -365,6 +421,8 @@ function attention<M>(
   const inv_h: f32 = <f32>1 / <f32>hq;
   const ldkv4 = (<usize>ld_kv) << 2;
   if (cap_count > 0) memory.fill(cap_out, 0, (<usize>cap_count * cache_len) << 2);
+  const sorted = cap_count > 0 && ascending(cap_rows, cap_count);
+  let cursor = 0;
   const s1 = scores + ((<usize>cache_len) << 2); // row 1's scores in the pair path
   const d16 = d & ~15;
   let i = 0;
@@ -375,6 +433,18 @@ function attention<M>(
     const nk1 = keys_seen(i + 1, mq, cache_len, causal);
     if (nk0 <= 0) break; // rows that see no key: the one-row path below zeroes them
     const j4 = nk0 & ~3;
+    // capture slots of rows i and i + 1 (one cursor over ascending rows instead of a scan per head)
+    let lo0 = -1;
+    let hi0 = -1;
+    let lo1 = -1;
+    let hi1 = -1;
+    if (sorted) {
+      lo0 = slot_from(cap_rows, cap_count, cursor, i);
+      hi0 = slot_from(cap_rows, cap_count, lo0, i + 1);
+      lo1 = hi0;
+      hi1 = slot_from(cap_rows, cap_count, lo1, i + 2);
+      cursor = hi1;
+    }
     for (let h = 0; h < hq; h++) {
       const q0 = q + ((<usize>i * ld_q + h * d) << 2);
       const q1 = q0 + ((<usize>ld_q) << 2);
@@ -394,15 +464,21 @@ function attention<M>(
           pv_pass<M>(o1, vh, ldkv4, nk1, d, s1, inv1, d16);
         }
       }
-      for (let s = 0; s < cap_count; s++) {
-        const r = load<i32>(cap_rows + ((<usize>s) << 2));
-        if (r == i) capture_add(cap_out + ((<usize>s * cache_len) << 2), scores, nk0, inv0, inv_h);
-        else if (r == i + 1) capture_add(cap_out + ((<usize>s * cache_len) << 2), s1, nk1, inv1, inv_h);
+      if (cap_count > 0) {
+        capture_row(i, lo0, hi0, cap_rows, cap_count, cap_out, cache_len, scores, nk0, inv0, inv_h);
+        capture_row(i + 1, lo1, hi1, cap_rows, cap_count, cap_out, cache_len, s1, nk1, inv1, inv_h);
       }
     }
   }
   for (; i < mq; i++) {
     const nk = keys_seen(i, mq, cache_len, causal);
+    let lo = -1;
+    let hi = -1;
+    if (sorted) {
+      lo = slot_from(cap_rows, cap_count, cursor, i);
+      hi = slot_from(cap_rows, cap_count, lo, i + 1);
+      cursor = hi;
+    }
     for (let h = 0; h < hq; h++) {
       const qi = q + ((<usize>i * ld_q + h * d) << 2);
       const oi = out + ((<usize>i * ld_o + h * d) << 2);
@@ -414,10 +490,8 @@ function attention<M>(
       const mx = scores_pass<M>(qi, k + kvh, ldkv4, nk, d, scale, key_bias, scores);
       const inv: f32 = <f32>1 / exp_pass(scores, nk, mx);
       if (v != 0) pv_pass<M>(oi, v + kvh, ldkv4, nk, d, scores, inv);
-      for (let s = 0; s < cap_count; s++) {
-        if (load<i32>(cap_rows + ((<usize>s) << 2)) != i) continue;
-        capture_add(cap_out + ((<usize>s * cache_len) << 2), scores, nk, inv, inv_h);
-      }
+      if (cap_count > 0)
+        capture_row(i, lo, hi, cap_rows, cap_count, cap_out, cache_len, scores, nk, inv, inv_h);
     }
   }
 }

@@ -1,15 +1,15 @@
 // Elementwise activations over n contiguous f32 values, and the row bias add that follows a GEMM.
-//   GELU (exact erf form, torch.nn.GELU() default): gelu(x) = x * Phi(x), Phi(x) = erfc(-x / sqrt2) / 2.
-//     erfc comes from Abramowitz & Stegun 7.1.26 (./math.ts, |error| <= 1.5e-7, the formula of PyTorch's
-//     vectorized CPU erf); for x >= 0, Phi = 1 - erfc(x/sqrt2)/2, for x < 0, Phi = erfc(|x|/sqrt2)/2, which
-//     keeps small negative outputs accurate (no 1 + erf cancellation). So |gelu - exact| <~ |x| * 1e-7.
+//   GELU (exact erf form, torch.nn.GELU() default): gelu(x) = x * Phi(x), Phi(x) = (1 + erf(x / sqrt2)) / 2,
+//     erf from the rational approximation of ./math.ts (|error| <= 4e-7, no exp), so |Phi - exact| <=
+//     2e-7 + rounding and |gelu - exact| <~ |x| * 3e-7. For x << 0 the output is tiny and only its absolute
+//     error is controlled (1 + erf cancels there; erf is clamped to [-1, 1], so Phi >= 0 and the sign holds).
 //     The tanh approximation is NOT used: the PyTorch reference model uses the erf form.
 //   SwiGLU: out = silu(gate) * up, silu(g) = g / (1 + exp(-g)).
 //   Bias add: x[r, :] += b over m rows of n.
 // Scalar and SIMD variants perform the same IEEE operations per element, so they are bit-identical.
 // All kernels may run in place (out aliasing an input).
 // Requires: SIMD128 for the __simd variants.
-import { erfc_pos_f32, erfc_pos_f32x4, exp_f32, exp_f32x4, K_ONE } from "./math";
+import { erf_f32, erf_f32x4, exp_f32, exp_f32x4, K_ONE } from "./math";
 
 const SQRT1_2: f32 = 0.707106781;
 // Lane-replicated rows of the loop constants (./math.ts says why they are loads, not splats).
@@ -21,27 +21,34 @@ export function f32_gelu__scalar(x: usize, out: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
     const o = (<usize>i) << 2;
     const v = load<f32>(x + o);
-    const h = <f32>0.5 * erfc_pos_f32(Mathf.abs(v) * SQRT1_2);
-    store<f32>(out + o, v * (v >= 0 ? <f32>1 - h : h));
+    store<f32>(out + o, v * (<f32>0.5 + <f32>0.5 * erf_f32(v * SQRT1_2)));
   }
 }
 
 /** GELU (erf form), SIMD. Same signature as the scalar reference. */
 export function f32_gelu__simd(x: usize, out: usize, n: i32): void {
   let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = (<usize>i) << 2;
+    const v0 = v128.load(x + o);
+    const v1 = v128.load(x + o, 16);
+    const e0 = inline.always(erf_f32x4(f32x4.mul(v0, v128.load(K_SQRT1_2))));
+    const e1 = inline.always(erf_f32x4(f32x4.mul(v1, v128.load(K_SQRT1_2))));
+    const half = v128.load(K_HALF);
+    v128.store(out + o, f32x4.mul(v0, f32x4.add(half, f32x4.mul(half, e0))));
+    v128.store(out + o, f32x4.mul(v1, f32x4.add(half, f32x4.mul(half, e1))), 16);
+  }
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
     const v = v128.load(x + o);
-    const a = f32x4.mul(f32x4.abs(v), v128.load(K_SQRT1_2));
-    const h = f32x4.mul(v128.load(K_HALF), inline.always(erfc_pos_f32x4(a)));
-    const phi = v128.bitselect(f32x4.sub(v128.load(K_ONE), h), h, f32x4.ge(v, f32x4.splat(0)));
-    v128.store(out + o, f32x4.mul(v, phi));
+    const e = inline.always(erf_f32x4(f32x4.mul(v, v128.load(K_SQRT1_2))));
+    const half = v128.load(K_HALF);
+    v128.store(out + o, f32x4.mul(v, f32x4.add(half, f32x4.mul(half, e))));
   }
   for (; i < n; i++) {
     const o = (<usize>i) << 2;
     const v = load<f32>(x + o);
-    const h = <f32>0.5 * erfc_pos_f32(Mathf.abs(v) * SQRT1_2);
-    store<f32>(out + o, v * (v >= 0 ? <f32>1 - h : h));
+    store<f32>(out + o, v * (<f32>0.5 + <f32>0.5 * erf_f32(v * SQRT1_2)));
   }
 }
 
@@ -58,6 +65,15 @@ export function f32_swiglu__scalar(gate: usize, up: usize, out: usize, n: i32): 
 export function f32_swiglu__simd(gate: usize, up: usize, out: usize, n: i32): void {
   const one = v128.load(K_ONE);
   let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = (<usize>i) << 2;
+    const g0 = v128.load(gate + o);
+    const g1 = v128.load(gate + o, 16);
+    const s0 = f32x4.div(g0, f32x4.add(one, inline.always(exp_f32x4(f32x4.neg(g0)))));
+    const s1 = f32x4.div(g1, f32x4.add(one, inline.always(exp_f32x4(f32x4.neg(g1)))));
+    v128.store(out + o, f32x4.mul(s0, v128.load(up + o)));
+    v128.store(out + o, f32x4.mul(s1, v128.load(up + o, 16)), 16);
+  }
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
     const g = v128.load(gate + o);
