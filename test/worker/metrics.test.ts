@@ -16,6 +16,7 @@ const IMAGE_SIZE = parseConfig(JSON.parse(new TextDecoder().decode(WEIGHT_FILES.
 
 interface Report {
   count: number;
+  vision_cached: number;
   methods: Record<string, number>;
   ttft_ms: { count: number; p50: number | null; p95: number | null; p99: number | null };
   itl_ms: { count: number; p50: number | null; p95: number | null; p99: number | null };
@@ -25,7 +26,7 @@ interface Report {
 
 interface Answer {
   usage: { completion_tokens: number };
-  atp: { visual_tokens: { per_layer: number[]; total: number } };
+  atp: { visual_tokens: { per_layer: number[]; total: number }; vision_cached: boolean };
 }
 
 /** Polls /v1/metrics until `n` requests are recorded (the writes run after the responses). */
@@ -74,15 +75,19 @@ describe("recorded requests", () => {
       expect(q.model).toBe("atp-tiny");
       expect(q.route).toBe("/v1/chat/completions");
       expect(q.has_thumb).toBe(true);
+      expect(q.vision_cached).toBe(a.atp.vision_cached);
       const b = q.breakdown;
+      if (q.vision_cached) expect([b.preprocess, b.vision]).toEqual([0, 0]);
       expect(b.llm_layers).toHaveLength(a.atp.visual_tokens.per_layer.length);
       const parts =
         b.image_decode + b.model_wait + b.queue + b.preprocess + b.vision + b.projector + b.pruning;
       expect(parts + b.llm_layers.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(q.ttft_ms + 1e-2);
       expect(q.ttft_ms).toBeGreaterThan(0);
     });
-    // the first request loaded the model; the others found it loaded
+    // the first request loaded the model; the others found it loaded, and the image's vision output
     expect(r.requests.map((q) => q.cold).sort()).toEqual([false, false, true]);
+    expect(answers.map((a) => a.atp.vision_cached)).toEqual([false, true, true]); // one image, asked thrice
+    expect(r.vision_cached).toBe(2);
     expect(r.ttft_ms.count).toBe(3);
     const itlCount = r.requests.reduce((n, q) => n + q.itl_ms.length, 0);
     expect(r.itl_ms.count).toBe(itlCount);
@@ -196,6 +201,7 @@ describe("retention", () => {
     method,
     budget: null,
     cold: false,
+    vision_cached: false,
     stopped_by: "eos",
     prompt_tokens: 10,
     ttft_ms: 5,
@@ -229,12 +235,17 @@ describe("retention", () => {
     await store().record({ ...frozen, estimate: { ttft_ms: 12, itl_ms: 0.3, cpu_ms: 14 } });
     await store().record({ ...frozen, estimate: { ttft_ms: 16, itl_ms: 0.5, cpu_ms: 18 } });
     await store().record(record(now, method)); // no cost table: no estimate
+    // a row written before records had vision_cached reads false
+    const { vision_cached: _, ...older } = record(now, method);
+    await store().record(older as MetricsRecord);
     const r = (await (await call(`/v1/metrics?method=${method}`)).json()) as Report & {
       estimate: Record<string, { count: number; p50: number | null }>;
       frozen_clock: number;
     };
-    expect(r.count).toBe(3);
+    expect(r.count).toBe(4);
     expect(r.frozen_clock).toBe(2);
+    expect(r.vision_cached).toBe(0);
+    expect(r.requests.map((q) => q.vision_cached)).toEqual([false, false, false, false]);
     expect(r.estimate.ttft_ms).toMatchObject({ count: 2, p50: 14 });
     expect(r.estimate.itl_ms).toMatchObject({ count: 2, p50: 0.4 });
     expect(r.estimate.cpu_ms).toMatchObject({ count: 2, p50: 16 });

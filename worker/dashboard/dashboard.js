@@ -90,6 +90,7 @@ function renderCards(r) {
     card("tokens / s", r.itl_ms.mean ? fmt(1000 / r.itl_ms.mean, 0) : "–", "decode, from mean ITL"),
     card("tokens measured", r.itl_ms.count, "inter-token gaps"),
     card("cold starts", cold, "model loaded by the request"),
+    card("vision reused", r.vision_cached ?? 0, "follow-ups on an image seen before: no encoder"),
     card(
       "visual tokens kept",
       kept == null ? "–" : `${fmt(100 * kept, 0)}%`,
@@ -112,6 +113,7 @@ function renderTable(requests) {
       el("td", "", tag),
       el("td", "", q.budget ?? "–"),
       el("td", q.cold ? "cold" : "", q.cold ? "cold" : "warm"),
+      el("td", "", q.vision_cached ? "reused" : "computed"),
       el("td", "", fmt(q.ttft_ms)),
       el("td", "", fmt(itl[Math.floor((itl.length - 1) / 2)], 2)),
       el("td", "", q.itl_ms.length + 1),

@@ -36,6 +36,12 @@ export interface MetricsRecord {
   budget: number | null;
   /** True when this request had to load the model (first request of an isolate). */
   cold: boolean;
+  /**
+   * True when the model reused the vision output of an image it had seen (a follow-up question on the
+   * same file: no decode, encoder or projector; docs/cost.md "Repeated images"). Rows recorded before
+   * the field existed read false.
+   */
+  vision_cached: boolean;
   stopped_by: string;
   prompt_tokens: number;
   /** Arrival to the first token, ms. */
@@ -104,6 +110,7 @@ export function buildRecord(o: Outcome, m: RequestMarks): MetricsRecord {
     method: s.method,
     budget: m.budget,
     cold: m.cold,
+    vision_cached: s.visionCached,
     stopped_by: o.stoppedBy,
     prompt_tokens: s.promptTokens,
     ttft_ms: ms(ttft),

@@ -71,6 +71,8 @@ export interface MetricsReport {
   estimate: { ttft_ms: Percentiles; itl_ms: Percentiles; cpu_ms: Percentiles };
   /** Requests whose in-process clock stood still (measured figures ~0: use the estimate). */
   frozen_clock: number;
+  /** Requests answered from a cached vision output (follow-ups on an image seen before). */
+  vision_cached: number;
   /** CPU and wall time per request from Cloudflare's traces (the Tail Worker), over the traced requests. */
   trace: { cpu_ms: Percentiles; wall_ms: Percentiles };
   /** Percentiles per time bucket, over the span from the oldest to the newest request read. */
@@ -182,6 +184,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
     const est = { ttft: [] as number[], itl: [] as number[], cpu: [] as number[] };
     const traced = { cpu: [] as number[], wall: [] as number[] };
     let frozen = 0;
+    let cached = 0;
     for (const r of parsed) {
       ttft.push(r.ttft_ms);
       for (const x of r.itl_ms) itl.push(x);
@@ -191,6 +194,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
         est.cpu.push(r.estimate.cpu_ms);
       }
       if (r.clock === "frozen") frozen++;
+      if (r.vision_cached) cached++;
       if (r.trace) {
         traced.cpu.push(r.trace.cpu_ms);
         traced.wall.push(r.trace.wall_ms);
@@ -213,6 +217,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
         cpu_ms: percentiles(est.cpu),
       },
       frozen_clock: frozen,
+      vision_cached: cached,
       trace: { cpu_ms: percentiles(traced.cpu), wall_ms: percentiles(traced.wall) },
       series: latencySeries(samples, first, last, q.buckets),
       requests: parsed.slice(0, q.limit),
@@ -242,6 +247,7 @@ export class MetricsStore extends DurableObject<StoreEnv> {
 
 function toRequestRow(row: Row): RequestRow {
   return {
+    vision_cached: false, // rows from before the field: the body's value, when present, replaces it
     id: row.id,
     has_thumb: row.has_thumb > 0,
     trace:
