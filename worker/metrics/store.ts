@@ -246,15 +246,16 @@ export class MetricsStore extends DurableObject<StoreEnv> {
 }
 
 function toRequestRow(row: Row): RequestRow {
+  const body = JSON.parse(row.body) as Omit<RequestRow, "id" | "has_thumb" | "trace">;
   return {
-    vision_cached: false, // rows from before the field: the body's value, when present, replaces it
     id: row.id,
     has_thumb: row.has_thumb > 0,
     trace:
       row.trace_cpu === null || row.trace_cpu === undefined
         ? null
         : { cpu_ms: row.trace_cpu, wall_ms: row.trace_wall ?? 0, outcome: row.trace_outcome ?? "" },
-    ...(JSON.parse(row.body) as Omit<RequestRow, "id" | "has_thumb" | "trace">),
+    ...body,
+    vision_cached: body.vision_cached ?? false, // rows recorded before the field
   };
 }
 
