@@ -433,18 +433,16 @@ function attention<M>(
     const nk1 = keys_seen(i + 1, mq, cache_len, causal);
     if (nk0 <= 0) break; // rows that see no key: the one-row path below zeroes them
     const j4 = nk0 & ~3;
-    // capture slots of rows i and i + 1 (one cursor over ascending rows instead of a scan per head)
+    // capture slots of rows i and i + 1: [lo0, lo1) and [lo1, cursor) (one cursor over ascending rows
+    // instead of a scan per head)
     let lo0 = -1;
-    let hi0 = -1;
     let lo1 = -1;
-    let hi1 = -1;
     if (sorted) {
       lo0 = slot_from(cap_rows, cap_count, cursor, i);
-      hi0 = slot_from(cap_rows, cap_count, lo0, i + 1);
-      lo1 = hi0;
-      hi1 = slot_from(cap_rows, cap_count, lo1, i + 2);
-      cursor = hi1;
+      lo1 = slot_from(cap_rows, cap_count, lo0, i + 1);
+      cursor = slot_from(cap_rows, cap_count, lo1, i + 2);
     }
+    const hi1 = cursor;
     for (let h = 0; h < hq; h++) {
       const q0 = q + ((<usize>i * ld_q + h * d) << 2);
       const q1 = q0 + ((<usize>ld_q) << 2);
@@ -465,7 +463,7 @@ function attention<M>(
         }
       }
       if (cap_count > 0) {
-        capture_row(i, lo0, hi0, cap_rows, cap_count, cap_out, cache_len, scores, nk0, inv0, inv_h);
+        capture_row(i, lo0, lo1, cap_rows, cap_count, cap_out, cache_len, scores, nk0, inv0, inv_h);
         capture_row(i + 1, lo1, hi1, cap_rows, cap_count, cap_out, cache_len, s1, nk1, inv1, inv_h);
       }
     }
@@ -473,12 +471,11 @@ function attention<M>(
   for (; i < mq; i++) {
     const nk = keys_seen(i, mq, cache_len, causal);
     let lo = -1;
-    let hi = -1;
     if (sorted) {
       lo = slot_from(cap_rows, cap_count, cursor, i);
-      hi = slot_from(cap_rows, cap_count, lo, i + 1);
-      cursor = hi;
+      cursor = slot_from(cap_rows, cap_count, lo, i + 1);
     }
+    const hi = cursor;
     for (let h = 0; h < hq; h++) {
       const qi = q + ((<usize>i * ld_q + h * d) << 2);
       const oi = out + ((<usize>i * ld_o + h * d) << 2);
