@@ -192,6 +192,15 @@ class ATP(nn.Module):
         self.modules_.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("atp.")})
 
 
+def shift_spatial(atp: "ATP", d: float):
+    """Adds d to every module's z_s bias (train_atp.py --shift-z-s): theta_s = sigmoid(z_s) moves the same way on
+    every instance, so a start whose theta_s sits between two SAP levels can be moved above one of them (the
+    stride-4 grid's 1 - lambda / 16) and the importance branch left to spend those tokens."""
+    with torch.no_grad():
+        for mod in atp.modules_:
+            mod.mlp.fc2.bias[1] += d
+
+
 def uniform_grid(grid: int, n: float) -> List[int]:
     """wasm/pruning/select.ts uniformGrid: the rows x cols sub-grid nearest n tokens, centred in each cell."""
     jsround = lambda v: math.floor(v + 0.5)  # Math.round, not Python's half-to-even

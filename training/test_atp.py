@@ -17,12 +17,14 @@
 8. with `question_state` the MLP reads the instruction rows' mean hidden state (RMS-normalised) where the module
    decides: zero weights on it give the statistics-only thresholds, nonzero ones differ per question;
 9. the budget terms hold batch means only (flat and mean schedules), and the multipliers of --budget lagrange
-   move the kept share to the target where the L1 penalty's gradient would only flip sign.
+   move the kept share to the target where the L1 penalty's gradient would only flip sign;
+10. --shift-z-s (atp.shift_spatial) lifts theta_s on every instance: the fixed spatial grid goes from the
+   stride-6, -4 grids' 13 tokens to the stride-6 grid's 4.
 """
 
 import torch
 
-from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, question_state, GridSelect, atp_forward, budget_gap, budget_losses, grid_tokens, scene_loss, scene_targets, sap_scores, scores, uniform_grid
+from atp import NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, question_state, GridSelect, atp_forward, budget_gap, budget_losses, grid_tokens, scene_loss, scene_targets, sap_scores, scores, shift_spatial, uniform_grid
 from model import LlavaConfig, LlavaForConditionalGeneration, TextConfig, rope_cos_sin
 
 TOL = 2e-4  # f32, same maths (masked softmax renormalised vs keys removed): rounding only
@@ -166,6 +168,27 @@ def test_budget_monotone_and_sap():
     assert all(a <= b + 1e-6 for a, b in zip(means, means[1:])), means  # larger beta: lower thresholds
     s = sap_scores(12, [6, 4, 3, 2], 3.0).view(12, 12)
     assert abs(s[2, 2].item() - (1 - 3 / 36)) < 1e-6 and abs(s[0, 0].item() - 0.25) < 1e-6 and s[0, 1] == 0
+
+
+@torch.no_grad()
+def test_shift_spatial():
+    """--shift-z-s moves theta_s on every instance: from between the stride-3 and stride-4 levels (16 + 9 + 4
+    grid tokens, overlaps counted once) to above the stride-4 level (the stride-6 grid's 4 tokens alone)."""
+    m, atp = tiny()
+    px, idx, ids, valid, pos, n_instr = batch()
+    for mod in atp.modules_:
+        mod.mlp.fc2.weight.zero_()
+        mod.mlp.fc2.bias.copy_(torch.tensor([100.0, 0.8]))  # t_r 100: nothing by importance; theta_s 0.69
+    s_s = atp.s_s
+    _, _, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr)
+    assert torch.equal(info[0]["hard"], (s_s > torch.sigmoid(torch.tensor(0.8))).float().expand_as(info[0]["hard"]))
+    before = int(info[0]["hard"][0].sum())
+    shift_spatial(atp, 1.0)  # theta_s sigmoid(1.8) = 0.858: between 1 - 3/16 and 1 - 3/36
+    _, _, info = atp_forward(m, atp, px, idx, ids, valid, pos, n_instr)
+    after = info[0]["hard"].sum(-1)
+    assert before == int((s_s > 0.69).sum()) and before > 4, before
+    assert after.tolist() == [4.0] * len(after), after
+    assert all(abs(mod.mlp.fc2.bias[1].item() - 1.8) < 1e-6 for mod in atp.modules_)
 
 
 def uniform_causal(n: int, alive: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 import allocator
 from atp import (NUM_FEATURES, ATP, ATPConfig, BudgetMultipliers, GridSelect, atp_forward, budget_gap, budget_losses,
-                 flat_level, scene_loss, scene_targets)
+                 flat_level, scene_loss, scene_targets, shift_spatial)
 from data import FAMILIES, Split, TrainStream, make_batch, parse_family_values, ready_train_files
 from model import LlavaConfig, LlavaForConditionalGeneration
 from precision import autocast
@@ -103,6 +103,10 @@ def parse_args(argv=None):
     ap.add_argument("--scene-by-image", action="store_true",
                     help="--scene-prior: hold each image's mean share over its questions, not each question's "
                          "(the question state then moves tokens between an image's questions)")
+    ap.add_argument("--shift-z-s", type=float, default=0.0,
+                    help="with --init-atp: add this to every module's z_s bias at the start (atp.shift_spatial): "
+                         "e.g. 0.66 lifts the served theta_s ~0.77 above the stride-4 level 0.8125, so that the fixed "
+                         "spatial grid is the stride-6 one alone and the importance branch spends the rest")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows (-1: before layer 0, the LLM's input)")
     return ap.parse_args(argv)
 
@@ -227,6 +231,10 @@ def main(argv=None):
             return v.reshape(w.shape)
 
         atp.load_export_state({k: widened(k, v) for k, v in ck["atp"].items()})
+        if a.shift_z_s:
+            shift_spatial(atp, a.shift_z_s)
+    elif a.shift_z_s:
+        raise SystemExit("train_atp: --shift-z-s needs --init-atp")
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.05, "lr0": a.lr},
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0, "lr0": a.lr},
               {"params": list(atp.parameters()), "weight_decay": 0.0, "lr0": a.lr_atp}]
@@ -260,7 +268,8 @@ def main(argv=None):
     fam_w = parse_family_values(a.family_weight, "--family-weight", 10.0)
     fam_table = torch.tensor([fam_w.get(f, 1.0) for f in FAMILIES])
     t_start = t_ckpt = t_win = time.time()
-    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
+    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0,
+           "theta_s": 0.0}
     model.train()
     while total == 0 or step < total:
         split, ims = stream.next_images()
@@ -276,7 +285,7 @@ def main(argv=None):
             with autocast(dev):
                 logits = batch_logits(model, b).float()
         else:
-            logits, kept, _ = run_batch(model, atp, b, dev, straight_through=not a.soft)
+            logits, kept, info = run_batch(model, atp, b, dev, straight_through=not a.soft)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
         loss = ce
         objs = torch.tensor([float(split.n_objects(im)) for im in ims], device=dev)[b["img_index"]]  # (B,)
@@ -318,6 +327,8 @@ def main(argv=None):
             win["spread"] += (k0.std() / k0.mean().clamp_min(1e-6)).item()
             kc, oc = k0 - k0.mean(), objs - objs.mean()
             win["corr"] += ((kc * oc).sum() / ((kc.norm() * oc.norm()).clamp_min(1e-9))).item()
+            if info and "theta_s" in info[0]:  # module 0's spatial threshold, mean over the batch
+                win["theta_s"] += info[0]["theta_s"].float().mean().item()
         if step == 5:
             t_plan = time.time()
         if step == 15 and total == 0:
@@ -332,13 +343,15 @@ def main(argv=None):
                    "scene": round(win["scene"] / n, 4),
                    "kept_per_layer": [round(v, 3) for v in kl], "kept_mean": round(sum(kl) / len(kl), 4),
                    "s_per_step": round((time.time() - t_win) / n, 2),
-                   "spread": round(win["spread"] / n, 3), "corr_objects": round(win["corr"] / n, 3)}
+                   "spread": round(win["spread"] / n, 3), "corr_objects": round(win["corr"] / n, 3),
+                   "theta_s": round(win["theta_s"] / n, 4)}
             if duals is not None:
                 rec["mu"] = [round(v, 2) for v in duals.mu.tolist()]
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0}
+            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0,
+                   "theta_s": 0.0}
             t_win = time.time()
         last = total and step >= total
         if step % a.eval_every == 0 or last:
