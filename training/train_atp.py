@@ -105,8 +105,8 @@ def parse_args(argv=None):
                          "(the question state then moves tokens between an image's questions)")
     ap.add_argument("--shift-z-s", type=float, default=0.0,
                     help="with --init-atp: add this to every module's z_s bias at the start (atp.shift_spatial): "
-                         "e.g. 0.66 lifts the served theta_s ~0.77 above the stride-4 level 0.8125, so that the fixed "
-                         "spatial grid is the stride-6 one alone and the importance branch spends the rest")
+                         "e.g. 0.95 lifts the served soup's theta_s ~0.71 to ~0.86, above the stride-4 level 0.8125, so that the "
+                         "fixed spatial grid is the stride-6 one alone and the importance branch spends the rest")
     ap.add_argument("--grid-layer", type=int, default=0, help="with --select grid: the layer the grid follows (-1: before layer 0, the LLM's input)")
     return ap.parse_args(argv)
 
@@ -268,8 +268,11 @@ def main(argv=None):
     fam_w = parse_family_values(a.family_weight, "--family-weight", 10.0)
     fam_table = torch.tensor([fam_w.get(f, 1.0) for f in FAMILIES])
     t_start = t_ckpt = t_win = time.time()
-    win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0,
-           "theta_s": 0.0}
+    def new_window():  # the sums a log line averages over its pruned steps
+        return {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0,
+                "theta_s": 0.0}
+
+    win = new_window()
     model.train()
     while total == 0 or step < total:
         split, ims = stream.next_images()
@@ -350,8 +353,7 @@ def main(argv=None):
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            win = {"ce": 0.0, "depth": 0.0, "target": 0.0, "scene": 0.0, "n": 0, "kept": None, "spread": 0.0, "corr": 0.0,
-                   "theta_s": 0.0}
+            win = new_window()
             t_win = time.time()
         last = total and step >= total
         if step % a.eval_every == 0 or last:
