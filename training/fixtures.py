@@ -50,13 +50,13 @@ def _write(dirpath: str, name: str, t: torch.Tensor) -> dict:
 
 @torch.no_grad()
 def write_fixtures(model, data_dir: str, out_dir: str):
+    split = Split(os.path.join(data_dir, "test"))  # inputs first: a missing one leaves the old fixtures in place
+    id2tok = load_id_to_token(os.path.join(data_dir, "tokenizer.json"))
     os.makedirs(out_dir, exist_ok=True)
     for f in os.listdir(out_dir):  # regenerate from scratch: stale files would mislead
         if f.endswith((".f32", ".u8", ".json")):
             os.remove(os.path.join(out_dir, f))
     c = model.config
-    split = Split(os.path.join(data_dir, "test"))
-    id2tok = load_id_to_token(os.path.join(data_dir, "tokenizer.json"))
     qids = pick_questions(split)
     images = sorted({split.questions[q]["image"] for q in qids})
     L = c.text_config.num_hidden_layers

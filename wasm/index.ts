@@ -73,6 +73,7 @@ export {
   platformRow,
   predictCost,
   rowsPerLayer,
+  withPointsOf,
   type BudgetPoint,
   type CostPrediction,
   type CostRates,

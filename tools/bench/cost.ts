@@ -15,16 +15,17 @@
 //    each phase in one seeded shuffle, cost-measure.ts measureBracketed: a slow spell then falls on every
 //    method alike, but on steady hosts its predictions came out worse, docs/cost.md), and 30 unpruned
 //    sentinel requests run before and after the calibration and the check: when their mean TTFT moves by
-//    more than 10% over the run, the host did not hold its speed and --write keeps the old table (--force
-//    writes anyway).
+//    more than 10% over the run, the host did not hold its speed and --write keeps the old table's rates and
+//    timings, taking only this run's budget points into every row (--force writes the new row anyway).
 // --vision LAYER,TOKENS,MERGE (default 1,96,0; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it: a budget that the point misses tries the twin before
 // fewer LLM tokens (on test, ATP at 25% with 1,96,0: 83.8% vs 84.1 unreduced, 19% fewer vision MACs).
 // --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml). --write stores the
 // table with the model (weights/cost.json, named in manifest.json; then `atp.cpu_budget_ms` works in the
 // API), replacing the row of this runtime, build and host class (wasm/engine/cost.ts platformKey) and
-// keeping the others. Max tokens per request: 24 for captions, 4 otherwise (a client
-// asking a one-word question sets a small max_tokens; the budget plans for all of them).
+// keeping the others' rates and timings with this run's budget points (withPointsOf: after new weights).
+// Max tokens per request: 24 for captions, 4 otherwise (a client asking a one-word question sets a small
+// max_tokens; the budget plans for all of them).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { encode as encodeJpeg } from "jpeg-js";
@@ -51,6 +52,7 @@ import {
   type VisionReduction,
   visionLayersRun,
   visionReduction,
+  withPointsOf,
 } from "../../wasm/index";
 import { knobsFor } from "../eval/calibrate";
 import { itemImage, loadSplit, type EvalItem } from "../eval/data";
@@ -357,9 +359,13 @@ async function main(): Promise<void> {
     methods: methodPoints,
   };
   const kept = previous ? (JSON.parse(new TextDecoder().decode(previous)) as CostTable) : null;
+  // the other host classes keep their rates and timings; their budget points (knobs and counts: the
+  // weights', not the host's) become this run's, so that new weights leave no row planning with old counts
   const others =
     kept?.format === COST_FORMAT && kept.modelId === manifest.model_id
-      ? kept.platforms.filter((p) => p.key !== row.key)
+      ? kept.platforms
+          .filter((p) => p.key !== row.key)
+          .map((p) => withPointsOf(p, methodPoints, row.measuredAt))
       : [];
   const table: CostTable = { format: COST_FORMAT, modelId: manifest.model_id, platforms: [row, ...others] };
   console.log(`rates (${row.key}, ${row.host}): ${JSON.stringify(rates)}`);
@@ -536,12 +542,24 @@ async function main(): Promise<void> {
   writeFileSync(values.json!, JSON.stringify(report, null, 2) + "\n");
   console.log(JSON.stringify({ prediction, budgets: budgetRows }, null, 1));
   const steady = drift <= DRIFT_LIMIT;
+  // a host that did not hold its speed leaves every row's rates and timings as they were, but the budget
+  // points (counts: the weights', not the host's) are still this run's, so new weights get their own
+  const written: CostTable | null = !values.write
+    ? null
+    : steady || values.force
+      ? table
+      : kept?.format === COST_FORMAT && kept.modelId === manifest.model_id
+        ? { ...kept, platforms: kept.platforms.map((p) => withPointsOf(p, methodPoints, row.measuredAt)) }
+        : null;
   if (values.write && !steady && !values.force)
     console.error(
       `bench:cost: the host's speed moved ${(100 * drift).toFixed(1)}% during the run (limit ${100 * DRIFT_LIMIT}%): ` +
-        `weights/cost.json NOT written (rerun on a steadier host, or --force)`,
+        (written
+          ? "weights/cost.json keeps its rates, with this run's budget points"
+          : "weights/cost.json NOT written (no table to keep)") +
+        " (rerun on a steadier host, or --force)",
     );
-  if (values.write && (steady || values.force)) {
+  if (written) {
     // the manifest as the converter wrote it, plus the cost entry
     const path = join(values.weights!, "manifest.json");
     const original = JSON.parse(readFileSync(path, "utf8")) as typeof manifest;
@@ -549,7 +567,7 @@ async function main(): Promise<void> {
     delete original.files["cost.json"];
     const files = withCostTable(
       new Map([["manifest.json", new TextEncoder().encode(JSON.stringify(original, null, 2) + "\n")]]),
-      new TextEncoder().encode(JSON.stringify(table, null, 2) + "\n"),
+      new TextEncoder().encode(JSON.stringify(written, null, 2) + "\n"),
     );
     for (const [k, v] of files) writeFileSync(join(values.weights!, k), v);
     console.log(`wrote ${values.weights}/cost.json and its manifest entry`);

@@ -70,6 +70,11 @@ export interface PlatformCost {
   /** The CPU the row was measured on (model name and flags). */
   host: string;
   measuredAt: string;
+  /**
+   * When the budget points were last derived for the current weights, if later than measuredAt: a row of
+   * another host class carried through a remeasuring (withPointsOf) keeps its rates and timings.
+   */
+  pointsAt?: string;
   rates: CostRates;
   /**
    * 95th percentile of measured / predicted CPU over the calibration requests (clock rounding, noise,
@@ -88,6 +93,29 @@ export interface CostTable {
 }
 
 export const COST_FORMAT = "atp-edge-cost/2";
+
+/** A point's identity across tables: its method's fraction and its vision reduction. */
+const pointKey = (p: BudgetPoint) =>
+  `${p.keep}|${p.vision ? `${p.vision.layer},${p.vision.tokens},${p.vision.merge ?? 0}` : "-"}`;
+
+/**
+ * `row` (measured on another host) with the budget points of `points` (derived for the current weights on
+ * this host): knobs, counts and the 95th-percentile ratio depend on the weights only, so they are taken;
+ * the pruning time is the host's, so each point keeps the row's own figure for the same method, fraction
+ * and vision reduction (this host's where the row has none). Rates and safety stay the row's.
+ */
+export function withPointsOf(
+  row: PlatformCost,
+  points: Record<string, BudgetPoint[]>,
+  at: string,
+): PlatformCost {
+  const methods: Record<string, BudgetPoint[]> = {};
+  for (const [m, pts] of Object.entries(points)) {
+    const own = new Map((row.methods[m] ?? []).map((p) => [pointKey(p), p.pruneMs]));
+    methods[m] = pts.map((p) => ({ ...p, pruneMs: own.get(pointKey(p)) ?? p.pruneMs }));
+  }
+  return { ...row, pointsAt: at, methods };
+}
 
 /** What one request will compute. */
 export interface RequestWork {

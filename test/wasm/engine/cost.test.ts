@@ -1,5 +1,5 @@
 // The cost model (wasm/engine/cost.ts): predictions worked by hand, the fit recovering the rates that
-// generated synthetic samples, and the platform row fallback.
+// generated synthetic samples, the platform row fallback, and a row carried to new weights' points.
 import { describe, expect, it } from "vitest";
 import {
   decodeKvRows,
@@ -8,6 +8,8 @@ import {
   platformKey,
   platformRow,
   predictCost,
+  withPointsOf,
+  type BudgetPoint,
   type CostRates,
   type CostSample,
   type CostTable,
@@ -177,5 +179,56 @@ describe("platformRow", () => {
       "node/simd",
     );
     expect(platformRow({ ...table, platforms: [] }, "workerd/relaxed")).toBeNull();
+  });
+});
+
+describe("withPointsOf", () => {
+  const pt = (keep: number, knobs: Record<string, number>, pruneMs: number, vision = false): BudgetPoint => ({
+    keep,
+    countBy: "mean",
+    knobs,
+    visualPerLayer: [144 * keep, 144 * keep],
+    p95Ratio: 1 + keep,
+    pruneMs,
+    ...(vision ? { vision: { layer: 1, tokens: 96, merge: 0 }, visionRows: [144, 96] } : {}),
+  });
+  const old = {
+    key: "workerd/relaxed/fused",
+    host: "vnni",
+    measuredAt: "then",
+    safety: 1.1,
+    rates: RATES,
+    methods: {
+      atp: [
+        pt(0.5, { budget: 0.3 }, 0.2),
+        pt(0.5, { budget: 0.3 }, 0.25, true),
+        pt(0.25, { budget: 0 }, 0.1),
+      ],
+    },
+  };
+  it("takes the new weights' knobs and counts, keeps the row's rates and its own pruning times", () => {
+    const fresh = {
+      atp: [
+        pt(0.5, { budget: 0.2 }, 0.9),
+        pt(0.5, { budget: 0.2 }, 0.95, true),
+        pt(0.11, { budget: -0.4 }, 0.7),
+      ],
+      grid: [pt(0.25, { tokens: 36 }, 0.05)],
+    };
+    const r = withPointsOf(old, fresh, "now");
+    expect([r.key, r.host, r.measuredAt, r.pointsAt, r.safety, r.rates]).toEqual([
+      old.key,
+      "vnni",
+      "then",
+      "now",
+      1.1,
+      RATES,
+    ]);
+    expect(r.methods.atp.map((p) => p.knobs)).toEqual(fresh.atp.map((p) => p.knobs));
+    expect(r.methods.atp.map((p) => p.visualPerLayer)).toEqual(fresh.atp.map((p) => p.visualPerLayer));
+    // the same fraction with and without the vision reduction are two points: each keeps its own time
+    expect(r.methods.atp.map((p) => p.pruneMs)).toEqual([0.2, 0.25, 0.7]);
+    expect(r.methods.grid[0].pruneMs).toBe(0.05); // a method the row lacked: this host's figure
+    expect(old.methods.atp[0].knobs).toEqual({ budget: 0.3 }); // the row itself untouched
   });
 });
