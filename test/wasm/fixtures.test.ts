@@ -264,13 +264,14 @@ async function atpAgreement(model: Model) {
         policy.kept[k].filter((t) => !straddled(t)),
         want.kept.filter((t) => !straddled(t)),
       );
-      minJaccard = Math.min(minJaccard, uo ? io / uo : 1);
+      const offTie = uo ? io / uo : 1;
+      minJaccard = Math.min(minJaccard, offTie);
       const flips = u - i; // tokens kept by one side only
       if (!tied) worstModule = Math.min(worstModule, flips <= ATP_INT8_MAX_FLIPS ? 1 : jac);
       if (merging && k > 0) maxMergedGap = Math.max(maxMergedGap, gap);
       else maxThresholdGap = Math.max(maxThresholdGap, gap);
       detail.push(
-        `q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)} off-tie J=${(uo ? io / uo : 1).toFixed(3)} gap=${gap.toPrecision(2)}${tied ? " (SAP tie)" : ""}`,
+        `q${j}.${k} ${policy.kept[k].length}/${want.kept.length} J=${jac.toFixed(3)} off-tie J=${offTie.toFixed(3)} gap=${gap.toPrecision(2)}${tied ? " (SAP tie)" : ""}`,
       );
     }
   }

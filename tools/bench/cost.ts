@@ -359,14 +359,14 @@ async function main(): Promise<void> {
     methods: methodPoints,
   };
   const kept = previous ? (JSON.parse(new TextDecoder().decode(previous)) as CostTable) : null;
+  // the old table's rows with this run's budget points, if it is of this format and model
+  const carried =
+    kept?.format === COST_FORMAT && kept.modelId === manifest.model_id
+      ? kept.platforms.map((p) => withPointsOf(p, methodPoints, row.measuredAt))
+      : null;
   // the other host classes keep their rates and timings; their budget points (knobs and counts: the
   // weights', not the host's) become this run's, so that new weights leave no row planning with old counts
-  const others =
-    kept?.format === COST_FORMAT && kept.modelId === manifest.model_id
-      ? kept.platforms
-          .filter((p) => p.key !== row.key)
-          .map((p) => withPointsOf(p, methodPoints, row.measuredAt))
-      : [];
+  const others = (carried ?? []).filter((p) => p.key !== row.key);
   const table: CostTable = { format: COST_FORMAT, modelId: manifest.model_id, platforms: [row, ...others] };
   console.log(`rates (${row.key}, ${row.host}): ${JSON.stringify(rates)}`);
 
@@ -548,9 +548,7 @@ async function main(): Promise<void> {
     ? null
     : steady || values.force
       ? table
-      : kept?.format === COST_FORMAT && kept.modelId === manifest.model_id
-        ? { ...kept, platforms: kept.platforms.map((p) => withPointsOf(p, methodPoints, row.measuredAt)) }
-        : null;
+      : carried && { format: COST_FORMAT, modelId: manifest.model_id, platforms: carried };
   if (values.write && !steady && !values.force)
     console.error(
       `bench:cost: the host's speed moved ${(100 * drift).toFixed(1)}% during the run (limit ${100 * DRIFT_LIMIT}%): ` +

@@ -7,7 +7,7 @@
 // per method and budget), and each decode step at the KV length of every layer.
 import type { KernelBuildName, RdotLowering } from "../kernels";
 import type { CountBy } from "../pruning/method";
-import type { VisionReduction } from "../pruning/vision";
+import { visionReductionKey, type VisionReduction } from "../pruning/vision";
 
 /** Image formats the cost model has a decode rate for (`raw`: pixels handed over decoded). */
 export type ImageFormat = "png" | "jpeg" | "raw";
@@ -95,8 +95,7 @@ export interface CostTable {
 export const COST_FORMAT = "atp-edge-cost/2";
 
 /** A point's identity across tables: its method's fraction and its vision reduction. */
-const pointKey = (p: BudgetPoint) =>
-  `${p.keep}|${p.vision ? `${p.vision.layer},${p.vision.tokens},${p.vision.merge ?? 0}` : "-"}`;
+const pointKey = (p: BudgetPoint) => `${p.keep}|${visionReductionKey(p.vision)}`;
 
 /**
  * `row` (measured on another host) with the budget points of `points` (derived for the current weights on

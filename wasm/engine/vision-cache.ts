@@ -5,7 +5,7 @@
 // the projector's output rows and which patches they stand for, under the caller's content key for the
 // image (the Worker's: the SHA-256 of the file's bytes) and the vision reduction that produced them.
 // A least-recently-used map of at most `capacity` entries (~110 KB each for 144 patches x 192 floats).
-import type { VisionReduction } from "../pruning/vision";
+import { visionReductionKey, type VisionReduction } from "../pruning/vision";
 
 /**
  * Entries a model keeps: more than the Worker's queue can hold (worker/limits.ts MAX_QUEUED_REQUESTS, 32)
@@ -28,7 +28,7 @@ export interface CachedVision {
 
 /** The cache key of an image's vision output: its content key and the reduction (none, or layer,tokens,merge). */
 export function visionCacheKey(imageKey: string, reduce: VisionReduction | null): string {
-  return reduce ? `${imageKey}#${reduce.layer},${reduce.tokens},${reduce.merge ?? 0}` : imageKey;
+  return reduce ? `${imageKey}#${visionReductionKey(reduce)}` : imageKey;
 }
 
 /** A least-recently-used map of at most `capacity` entries (Map keeps insertion order: the first is the oldest). */

@@ -23,6 +23,11 @@ export interface VisionReduction {
   merge?: number;
 }
 
+/** A vision reduction as a key: "layer,tokens,merge", or "" for none. */
+export function visionReductionKey(v: VisionReduction | null | undefined): string {
+  return v ? `${v.layer},${v.tokens},${v.merge ?? 0}` : "";
+}
+
 export const VISION_KNOBS: { [P in keyof VisionReduction]-?: KnobSpec } = {
   layer: { kind: "integer", min: 0, doc: "encoder layer after which patches are dropped" },
   tokens: { kind: "integer", min: 1, doc: "patches kept for the later encoder layers and the LLM" },
