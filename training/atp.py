@@ -308,7 +308,18 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     # 1. shared prefix through layers 0..first (at_input: layer 0's attention block alone, on its input)
     Nimg = pixel_values.shape[0]
     bos = torch.full((Nimg, 1), c.bos_token_id, dtype=torch.long, device=ids.device)
-    xp = torch.cat([lm.model.embed_tokens(bos), model.image_features(pixel_values).to(lm.model.embed_tokens.weight.dtype)], 1)
+    # a vision reduction the model trains with (atp.vision_reduce, training/vision_reduce.py): the rows it
+    # reduced stay at their places, masked out of every attention from here on (alive0), and a merged row
+    # weighs as the patches it stands for (size0)
+    red = getattr(atp, "vision_reduce", None)
+    if red is not None:
+        if not at_input:
+            raise ValueError("atp: a vision reduction needs the first module at the LLM input (input)")
+        from vision_reduce import reduced_image_features
+        feats, alive0, size0 = reduced_image_features(model, pixel_values, red)
+    else:
+        feats, alive0, size0 = model.image_features(pixel_values), None, None
+    xp = torch.cat([lm.model.embed_tokens(bos), feats.to(lm.model.embed_tokens.weight.dtype)], 1)
     P = xp.shape[1]
     pos_p = torch.arange(P, device=ids.device)[None].expand(Nimg, P)
     cos_p, sin_p = rope_cos_sin(pos_p, hd, c.text_config.rope_theta)
@@ -319,9 +330,14 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     bias_s = suffix_bias(valid, P)
     if at_input:
         l0 = layers[0]
-        _, kv, probs_p = l0.self_attn(l0.input_layernorm(xp), cos_p, sin_p, bias_p)
+        kmul_p = kmul_s = None
+        if red is not None:
+            kmul_p = torch.cat([torch.ones(Nimg, 1, device=ids.device), size0], 1)[:, None, None, :]  # (Nimg, 1, 1, P)
+            kmul_s = torch.cat([kmul_p.index_select(0, img_index),
+                                torch.ones(ids.shape[0], 1, 1, ids.shape[1], device=ids.device)], -1)
+        _, kv, probs_p = l0.self_attn(l0.input_layernorm(xp), cos_p, sin_p, bias_p, None, kmul_p)
         past = (kv[0].index_select(0, img_index), kv[1].index_select(0, img_index))
-        _, _, probs_s = l0.self_attn(l0.input_layernorm(xs), cos_s, sin_s, bias_s, past)
+        _, _, probs_s = l0.self_attn(l0.input_layernorm(xs), cos_s, sin_s, bias_s, past, kmul_s)
     for l in range(0 if at_input else first + 1):
         xp_new, kv, probs_p = layers[l](xp, cos_p, sin_p, bias_p)
         past = (kv[0].index_select(0, img_index), kv[1].index_select(0, img_index))
@@ -341,8 +357,9 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
     A_p = probs_p.mean(1).index_select(0, img_index)  # (B, P, P)
     A_s = probs_s.mean(1)  # (B, T, P+T)
     A = torch.cat([F.pad(A_p, (0, T)), A_s], dim=1)  # (B, S, S)
-    m = torch.ones(B, N, device=ids.device)
-    size = torch.ones(B, N, device=ids.device)  # tokens each visual row stands for (merging)
+    m = torch.ones(B, N, device=ids.device) if red is None else alive0.index_select(0, img_index)
+    # tokens each visual row stands for (merging)
+    size = torch.ones(B, N, device=ids.device) if red is None else size0.index_select(0, img_index)
     merge = getattr(atp.c, "merge", False)
     start = 0 if at_input else first + 1  # the first layer that runs per question
     kept = [torch.ones(B, device=ids.device) for _ in range(start)]
@@ -367,7 +384,7 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
             break
         kept.append(m.sum(-1) / N)
         # a merged key weighs as the tokens it stands for (proportional attention: exp(logit) * size)
-        vis_mul = m * size if merge else m
+        vis_mul = m * size if merge or red is not None else m
         key_mul = torch.cat([torch.ones(B, 1, device=ids.device), vis_mul, torch.ones(B, S - 1 - N, device=ids.device)],
                             dim=1)[:, None, None, :]  # (B, 1, 1, S)
         x, _, probs = layers[l](x, cos_f, sin_f, bias_f, None, key_mul)

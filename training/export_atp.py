@@ -29,6 +29,7 @@ from data import Split, make_batch
 from export import ROOT, HERE, export_onnx, load_model, read_safetensors, write_safetensors
 from prefix import prefix_len
 from train_atp import batch_tensors
+from vision_reduce import VisionReduction
 
 
 def atp_fixture(model, atp, data_dir, fixture_dir):
@@ -113,6 +114,9 @@ def main():
                          "attention), so the LLM sees only its tokens from layer 0 on")
     ap.add_argument("--merge", action="store_true",
                     help="export the modules with atp.merge: dropped tokens merged into the most similar kept one")
+    ap.add_argument("--vision-reduce", default=None,
+                    help="LAYER,TOKENS[,MERGE]: calibrate --keep with the engine's vision reduction (default: the "
+                         "one the checkpoint trained with, if any; '' for none)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     ck = torch.load(a.ckpt, map_location="cpu")
@@ -123,6 +127,9 @@ def main():
     atp = ATP(atp_cfg, int(round(math.sqrt(model.config.image_seq_length))))
     atp.load_export_state(ck["atp"])
     atp.eval()
+    red = a.vision_reduce if a.vision_reduce is not None else (ck.get("args") or {}).get("vision_reduce", "")
+    if red:
+        atp.vision_reduce = VisionReduction.parse(red)
     calibration = None
     if a.keep > 0:
         beta, before, after = calibrate_budget(model, atp, a.data, a.keep)
@@ -131,6 +138,8 @@ def main():
                 m.mlp.fc2.bias -= beta  # z - beta: budget 0 now behaves as budget beta did
         calibration = {"keep": a.keep, "budget": round(beta, 5), "val_keep_trained": round(before, 4),
                        "val_keep_calibrated": round(after, 4)}
+        if red:
+            calibration["vision"] = atp.vision_reduce.key()
         print(f"ATP thresholds shifted by budget {beta:.4f}: val kept {before:.4f} -> {after:.4f}")
     os.makedirs(a.out, exist_ok=True)
     cfg = model.config.to_dict()
@@ -157,6 +166,7 @@ def main():
         return
     from fixtures import write_fixtures
 
+    atp.vision_reduce = None  # the fixtures are the engine's default path, which runs no vision reduction
     write_fixtures(model, a.data, a.fixture_dir)
     with open(os.path.join(a.fixture_dir, "atp.json"), "w") as f:
         questions = atp_fixture(model, atp, a.data, a.fixture_dir)

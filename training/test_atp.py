@@ -20,6 +20,10 @@
    move the kept share to the target where the L1 penalty's gradient would only flip sign;
 10. --shift-z-s (atp.shift_spatial) lifts theta_s on every instance: the fixed spatial grid goes from the
    stride-6, -4 grids' 13 tokens to the stride-6 grid's 4.
+11. the vision reduction (vision_reduce.py, train_atp.py --vision-reduce): the plan keeps `tokens` patches and
+   accounts for every other one; the masked features equal the engine's way (merges row by row, the kept rows
+   closed up, the later encoder layers on them alone with log(size) on the keys); atp_forward starts from
+   those rows only (no module can keep more).
 """
 
 import torch
@@ -381,6 +385,55 @@ def test_soup():
         raise AssertionError("different models must be refused")
     except ValueError:
         pass
+
+
+def test_vision_reduction():
+    import math
+    import numpy as np
+    import torch.nn.functional as F
+    from vision_reduce import VisionReduction, reduced_image_features, vision_plan
+
+    m, atp = tiny()
+    g = torch.Generator().manual_seed(5)
+    for tokens in (96, 40):
+        kept, dropped, into = vision_plan(torch.randn(144, 16, generator=g).numpy(), tokens, 12)
+        assert len(kept) == tokens and sorted(kept + dropped) == list(range(144)) and len(into) == len(dropped)
+        assert kept == sorted(kept) and all(k not in dropped[:i] for i, k in enumerate(into))
+    px = torch.randn(2, 3, 96, 96, generator=g)
+    red = VisionReduction(1, 90, True)
+    with torch.no_grad():
+        feats, alive, size = reduced_image_features(m, px, red)
+        vm = m.vision_tower.vision_model
+        for b in range(2):
+            x = vm.embeddings(px[b:b + 1])
+            x = vm.encoder.layers[0](x)
+            l1 = vm.encoder.layers[1]
+            keys = l1.self_attn.k_proj(l1.layer_norm1(x))[0].double().numpy()
+            x = l1(x)[0]
+            kept, dropped, into = vision_plan(keys, red.tokens, 12)
+            sz = np.ones(144)
+            for d, k in zip(dropped, into):  # wasm/model/vision.ts reduceRows
+                t = sz[k] + sz[d]
+                x[k] = (sz[k] / t) * x[k] + (sz[d] / t) * x[d]
+                sz[k] = t
+            x = x[kept][None]
+            bias = torch.tensor(np.log(sz[kept]), dtype=x.dtype)
+            for layer in vm.encoder.layers[2:]:
+                at = layer.self_attn
+                h = layer.layer_norm1(x)
+                q, k, v = (p(h).view(1, -1, at.n_head, at.head_dim).transpose(1, 2)
+                           for p in (at.q_proj, at.k_proj, at.v_proj))
+                probs = F.softmax(q @ k.transpose(-2, -1) / math.sqrt(at.head_dim) + bias, dim=-1)
+                x = x + at.out_proj((probs @ v).transpose(1, 2).reshape(1, -1, x.shape[-1]))
+                x = x + layer.mlp(layer.layer_norm2(x))
+            want = m.multi_modal_projector(vm.post_layernorm(x))[0]
+            assert torch.equal(alive[b].nonzero().flatten(), torch.tensor(kept))
+            assert torch.allclose(size[b][kept], torch.tensor(sz[kept], dtype=torch.float32))
+            assert (feats[b][kept] - want).abs().max() < TOL, (feats[b][kept] - want).abs().max()
+        atp.c.input = True
+        atp.vision_reduce = red
+        _, kept_frac, _ = atp_forward(m, atp, *batch(), beta=100.0)
+        assert (kept_frac <= red.tokens / 144 + 1e-6).all() and (kept_frac > 0).all(), kept_frac
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from data import FAMILIES, Split, TrainStream, make_batch, parse_family_values, 
 from model import LlavaConfig, LlavaForConditionalGeneration
 from precision import autocast
 from prefix import batch_logits, prefix_len
+from vision_reduce import VisionReduction
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -67,6 +68,9 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--vision-reduce", default="",
+                    help="LAYER,TOKENS[,MERGE]: train the pruned steps with the engine's vision reduction "
+                         "(training/vision_reduce.py; evaluate with `npm run eval -- --vision` the same)")
     ap.add_argument("--init-atp", action="store_true",
                     help="start the ATP modules from the --init checkpoint's `atp` entry (import_served.py keeps the served ones)")
     ap.add_argument("--select", choices=["atp", "grid"], default="atp",
@@ -191,7 +195,7 @@ def main(argv=None):
     if a.resume:  # the run's recipe comes from the checkpoint, so `--resume` alone continues it (as train.py)
         for k in ["images", "lr", "lr_atp", "warmup", "lambda_depth", "lambda_target", "unpruned_every", "anneal_steps", "soft",
                   "eval_every", "eval_per_family", "seed", "select", "grid_layer", "schedule", "budget",
-                  "dual_lr", "rho", "scene_prior", "lambda_scene", "scene_by_image", "family_weight"]:
+                  "dual_lr", "rho", "scene_prior", "lambda_scene", "scene_by_image", "family_weight", "vision_reduce"]:
             if k in ck["args"]:
                 setattr(a, k, ck["args"][k])
     torch.set_num_threads(a.threads)
@@ -217,6 +221,10 @@ def main(argv=None):
         atp.set_budget(annealed_target(0, a.anneal_steps, atp_cfg.target_keep))
     else:
         atp = ATP(atp_cfg, grid).to(dev)
+    if a.vision_reduce:
+        if a.select != "atp":
+            raise SystemExit("train_atp: --vision-reduce is for ATP's modules")
+        atp.vision_reduce = VisionReduction.parse(a.vision_reduce)
     if a.resume:
         atp.load_export_state(ck["atp"])
     elif a.init_atp:

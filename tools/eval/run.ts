@@ -104,6 +104,7 @@ export async function evaluate(
     vision: 0,
     projector: 0,
     llm_prefill: 0,
+    prune: 0,
     ttft: 0,
     decode_per_token: 0,
     total: 0,
@@ -132,6 +133,7 @@ export async function evaluate(
     t.vision += s.timings.visionMs;
     t.projector += s.timings.projectorMs;
     t.llm_prefill += s.timings.prefillMs;
+    t.prune += s.timings.pruneMsPerLayer.reduce((a, b) => a + b, 0);
     t.ttft += s.timings.ttftMs;
     t.total += s.timings.totalMs;
     if (s.timings.decodeMsPerToken > 0) {
