@@ -63,6 +63,9 @@ export interface VisionPlan {
   into: Int32Array;
 }
 
+/** visionPlan's float64 scratch (keys, unit rows), grown to the largest call so far. */
+let planScratch = new Float64Array(0);
+
 /**
  * ToMe's bipartite soft matching on the layer's keys [n, d] of an `grid` x `grid` patch grid (row r is
  * patch r, raster order), in rounds until `tokens` rows remain: the alive rows alternate into sets A and
@@ -82,9 +85,13 @@ export function visionPlan(
   grid: number,
 ): VisionPlan {
   if (grid * grid !== n) throw new Error(`visionPlan: ${n} rows are not a ${grid} x ${grid} grid`);
-  const key = Float64Array.from(keys.subarray(0, n * d));
+  // the keys and their unit rows in float64 scratch kept between calls: allocating and zeroing two
+  // 147 KB arrays per request cost about as much as the matching itself
+  if (planScratch.length < 2 * n * d) planScratch = new Float64Array(2 * n * d);
+  const key = planScratch.subarray(0, n * d);
+  const unit = planScratch.subarray(n * d, 2 * n * d);
+  for (let i = 0; i < n * d; i++) key[i] = keys[i];
   const size = new Float64Array(n).fill(1);
-  const unit = new Float64Array(n * d);
   const normalise = (r: number) => {
     let s = 0;
     for (let c = 0; c < d; c++) s += key[r * d + c] * key[r * d + c];
