@@ -104,23 +104,25 @@ def merge_weights(n: int, dropped: List[int], into: List[int], merge: bool) -> T
     return W, size
 
 
-def clip_layer(layer, x: torch.Tensor, key_mul) -> torch.Tensor:
+def clip_layer(layer, x: torch.Tensor, key_mul=None):
     """training/model.py CLIPEncoderLayer with each key weighed by key_mul (B, N) (0: masked out; a merged
-    row's patch count: proportional attention); None = the plain layer."""
-    if key_mul is None:
-        return layer(x)
+    row's patch count: proportional attention; None: every key as it is). Returns (x, the layer's keys
+    (B, N, C) before the head split: what the reduction matches on)."""
     at = layer.self_attn
     h = layer.layer_norm1(x)
     B, T, C = h.shape
+    keys = at.k_proj(h)
     q = at.q_proj(h).view(B, T, at.n_head, at.head_dim).transpose(1, 2)
-    k = at.k_proj(h).view(B, T, at.n_head, at.head_dim).transpose(1, 2)
+    k = keys.view(B, T, at.n_head, at.head_dim).transpose(1, 2)
     v = at.v_proj(h).view(B, T, at.n_head, at.head_dim).transpose(1, 2)
     att = (q @ k.transpose(-2, -1)) * (1.0 / (at.head_dim ** 0.5))
-    probs = F.softmax(att.float(), dim=-1) * key_mul[:, None, None, :].float()
-    probs = probs / probs.sum(-1, keepdim=True).clamp_min(1e-30)
+    probs = F.softmax(att.float(), dim=-1)
+    if key_mul is not None:
+        probs = probs * key_mul[:, None, None, :].float()
+        probs = probs / probs.sum(-1, keepdim=True).clamp_min(1e-30)
     y = (probs.to(v.dtype) @ v).transpose(1, 2).reshape(B, T, C)
     x = x + at.out_proj(y)
-    return x + layer.mlp(layer.layer_norm2(x))
+    return x + layer.mlp(layer.layer_norm2(x)), keys
 
 
 def reduced_image_features(model, pixel_values: torch.Tensor, red: VisionReduction):
@@ -140,10 +142,9 @@ def reduced_image_features(model, pixel_values: torch.Tensor, red: VisionReducti
     size = torch.ones(B, N, device=x.device)
     key_mul = None
     for i, layer in enumerate(layers):
+        x, k = clip_layer(layer, x, key_mul)
         if i == red.layer:
-            keys = layer.self_attn.k_proj(layer.layer_norm1(x)).detach().double().cpu().numpy()
-        x = clip_layer(layer, x, key_mul)
-        if i == red.layer:
+            keys = k.detach().double().cpu().numpy()
             Ws, sizes, masks = [], [], []
             for b in range(B):
                 kept, dropped, into = vision_plan(keys[b], red.tokens, grid)

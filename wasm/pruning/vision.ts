@@ -90,7 +90,7 @@ export function visionPlan(
   if (planScratch.length < 2 * n * d) planScratch = new Float64Array(2 * n * d);
   const key = planScratch.subarray(0, n * d);
   const unit = planScratch.subarray(n * d, 2 * n * d);
-  for (let i = 0; i < n * d; i++) key[i] = keys[i];
+  key.set(keys.subarray(0, n * d));
   const size = new Float64Array(n).fill(1);
   const normalise = (r: number) => {
     let s = 0;
