@@ -158,11 +158,17 @@ class ATPModule(nn.Module):
         self.c = c
         self.mlp = ThresholdMLP(c)
 
-    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True, q=None):
+    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True, q=None,
+                per_patch=None):
         """Returns (M (B, N) this module's mask, info dict). m: alive weights entering (B, N); q (B, C) the
-        question_state where the module decides (read when c.question_state)."""
+        question_state where the module decides (read when c.question_state); per_patch (B, N): the patches
+        each row stands for, to score each row per patch (the first module after a vision reduction, as
+        wasm/pruning/atp.ts atpScores `perPatch`), None to score rows as they are."""
         c = self.c
         s_self, s_cross = scores(A.detach(), vis, text_w, m.detach(), c.self_norm)
+        if per_patch is not None:
+            s = per_patch.detach().to(s_self.dtype).clamp_min(1.0)  # rows that are gone have size 0
+            s_self, s_cross = s_self / s, s_cross / s
         f = features(s_self, s_cross, m.detach())
         if c.question_state:
             f = torch.cat([f, q.to(f.dtype)], dim=-1)
@@ -227,7 +233,8 @@ class GridModule(nn.Module):
         self.grid = grid
         self.tokens = grid * grid
 
-    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True, q=None):
+    def forward(self, A, vis, text_w, m, s_s, beta: float = 0.0, straight_through: bool = True, q=None,
+                per_patch=None):
         B, N = m.shape
         M = torch.zeros(B, N, device=m.device)
         M[:, uniform_grid(self.grid, self.tokens)] = 1.0
@@ -370,7 +377,10 @@ def atp_forward(model: LlavaForConditionalGeneration, atp: ATP, pixel_values, im
         # module k after layer `at` (module 0 before layer 0 at_input): its attention is A
         if k is not None and l == (0 if at_input and k == 0 else at + 1):
             q = question_state(x, text_w) if getattr(atp.c, "question_state", False) else None
-            M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through, q)
+            # the first module was trained on rows of one patch each: after a vision reduction it scores
+            # the merged rows per patch (the engine's atpScores perPatch)
+            per_patch = size if k == 0 and red is not None else None
+            M, inf = atp.modules_[k](A, vis, text_w, m, atp.s_s, beta, straight_through, q, per_patch)
             if merge:
                 if not straight_through:
                     raise ValueError("atp: merging needs hard decisions (straight-through masks)")

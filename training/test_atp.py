@@ -434,6 +434,46 @@ def test_vision_reduction():
         atp.vision_reduce = red
         _, kept_frac, _ = atp_forward(m, atp, *batch(), beta=100.0)
         assert (kept_frac <= red.tokens / 144 + 1e-6).all() and (kept_frac > 0).all(), kept_frac
+    # under bf16 autocast (precision.py on a CPU with avx512_bf16) the merge keeps the residual stream f32
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        feats16, alive16, _ = reduced_image_features(m, px, red)
+    assert torch.equal(alive16, alive) and (feats16.float() - feats.float()).abs().max() < 0.25
+
+
+def test_per_patch_scores():
+    """The first module after a vision reduction scores a row of s patches per patch (the engine's
+    atpScores perPatch): its scores divided by s, so its decision is the one on those scores; rows of one
+    patch, and per_patch of all ones, decide as before."""
+    from atp import EPS, ATPModule
+    c = ATPConfig(layers=[0, 2, 4], num_features=NUM_FEATURES)
+    mod = ATPModule(c)
+    g = torch.Generator().manual_seed(11)
+    B, N, T = 2, 16, 5
+    S = 1 + N + T
+    A = torch.softmax(torch.randn(B, S, S, generator=g) + torch.triu(torch.full((S, S), -1e9), 1), -1)
+    vis = slice(1, 1 + N)
+    text_w = torch.zeros(B, S)
+    text_w[:, 1 + N:] = 1
+    m = torch.ones(B, N)
+    s_s = sap_scores(4, c.grid_strides, c.sap_lambda)
+    size = torch.ones(B, N)
+    size[:, 3] = 3
+    size[:, 9] = 2
+    s_self, s_cross = scores(A, vis, text_w, m, c.self_norm)
+    lr_plain = torch.log((s_self + s_cross) / 2 + EPS)
+    with torch.no_grad():  # t_r just below row 3's plain score (so that per patch it falls below), no SAP
+        mod.mlp.fc2.weight.zero_()
+        mod.mlp.fc2.bias.copy_(torch.tensor([float(lr_plain[0, 3]) - 0.05, 30.0]))
+        M0, i0 = mod(A, vis, text_w, m, s_s)
+        M1, i1 = mod(A, vis, text_w, m, s_s, per_patch=torch.ones(B, N))
+        assert torch.equal(M0, M1)
+        M2, i2 = mod(A, vis, text_w, m, s_s, per_patch=size)
+        lr = torch.log((s_self / size + s_cross / size) / 2 + EPS)
+        want = ((lr > i2["t_r"]) | (s_s[None] > i2["theta_s"])).float()
+        assert torch.equal(i2["hard"], want)
+        assert i0["hard"][0, 3] == 1 and i2["hard"][0, 3] == 0  # the merged row falls below per patch
+        one = size == 1
+        assert torch.equal(i0["hard"][one], i2["hard"][one])
 
 
 if __name__ == "__main__":

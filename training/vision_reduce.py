@@ -154,8 +154,11 @@ def reduced_image_features(model, pixel_values: torch.Tensor, red: VisionReducti
                 Ws.append(W)
                 sizes.append(s * m)
                 masks.append(m)
-            W = torch.tensor(np.stack(Ws), dtype=x.dtype, device=x.device)
-            x = W @ x
+            # in f32 (autocast off: it would run the product in bf16): the residual stream stays f32, as
+            # the layers' own adds leave it under bf16 autocast
+            W = torch.tensor(np.stack(Ws), dtype=torch.float32, device=x.device)
+            with torch.autocast(x.device.type, enabled=False):
+                x = W @ x.float()
             alive = torch.tensor(np.stack(masks), dtype=torch.float32, device=x.device)
             size = torch.tensor(np.stack(sizes), dtype=torch.float32, device=x.device)
             key_mul = size if red.merge else alive

@@ -71,20 +71,65 @@ export function shuffledOrder(n: number, seed: number): number[] {
   return order;
 }
 
-/** What a bracketed measurement returns: the records in the order given, and the sentinels' before and after. */
+/** The host's speed at one point of a run: the mean TTFT of the sentinels measured there. */
+export interface SpeedProbe {
+  /** Requests of the measured list that ran before this probe (0: before them all). */
+  at: number;
+  /** Mean TTFT of the probe's sentinel requests. */
+  ttftMs: number;
+}
+
+/**
+ * What a bracketed measurement returns: the records in the order given, the sentinels' before and after,
+ * and the speed probes through the run (the before and after blocks included, first and last).
+ */
 export interface Bracketed {
   platform: string;
   records: CostRecord[];
   before: CostRecord[];
   after: CostRecord[];
+  probes: SpeedProbe[];
+  /** Position of each record (index in the order given) in the run: the `at` scale of `probes`. */
+  position: number[];
+}
+
+/** Requests between two of measureBracketed's speed probes, and the sentinels each probe runs. */
+export const PROBE_EVERY = 1000;
+export const PROBE_SIZE = 20;
+
+/** One request of a bracketed run: a sentinel (which, and where) or the j-th measured request in run order. */
+export type RunSlot =
+  { kind: "warm" | "before" | "after" | "probe"; sentinel: number; at: number } | { kind: "req"; j: number };
+
+/**
+ * The order of a bracketed run of `n` requests and `k` sentinels: the sentinels twice (a warm-up, then
+ * `before`), the requests in blocks of PROBE_EVERY with the first PROBE_SIZE sentinels after each block but
+ * the last, then the sentinels once more (`after`). `at`: requests run before the sentinel's block.
+ */
+export function runLayout(n: number, k: number): RunSlot[] {
+  const slots: RunSlot[] = [];
+  const block = (kind: "warm" | "before" | "after" | "probe", size: number, at: number) => {
+    for (let s = 0; s < size; s++) slots.push({ kind, sentinel: s, at });
+  };
+  block("warm", k, 0);
+  block("before", k, 0);
+  for (let j = 0; j < n; j++) {
+    slots.push({ kind: "req", j });
+    if ((j + 1) % PROBE_EVERY === 0 && j + 1 < n) block("probe", Math.min(PROBE_SIZE, k), j + 1);
+  }
+  block("after", k, n);
+  return slots;
 }
 
 /**
  * `measure` of `requests` between two runs of `sentinels` (the same fixed requests), after a warm-up run of
- * them (a fresh isolate runs its first requests before V8 has optimised the kernels): the sentinels' times
- * before and after tell whether the host held its speed meanwhile (`hostDrift`). With `seed` the requests
- * run in a shuffled order (records still returned in the order given): a slow spell of the host then
- * falls on every method and budget a little instead of on the few cells measured during it.
+ * them (a fresh isolate runs its first requests before V8 has optimised the kernels), with the first
+ * PROBE_SIZE sentinels again after every PROBE_EVERY requests (~2% more requests): the probes tell whether the host held its
+ * speed through the run, and how fast it ran when each request did (`hostDrift`, `speedAt`; a shared VM
+ * here changed speed ~1.65x within a minute, mid-phase, where probes at the ends alone did not see it).
+ * With `seed` the requests run in a shuffled order (records still returned in the order given): a slow
+ * spell of the host then falls on every method and budget a little instead of on the few cells measured
+ * during it.
  */
 export async function measureBracketed(
   weights: Map<string, Uint8Array>,
@@ -95,21 +140,50 @@ export async function measureBracketed(
   seed: number | null,
 ): Promise<Bracketed> {
   const order = seed === null ? requests.map((_, i) => i) : shuffledOrder(requests.length, seed);
-  const k = sentinels.length;
-  const run = await measure(
-    weights,
-    images,
-    [...sentinels, ...sentinels, ...order.map((i) => requests[i]), ...sentinels],
-    kernels,
-  );
+  const slots = runLayout(order.length, sentinels.length);
+  const run = slots.map((s) => (s.kind === "req" ? requests[order[s.j]] : sentinels[s.sentinel]));
+  const out = await measure(weights, images, run, kernels);
   const records = new Array<CostRecord>(requests.length);
-  order.forEach((i, j) => (records[i] = run.records[2 * k + j]));
-  return {
-    platform: run.platform,
-    records,
-    before: run.records.slice(k, 2 * k),
-    after: run.records.slice(2 * k + requests.length),
-  };
+  const position = new Array<number>(requests.length);
+  const before: CostRecord[] = [];
+  const after: CostRecord[] = [];
+  const probeTtft = new Map<number, number[]>();
+  slots.forEach((s, n) => {
+    const r = out.records[n];
+    if (s.kind === "req") {
+      records[order[s.j]] = r;
+      position[order[s.j]] = s.j;
+      return;
+    }
+    if (s.kind === "warm") return;
+    if (s.kind === "before") before.push(r);
+    if (s.kind === "after") after.push(r);
+    const key = s.kind === "before" ? -1 : s.at; // before and a probe can both sit at 0 (no requests)
+    probeTtft.set(key, [...(probeTtft.get(key) ?? []), r.timings.ttftMs]);
+  });
+  const probes = [...probeTtft.entries()].map(([key, ts]) => ({
+    at: Math.max(0, key),
+    ttftMs: ts.reduce((a, b) => a + b, 0) / ts.length,
+  }));
+  return { platform: out.platform, records, before, after, probes, position };
+}
+
+/**
+ * The host's sentinel TTFT at position `at` of a run: linear between the probes around it (the first or
+ * last probe outside them). Dividing by a reference speed gives how much slower the host ran then.
+ */
+export function speedAt(probes: readonly SpeedProbe[], at: number): number {
+  if (!probes.length) throw new Error("speedAt: no probes");
+  const ps = [...probes].sort((a, b) => a.at - b.at);
+  if (at <= ps[0].at) return ps[0].ttftMs;
+  for (let i = 1; i < ps.length; i++)
+    if (at <= ps[i].at) {
+      const a = ps[i - 1];
+      const b = ps[i];
+      const f = b.at === a.at ? 1 : (at - a.at) / (b.at - a.at);
+      return a.ttftMs + f * (b.ttftMs - a.ttftMs);
+    }
+  return ps[ps.length - 1].ttftMs;
 }
 
 /** Largest relative difference between the sentinels' mean TTFT of each block: max / min - 1. */

@@ -15,6 +15,7 @@ import {
   loadModel,
   MemorySource,
   type MethodName,
+  type PolicyKnobs,
   type VisionReduction,
   KERNEL_BUILDS,
 } from "../../wasm/index";
@@ -58,20 +59,34 @@ async function main(): Promise<void> {
   const weights = readWeightFiles(values.weights!);
   const model = await loadModel(new MemorySource(weights), { kernels: kernelModule(KERNELS) });
   const method: MethodName = defaultMethod(model.config);
-  // the vision reduction the cost table's budget points use (their twins), if any
-  const row = model.info.cost?.platforms[0];
-  const vision: VisionReduction | undefined = row
-    ? Object.values(row.methods)
-        .flat()
-        .find((p) => p.vision)?.vision
-    : undefined;
+  // the cost table's twin of the default method's point nearest 25% (its vision reduction and the knobs
+  // that keep that fraction after it), if the table has one
+  const twin = model.info.cost?.platforms[0]?.methods[method]
+    ?.filter((p) => p.vision)
+    .reduce((a, b) => (Math.abs(b.keep - 0.25) < Math.abs(a.keep - 0.25) ? b : a));
+  const vision: VisionReduction | undefined = twin?.vision;
   const items = loadSplit(values.data!, "test")
     .filter((it) => it.family === values.family)
     .slice(0, Number(values.count));
   const images = new Map<string, Uint8Array>();
-  const variants: { name: string; method: MethodName; vision?: VisionReduction; askedBefore?: boolean }[] = [
+  const variants: {
+    name: string;
+    method: MethodName;
+    knobs?: PolicyKnobs;
+    vision?: VisionReduction;
+    askedBefore?: boolean;
+  }[] = [
     { name: `${method} (default)`, method },
-    ...(vision ? [{ name: `${method} + vision ${vision.layer},${vision.tokens}`, method, vision }] : []),
+    ...(vision
+      ? [
+          {
+            name: `${method} + vision ${vision.layer},${vision.tokens},${vision.merge ?? 0} at ${twin!.keep}`,
+            method,
+            knobs: twin!.knobs as PolicyKnobs,
+            vision,
+          },
+        ]
+      : []),
     { name: `${method}, image asked about before`, method, askedBefore: true },
     { name: "none", method: "none" },
   ];
@@ -85,7 +100,7 @@ async function main(): Promise<void> {
         image: key,
         qIds: it.qIds,
         method: v.method,
-        knobs: {},
+        knobs: v.knobs ?? {},
         maxTokens: Number(values["max-tokens"]),
         ...(v.vision ? { vision: v.vision } : {}),
         ...(v.askedBefore ? { askedBefore: true } : {}),

@@ -9,25 +9,31 @@ import {
   type MethodName,
   type Model,
   type PolicyKnobs,
+  type VisionReduction,
 } from "../../wasm/index";
 import { itemImage, type EvalItem } from "./data";
 
 /** Bisection steps: 2^-10 of the range is far below the effect of one token on a calibration set. */
 const STEPS = 10;
 
-/** The fraction of visual tokens (counted `countBy`) that `method` with `knobs` reaches on `items`. */
+/**
+ * The fraction of visual tokens (counted `countBy`, of all patches) that `method` with `knobs` reaches on
+ * `items`, after `vision` (a reduction inside the vision encoder) when given.
+ */
 export async function fractionOn(
   model: Model,
   items: EvalItem[],
   method: MethodName,
   knobs: PolicyKnobs,
   countBy: CountBy = "mean",
+  vision: VisionReduction | null = null,
 ): Promise<number> {
   let sum = 0;
   for (const it of items) {
     const done = await model.run(itemImage(it), it.qIds, {
       maxTokens: 1,
       policy: createPolicy(method, knobs),
+      vision,
     });
     const v = done.stats.visualTokens;
     sum += countBy === "input" ? v.inputFraction : v.meanFraction;
@@ -51,7 +57,10 @@ async function bisect(
   return Math.abs(flo - keep) <= Math.abs(fhi - keep) ? [lo, flo] : [hi, fhi];
 }
 
-/** Knobs of `method` for the target fraction `keep` counted `countBy` (`base`: knobs given beside it). */
+/**
+ * Knobs of `method` for the target fraction `keep` counted `countBy` (`base`: knobs given beside it),
+ * measured after `vision` when given (a measured knob: ATP's budget keeps fewer tokens of a reduced tower).
+ */
 export async function knobsFor(
   model: Model,
   method: MethodName,
@@ -59,6 +68,7 @@ export async function knobsFor(
   calibration: EvalItem[],
   base: PolicyKnobs = {},
   countBy: CountBy = "mean",
+  vision: VisionReduction | null = null,
 ): Promise<PolicyKnobs> {
   if (!(keep > 0 && keep <= 1)) throw new Error("--keep must be in (0, 1]");
   const rule = methodSpec(method).keep;
@@ -72,7 +82,7 @@ export async function knobsFor(
     return rule.knobs(keep, { layers: c.text.layers, numVisual: c.imageSeqLength }, base);
   const measured = (rule.method ?? method) as MethodName;
   const [value, reached] = await bisect(
-    (x) => fractionOn(model, calibration, measured, { ...base, [rule.knob]: x }, countBy),
+    (x) => fractionOn(model, calibration, measured, { ...base, [rule.knob]: x }, countBy, vision),
     rule.lo,
     rule.hi,
     keep,

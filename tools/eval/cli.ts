@@ -105,14 +105,6 @@ async function main(): Promise<void> {
     `loaded ${model.info.modelId} (${model.info.quantization}) in ${model.info.loadMs.toFixed(0)} ms`,
   );
   let knobs: PolicyKnobs = validatedKnobs(method, knobFlags(method));
-  const keep = numFlag("keep");
-  if (keep !== undefined) {
-    const calib = loadSplit(values.data!, "val").slice(0, Number(values.calibrate));
-    const countBy = values["count-by"];
-    if (countBy !== "mean" && countBy !== "input") throw new Error("--count-by must be mean or input");
-    knobs = await knobsFor(model, method, keep, calib, knobs, countBy);
-    console.error(`--keep ${keep}: ${method} knobs ${JSON.stringify(knobs)}`);
-  }
   // --vision LAYER,TOKENS[,MERGE]: patches dropped (merged) inside the vision encoder first
   const v = values.vision?.split(",").map(Number);
   const vision = v
@@ -122,6 +114,15 @@ async function main(): Promise<void> {
         visionLayersRun(model.config),
       )
     : null;
+  const keep = numFlag("keep");
+  if (keep !== undefined) {
+    const calib = loadSplit(values.data!, "val").slice(0, Number(values.calibrate));
+    const countBy = values["count-by"];
+    if (countBy !== "mean" && countBy !== "input") throw new Error("--count-by must be mean or input");
+    // with --vision, calibrated after the reduction (the fraction stays of all patches)
+    knobs = await knobsFor(model, method, keep, calib, knobs, countBy, vision);
+    console.error(`--keep ${keep}: ${method} knobs ${JSON.stringify(knobs)}`);
+  }
   const report = await evaluate(
     model,
     items,

@@ -2,7 +2,7 @@
 // time per family); `svgToPng` screenshots one with Debian's headless chromium (docs/platform.md: the flags an
 // offline machine needs).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -123,6 +123,8 @@ export const CHROMIUM_FLAGS = [
 export function svgToPng(svg: string, pngPath: string, chromium = "/usr/bin/chromium"): void {
   const size = /<svg[^>]*\swidth="(\d+)"[^>]*\sheight="(\d+)"/.exec(svg);
   if (!size) throw new Error("svgToPng: the svg root needs width and height");
+  if (!existsSync(chromium))
+    throw new Error(`svgToPng: no ${chromium} to render the chart with (Debian: apt-get install chromium)`);
   const dir = mkdtempSync(join(tmpdir(), "chart-"));
   try {
     const html = join(dir, "chart.html");

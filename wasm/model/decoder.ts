@@ -281,7 +281,7 @@ export function prefillBegin(
   let macs = 0;
   if (policy.beforeFirstLayer) {
     const tp = now();
-    const view = layerView(e, 0, positions, grid, lastImageRow);
+    const view = layerView(e, 0, positions, grid, lastImageRow, sizes);
     // layer 0's attention on its input, for a policy that decides from it before the layer runs (its
     // K/V rows are rewritten when layer 0 runs on the rows kept)
     const probe = policy.probeFirstLayer?.(view) ?? null;
@@ -330,7 +330,7 @@ export function prefillLayers(
     const rows = c.positions.length;
     i32View(e, e.b.pos, rows).set(c.positions);
     const tp = now();
-    const view = layerView(e, l, c.positions, c.grid, c.lastImageRow);
+    const view = layerView(e, l, c.positions, c.grid, c.lastImageRow, c.sizes);
     c.visualPerLayer.push(view.visualRows.length);
     c.visualIndexPerLayer.push(Array.from(view.visualIndex));
     const capture = policy.captureRows(view);
@@ -416,6 +416,7 @@ function layerView(
   positions: Int32Array,
   grid: Int32Array,
   lastImageRow: number,
+  sizes: Float32Array | null = null,
 ): LayerView {
   // two plain passes (count, then fill): this runs for every layer of every request
   const isText = (r: number) => positions[r] > lastImageRow; // prompt row == original position
@@ -427,9 +428,11 @@ function layerView(
   }
   const visualRows = new Int32Array(nv);
   const visualIndex = new Int32Array(nv);
+  const visualSizes = new Float32Array(nv).fill(1);
   const textRows = new Int32Array(nt);
   for (let r = 0, i = 0, j = 0; r < grid.length; r++) {
     if (grid[r] >= 0) {
+      if (sizes) visualSizes[i] = sizes[r];
       visualRows[i] = r;
       visualIndex[i++] = grid[r];
     } else if (isText(r)) textRows[j++] = r;
@@ -442,6 +445,7 @@ function layerView(
     positions,
     visualRows,
     visualIndex,
+    visualSizes,
     textRows,
     lastRow: positions.length - 1,
     numVisual,

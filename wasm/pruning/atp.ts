@@ -41,12 +41,16 @@ export function sapScores(grid: number, strides: number[], lambda: number): Floa
 /**
  * Scores from the captured rows (the visual rows first, then the instruction rows, as captureRows asks).
  * `selfNorm` "visible" scales visual row i's share by the i + 1 alive keys it sees and averages over the
- * n - j rows that see token j (training/atp.py scores); "sum" adds the shares up.
+ * n - j rows that see token j (training/atp.py scores); "sum" adds the shares up. With `perPatch` a row
+ * that stands for s patches (view.visualSizes) scores its shares divided by s: under proportional
+ * attention such a row receives about s times what one of its patches would, so this is the score of one
+ * of them (docs/method.md, "Scores of merged rows").
  */
 export function atpScores(
   view: LayerView,
   a: CapturedAttention,
   selfNorm: AtpConfig["selfNorm"] = "sum",
+  perPatch = false,
 ): AtpScores {
   const n = view.visualRows.length;
   const nText = view.textRows.length;
@@ -65,6 +69,10 @@ export function atpScores(
   for (let j = 0; j < n; j++) {
     if (selfNorm === "visible") self[j] /= n - j;
     cross[j] *= n / Math.max(1, nText);
+    if (perPatch && view.visualSizes[j] !== 1) {
+      self[j] /= view.visualSizes[j];
+      cross[j] /= view.visualSizes[j];
+    }
     logR[j] = Math.log((self[j] + cross[j]) / 2 + EPS);
   }
   return { self, cross, logR };
@@ -239,7 +247,9 @@ export class AtpPolicy implements PruningPolicy {
 
   /** Module k's kept grid indices from `attention` over the rows of `view`. */
   private decide(k: number, view: LayerView, attention: CapturedAttention): Int32Array {
-    const s = atpScores(view, attention, this.cfg!.selfNorm);
+    // the first module was trained on rows of one patch each (its later ones on the rows merging left
+    // them): where a vision reduction merged patches before it, it scores them per patch
+    const s = atpScores(view, attention, this.cfg!.selfNorm, k === 0);
     const m = this.mlps[k];
     if (!m) throw new Error(`atp: module ${k} (after layer ${view.layer}) is not in this model part`);
     let f = atpFeatures(s, view.numVisual);

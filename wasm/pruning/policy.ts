@@ -20,6 +20,11 @@ export interface LayerView {
   visualRows: Int32Array;
   /** Index in the image's token grid (0 .. numVisual-1, row-major) of each alive visual token [alive]. */
   visualIndex: Int32Array;
+  /**
+   * Patches each alive visual row stands for [alive]: 1, or more where rows were merged (a vision
+   * reduction, or a merging policy's earlier layers). Their keys weigh log(size) in attention.
+   */
+  visualSizes: Float32Array;
   /** Rows of the instruction tokens after the image (question tokens and <sep>). */
   textRows: Int32Array;
   /** The last row (the token whose logits start the answer). */

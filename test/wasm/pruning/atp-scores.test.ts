@@ -45,6 +45,30 @@ describe("ATP's self score", () => {
   });
 });
 
+describe("ATP's scores of merged rows", () => {
+  it("score a row that stands for s patches per patch with perPatch, and leave rows of one patch alone", () => {
+    const { view, a } = uniformCausal(12, 4);
+    const sizes = Float32Array.from({ length: 12 }, (_, j) => (j % 3 === 1 ? 3 : 1));
+    const merged = { ...view, visualSizes: sizes } as LayerView;
+    for (const norm of ["visible", "sum"] as const) {
+      const plain = atpScores(merged, a, norm);
+      const per = atpScores(merged, a, norm, true);
+      for (let j = 0; j < 12; j++) {
+        expect(per.self[j]).toBeCloseTo(plain.self[j] / sizes[j], 10);
+        expect(per.cross[j]).toBeCloseTo(plain.cross[j] / sizes[j], 10);
+        expect(per.logR[j]).toBeLessThanOrEqual(plain.logR[j]);
+        if (sizes[j] === 1) expect(per.logR[j]).toBe(plain.logR[j]);
+      }
+    }
+  });
+
+  it("change nothing where every row is one patch (the unreduced path)", () => {
+    const { view, a } = uniformCausal(20, 5);
+    const ones = { ...view, visualSizes: new Float32Array(20).fill(1) } as LayerView;
+    expect(atpScores(ones, a, "visible", true)).toEqual(atpScores(ones, a, "visible"));
+  });
+});
+
 describe("config.json atp.self_norm", () => {
   it('defaults to "sum" (what the shipped modules were trained with) and refuses unknown forms', () => {
     expect(parseConfig(TINY_ATP_CONFIG).atp!.selfNorm).toBe("sum");
