@@ -1,7 +1,8 @@
 // npm run bench:cost -- --help prints the flags (USAGE below).
 // The cost model (docs/cost.md) measured in workerd:
-// 1. budget points: every method's knobs for each fraction of KEEPS (tools/eval/calibrate.ts, on the first
-//    --calibrate val questions, in Node: the counts do not depend on the runtime);
+// 1. budget points: every method's knobs for each fraction of KEEPS (tools/eval/calibrate.ts, a measured
+//    knob on --knob-questions val questions spread over the split, in Node: the counts do not depend on
+//    the runtime; 40 left ATP's budget knob, steep near 25% after a vision reduction, 2.5 points off);
 // 2. calibration in workerd (tools/bench/cost-worker.ts): those val questions at every point, as PNGs
 //    decoded by the Worker's decoder, plus PNG and JPEG images of 0.01-4 Mpx; the rates fitted to them
 //    (wasm/engine/cost.ts fitRates) and each point's counts, 95th-percentile ratio and pruning time;
@@ -69,7 +70,7 @@ import { readWeightFiles } from "./model-io";
 import { hostDrift, hostName, measureBracketed, resizeNearest, rgbaWithGrain, speedAt } from "./cost-measure";
 import { parseFlags } from "../flags";
 
-const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--check 280]
+const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--knob-questions 160] [--check 280]
     [--budgets 10,11,12,13,15,17.5,20,25,30] [--methods atp,grid,...] [--kernels relaxed|simd]
     [--order given|shuffled] [--write [--force]] [--json out/bench/cost.json] [--no-png] [--vision 1,96,1]`;
 
@@ -77,6 +78,7 @@ const { values } = parseFlags("bench:cost", USAGE, {
   weights: { type: "string", default: "weights" },
   data: { type: "string", default: "data" },
   calibrate: { type: "string", default: "40" },
+  "knob-questions": { type: "string", default: "160" },
   check: { type: "string", default: "280" },
   budgets: { type: "string", default: "10,11,12,13,15,17.5,20,25,30" },
   methods: { type: "string" },
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
       (METHODS as string[]).includes(m) && !methodSpec(m as MethodName).unavailable?.(model.config),
   );
   const calib = spread(loadSplit(values.data!, "val"), Number(values.calibrate));
+  const knobSet = spread(loadSplit(values.data!, "val"), Number(values["knob-questions"]));
   const check = spread(loadSplit(values.data!, "test"), Number(values.check));
   const images = new Map<string, Uint8Array>();
 
@@ -238,7 +241,7 @@ async function main(): Promise<void> {
     for (const p of pts) {
       const knobs =
         methodSpec(m).keep?.by === "measure"
-          ? await knobsFor(model, m, p.keep, calib, {}, "mean", twin)
+          ? await knobsFor(model, m, p.keep, knobSet, {}, "mean", twin)
           : p.knobs;
       out.push(p, { ...p, knobs, vision: twin });
     }
@@ -251,7 +254,7 @@ async function main(): Promise<void> {
     }
     const pts: Rung[] = [];
     for (const keep of KEEPS) {
-      let knobs = await knobsFor(model, m, keep, calib);
+      let knobs = await knobsFor(model, m, keep, knobSet);
       // a per-instance method (random copies ATP's counts per question) gets the counts its source keeps
       // on the calibration questions, as fixed knobs: the API has no source run per request
       const per = methodSpec(m).perInstance;
