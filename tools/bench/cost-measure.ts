@@ -145,27 +145,33 @@ export async function measureBracketed(
   const out = await measure(weights, images, run, kernels);
   const records = new Array<CostRecord>(requests.length);
   const position = new Array<number>(requests.length);
-  const before: CostRecord[] = [];
-  const after: CostRecord[] = [];
-  const probeTtft = new Map<number, number[]>();
+  // the sentinel blocks but the warm-up, in run order: before, each probe, after
+  const blocks = new Map<string, { at: number; recs: CostRecord[] }>();
   slots.forEach((s, n) => {
     const r = out.records[n];
     if (s.kind === "req") {
       records[order[s.j]] = r;
       position[order[s.j]] = s.j;
-      return;
+    } else if (s.kind !== "warm") {
+      const key = `${s.kind}@${s.at}`;
+      if (!blocks.has(key)) blocks.set(key, { at: s.at, recs: [] });
+      blocks.get(key)!.recs.push(r);
     }
-    if (s.kind === "warm") return;
-    if (s.kind === "before") before.push(r);
-    if (s.kind === "after") after.push(r);
-    const key = s.kind === "before" ? -1 : s.at; // before and a probe can both sit at 0 (no requests)
-    probeTtft.set(key, [...(probeTtft.get(key) ?? []), r.timings.ttftMs]);
   });
-  const probes = [...probeTtft.entries()].map(([key, ts]) => ({
-    at: Math.max(0, key),
-    ttftMs: ts.reduce((a, b) => a + b, 0) / ts.length,
+  const probes = [...blocks.values()].map(({ at, recs }) => ({
+    at,
+    ttftMs: recs.reduce((a, r) => a + r.timings.ttftMs, 0) / recs.length,
   }));
-  return { platform: out.platform, records, before, after, probes, position };
+  const block = (kind: "before" | "after") =>
+    blocks.get(`${kind}@${kind === "before" ? 0 : order.length}`)?.recs ?? [];
+  return {
+    platform: out.platform,
+    records,
+    before: block("before"),
+    after: block("after"),
+    probes,
+    position,
+  };
 }
 
 /**

@@ -218,8 +218,9 @@ async function main(): Promise<void> {
     (m): m is MethodName =>
       (METHODS as string[]).includes(m) && !methodSpec(m as MethodName).unavailable?.(model.config),
   );
-  const calib = spread(loadSplit(values.data!, "val"), Number(values.calibrate));
-  const knobSet = spread(loadSplit(values.data!, "val"), Number(values["knob-questions"]));
+  const val = loadSplit(values.data!, "val");
+  const calib = spread(val, Number(values.calibrate));
+  const knobSet = spread(val, Number(values["knob-questions"]));
   const check = spread(loadSplit(values.data!, "test"), Number(values.check));
   const images = new Map<string, Uint8Array>();
 
