@@ -18,7 +18,8 @@ import { f32View, type Engine, type Tracer } from "./engine/context";
 import { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 import { Sampler, type SamplingOptions } from "./engine/sampler";
 import type { Precision } from "./engine/weights";
-import type { CostTable } from "./engine/cost";
+import { platformKey, platformRow, predictCost, type CostTable, type PlatformCost } from "./engine/cost";
+import { HostPace } from "./engine/pace";
 import type { SplitStats } from "./split";
 import { VISION_CACHE_ENTRIES, VisionCache, visionCacheKey, type CachedVision } from "./engine/vision-cache";
 
@@ -240,6 +241,10 @@ export class Model {
   readonly queue = new ModelQueue();
   /** Vision outputs of recent images, by `imageKey` (wasm/engine/vision-cache.ts). */
   readonly visionCache = new VisionCache(VISION_CACHE_ENTRIES);
+  /** The host's speed now against the cost table's row, from the requests served (wasm/engine/pace.ts). */
+  readonly pace = new HostPace();
+  /** The cost table's row for this platform (undefined: not looked up yet). */
+  private row: PlatformCost | null | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -281,6 +286,13 @@ export class Model {
   /** Which kernel variant each op runs (relaxed / simd / scalar / ts-fallback). */
   get kernels(): Record<string, string> {
     return { ...this.engine.ops.chosen };
+  }
+
+  /** The row of the model's cost table that predicts for this platform (null without a table). */
+  get costRow(): PlatformCost | null {
+    if (this.row === undefined)
+      this.row = this.info.cost ? platformRow(this.info.cost, platformKey(this)) : null;
+    return this.row;
   }
 
   /** Whether the vision output of image `imageKey` after `reduce` is cached (a plan may count on it). */
@@ -327,10 +339,12 @@ export class Model {
           : null;
       const cached = cacheKey !== null ? this.visionCache.get(cacheKey) : undefined;
       let vision: VisionOutput;
+      let inputPixels = 0;
       if (cached) vision = this.fromCache(cached);
       else {
         const pixels = await imagePixels(image); // a deferred decode runs here (the cache did not have it)
         resumed();
+        inputPixels = pixels.width * pixels.height;
         vision = this.visionPath(pixels, policy, reduce, cacheKey);
       }
       const { visual, rows, rowsPerLayer: visionRowsPerLayer, layersMs: visionLayersMs, reduceMs } = vision;
@@ -400,6 +414,7 @@ export class Model {
           visionCached: cached !== undefined,
         },
       };
+      if (!e.trace) this.observePace(done.stats, inputPixels);
       e.trace = null;
       this.queue.leave(ticket); // the buffers are no longer read: the next request may start
       yield done;
@@ -463,6 +478,29 @@ export class Model {
       preprocessMs: 0,
       visionMs: 0,
     };
+  }
+
+  /**
+   * The finished request's time to first token against the cost table's prediction at the counts it had
+   * (its own pruning time as measured: the ratio is the host's, not the method's), into `pace`.
+   */
+  private observePace(s: DoneEvent["stats"], inputPixels: number): void {
+    const row = this.costRow;
+    if (!row) return;
+    const t = s.timings;
+    const predicted = predictCost(row.rates, {
+      imageFormat: "raw",
+      imagePixels: inputPixels,
+      inputPixels,
+      promptTokens: s.promptTokens,
+      numVisual: this.config.imageSeqLength,
+      visualPerLayer: s.visualTokens.perLayer,
+      visionRows: s.visionRows.perLayer,
+      visionCached: s.visionCached,
+      pruneMs: t.pruneMsPerLayer.reduce((a, b) => a + b, 0) + t.visionReduceMs,
+      tokens: 1,
+    });
+    this.pace.observe(t.ttftMs, predicted.ttftMs);
   }
 
   /** Runs `generate` to the end and returns the done event (tools and tests). */

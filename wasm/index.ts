@@ -84,3 +84,4 @@ export {
   type RequestWork,
 } from "./engine/cost";
 export { BudgetTooSmall, chooseBudget, workAt, type BudgetChoice, type BudgetRequest } from "./engine/budget";
+export { HostPace, PACE_LIMITS, PACE_MIN_SAMPLES, PACE_WINDOW } from "./engine/pace";

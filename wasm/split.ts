@@ -10,6 +10,8 @@ import type { ModelConfig } from "./config";
 import { f32View, type Engine } from "./engine/context";
 import { now } from "./engine/clock";
 import { ModelQueue, QueueLeft } from "./engine/queue";
+import { platformKey, platformRow, type PlatformCost } from "./engine/cost";
+import { HostPace } from "./engine/pace";
 import { Sampler } from "./engine/sampler";
 import {
   AnswerText,
@@ -355,6 +357,8 @@ export class SplitModel {
   /** Kernel build and int8 dot: each stage's own (none here). */
   readonly build = null;
   readonly int8Dot = null;
+  /** Stages run elsewhere: the front door observes no pace, so plans use the table as measured. */
+  readonly pace = new HostPace();
 
   constructor(
     private readonly links: StageLink[],
@@ -363,6 +367,11 @@ export class SplitModel {
     readonly info: Model["info"],
   ) {
     if (!links[0]?.part.vision) throw new Error("split: the first stage must hold the vision tower");
+  }
+
+  /** The cost table's row for this front door (wasm/engine/cost.ts platformRow), null without a table. */
+  get costRow(): PlatformCost | null {
+    return this.info.cost ? platformRow(this.info.cost, platformKey(this)) : null;
   }
 
   /** Vision outputs are not cached across stages (`imageKey` is ignored): every request computes its own. */

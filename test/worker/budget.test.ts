@@ -8,6 +8,7 @@ import { budgetFor, type BudgetInput } from "../../worker/serve/budget";
 import { cpuBudgetVar } from "../../worker/serve/request";
 import { loadModel, MemorySource, type CostTable } from "../../wasm/index";
 import relaxedModule from "../../wasm/build/kernels.relaxed.wasm";
+import { modelStore } from "../../worker/store";
 import { call, chatBody, forgetVisionOutputs, IMAGES, seedWeights, WEIGHT_FILES } from "./helpers/api";
 
 const point = (tokens: number) => ({
@@ -62,6 +63,7 @@ interface Answer {
       fits: boolean;
       vision_cached: boolean;
       predicted_ms: { total: number };
+      pace: number;
       source: string;
       platform: string;
     } | null;
@@ -97,6 +99,8 @@ describe("atp.cpu_budget_ms", () => {
     });
     expect(roomy.body.atp.cpu_budget!.predicted_ms.total).toBeCloseTo(3 * text + 34, 9);
     expect(roomy.body.atp.cpu_budget!.platform).toBe("workerd/relaxed (hand-made)");
+    // the tiny model runs ~50x faster than this table says: no host's pace, so none is taken
+    expect(roomy.body.atp.cpu_budget!.pace).toBe(1);
     const tight = await ask({ method: "grid", cpu_budget_ms: 3 * text + 33.5 });
     expect(tight.body.atp.visual_tokens.per_layer).toEqual([16, 4, 4]);
     expect(tight.body.atp.cpu_budget!.keep).toBeCloseTo(24 / 48, 9);
@@ -117,6 +121,28 @@ describe("atp.cpu_budget_ms", () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: "invalid_atp_options", param: "atp.knobs" });
     for (const v of [0, -5, "10", 1e9]) expect((await ask({ cpu_budget_ms: v })).status).toBe(400);
+  });
+
+  it("plans at the isolate's pace: a host running 1.5x slower than its table buys fewer tokens", async () => {
+    const model = modelStore.loaded!;
+    for (let i = 0; i < 9; i++) model.pace.observe(15, 10);
+    try {
+      // [16, 9, 9] fits 3 text + 34 at the table's speed; 1.5x slower it needs 1.5x that
+      const slow = await ask({ method: "grid", cpu_budget_ms: 3 * text + 34 });
+      expect(slow.status).toBe(400);
+      expect(slow.body.error!.message).toContain(
+        `the ${Math.ceil(1.5 * (3 * text + 24))} ms this request needs`,
+      );
+      const paced = await ask({ method: "grid", cpu_budget_ms: 1.5 * (3 * text + 34) });
+      expect(paced.body.atp.visual_tokens.per_layer).toEqual([16, 9, 9]);
+      expect(paced.body.atp.cpu_budget!.pace).toBeCloseTo(1.5, 12);
+      expect(paced.body.atp.cpu_budget!.predicted_ms.total).toBeCloseTo(1.5 * (3 * text + 34), 9);
+      const health = (await (await call("/health")).json()) as { pace: { factor: number; samples: number } };
+      expect(health.pace.factor).toBeCloseTo(1.5, 12);
+      expect(health.pace.samples).toBeGreaterThanOrEqual(9);
+    } finally {
+      await seedWeights(WITH_COST); // a fresh model, at the table's pace
+    }
   });
 
   it("refuses a CPU budget on a model without a cost table", async () => {

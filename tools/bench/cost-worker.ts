@@ -5,9 +5,13 @@
 // engine with the request's pruning policy -- and its stats, per-token times and answer come back. Local
 // workerd lets performance.now() advance (in production it moves only at I/O). A request with `decoder:
 // "jpeg-js"` decodes its JPEG the way the Worker did before the DCT-scaled decoder (jpeg-js, full size):
-// the baseline of npm run bench:jpeg.
+// the baseline of npm run bench:jpeg. A request with `cpuBudgetMs` is planned here as the Worker plans one
+// (wasm/engine/budget.ts chooseBudget on the weights' cost table, at this isolate's pace), so the check
+// sees the pace follow the host's spells.
 import { KERNEL_MODULES } from "../../worker/kernels";
 import {
+  BudgetTooSmall,
+  chooseBudget,
   createPolicy,
   loadModel,
   MemorySource,
@@ -41,6 +45,20 @@ export interface CostJobRequest {
    * output comes from the model's cache (wasm/engine/vision-cache.ts) and its decode is skipped.
    */
   askedBefore?: boolean;
+  /**
+   * A CPU budget: the point is chosen here (knobs and vision above are ignored) from the cost table in the
+   * weights, as `atp.cpu_budget_ms` chooses it; a request nothing fits is not run (`budget.refused`).
+   */
+  cpuBudgetMs?: number;
+}
+
+/** What a budget request chose. */
+export interface BudgetOutcome {
+  refused: boolean;
+  keep: number;
+  vision: boolean;
+  /** The chosen point's prediction at the pace (the table's total x pace). */
+  predictedMs: number;
 }
 
 /** What is measured of one request. */
@@ -62,6 +80,10 @@ export interface CostRecord {
   /** Each token's ms (index 0: time to first token). */
   tokenMs: number[];
   text: string;
+  /** The model's pace (wasm/engine/pace.ts) when the request started: 1 without a cost table. */
+  pace: number;
+  /** A cpuBudgetMs request's choice. */
+  budget?: BudgetOutcome;
 }
 
 export interface CostJob {
@@ -74,6 +96,36 @@ function jpegJs(bytes: Uint8Array) {
   const j = decodeJpegJs(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
   return { data: j.data, width: j.width, height: j.height, channels: 3 as const };
 }
+
+/** The record of a budget request that was refused (nothing ran). */
+const REFUSED: Omit<CostRecord, "pace" | "budget"> = {
+  decodeImageMs: 0,
+  imagePixels: 0,
+  imageBytes: 0,
+  inputPixels: 0,
+  promptTokens: 0,
+  generatedTokens: 0,
+  visualPerLayer: [],
+  visionRows: [],
+  visionReduceLayer: -1,
+  timings: {
+    queueMs: 0,
+    preprocessMs: 0,
+    visionMs: 0,
+    visionLayersMs: [],
+    visionReduceMs: 0,
+    projectorMs: 0,
+    prefillMs: 0,
+    llmLayersMs: [],
+    pruneMsPerLayer: [],
+    ttftMs: 0,
+    decodeMsPerToken: 0,
+    totalMs: 0,
+  },
+  visionCached: false,
+  tokenMs: [],
+  text: "",
+};
 
 export default {
   async fetch(request: Request): Promise<Response> {
@@ -92,13 +144,48 @@ export default {
         if (!bytes) throw new Error(`no image ${r.image}`);
         const header = readImageHeader(bytes);
         const side = model.config.vision.imageSize;
-        const options = { maxTokens: r.maxTokens, vision: r.vision ?? null };
+        const pace = model.pace.factor;
+        let budget: BudgetOutcome | undefined;
+        let knobs = r.knobs;
+        let vision = r.vision ?? null;
+        if (r.cpuBudgetMs !== undefined) {
+          const row = model.costRow;
+          if (!row) throw new Error("a cpuBudgetMs request needs weights with a cost table");
+          const work = {
+            imageFormat: header.format,
+            imagePixels: header.width * header.height,
+            imageBytes: bytes.length,
+            promptTokens: model.tokenizer.promptIds(r.qIds).length,
+            numVisual: model.config.imageSeqLength,
+            tokens: r.maxTokens,
+          };
+          try {
+            const c = chooseBudget(row, r.method, r.cpuBudgetMs, work, pace);
+            knobs = c.point.knobs;
+            vision = c.point.vision ?? null;
+            budget = {
+              refused: false,
+              keep: c.point.keep,
+              vision: vision !== null,
+              predictedMs: c.predicted.totalMs * pace,
+            };
+          } catch (err) {
+            if (!(err instanceof BudgetTooSmall)) throw err;
+            records.push({
+              ...REFUSED,
+              pace,
+              budget: { refused: true, keep: 0, vision: false, predictedMs: 0 },
+            });
+            continue;
+          }
+        }
+        const options = { maxTokens: r.maxTokens, vision };
         if (r.askedBefore) {
           const first = await decodeImage(bytes, "image", side);
           const key = await imageKey(bytes);
           await model.run(first, r.qIds, {
             ...options,
-            policy: createPolicy(r.method, r.knobs),
+            policy: createPolicy(r.method, knobs),
             imageKey: key,
           });
         }
@@ -107,14 +194,13 @@ export default {
           r.decoder === "jpeg-js" ? jpegJs(bytes) : await decodeImage(bytes, "image", side);
         // as worker/serve/request.ts: the key first, and no decode for an image whose output is kept
         const key = r.askedBefore ? await imageKey(bytes) : undefined;
-        const image =
-          key !== undefined && model.cachedVision(key, r.vision ?? null) ? decode : await decode();
+        const image = key !== undefined && model.cachedVision(key, vision) ? decode : await decode();
         const decodeImageMs = performance.now() - t0;
         const tokenMs: number[] = [];
         let done = null;
         const events = model.generate(image, r.qIds, {
           ...options,
-          policy: createPolicy(r.method, r.knobs),
+          policy: createPolicy(r.method, knobs),
           ...(key ? { imageKey: key } : {}),
         });
         for await (const ev of events) {
@@ -131,11 +217,13 @@ export default {
           generatedTokens: done!.stats.generatedTokens,
           visualPerLayer: done!.stats.visualTokens.perLayer,
           visionRows: done!.stats.visionRows.perLayer,
-          visionReduceLayer: r.vision?.layer ?? -1,
+          visionReduceLayer: vision?.layer ?? -1,
           timings: done!.stats.timings,
           visionCached: done!.stats.visionCached,
           tokenMs,
           text: done!.text,
+          pace,
+          ...(budget ? { budget } : {}),
         });
       }
       return Response.json({ platform: platformKey(model), records });

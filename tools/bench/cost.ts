@@ -8,9 +8,10 @@
 //    (wasm/engine/cost.ts fitRates) and each point's counts, 95th-percentile ratio and pruning time;
 // 3. the check in workerd, on --check test questions never used above: (a) predicted against measured
 //    time to first token for every method at 25% (and none), planned before the request (the point's
-//    counts) and after it (its real counts); (b) every method under each --budgets CPU budget: the point
-//    chosen per request (wasm/engine/budget.ts), accuracy, CPU ms per request and the share that finished
-//    within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
+//    counts), after it (its real counts) and at the model's pace (wasm/engine/pace.ts); (b) every method
+//    under each --budgets CPU budget: the point chosen per request inside workerd as the Worker chooses it
+//    (wasm/engine/budget.ts, at the isolate's pace: the check's model carries this run's table), accuracy,
+//    CPU ms per request and the share that finished within the budget; docs/cpu-budget.png plots accuracy against CPU ms, one line per method, on the
 //    short-answer questions (captions, planned with 24 tokens of decode, are refused first at tight budgets).
 //    The calibration's and the check's requests run as listed, method by method (--order shuffled runs
 //    each phase in one seeded shuffle, cost-measure.ts measureBracketed: a slow spell then falls on every
@@ -21,8 +22,8 @@
 //    this run's budget points into every row (--force writes the new row anyway). The report also gives
 //    the prediction scaled by the host's slowdown at each request (`planned_host_adjusted`, a diagnostic).
 // --vision LAYER,TOKENS,MERGE (default 1,96,1; empty: none) gives every point a twin with that vision
-// reduction (wasm/pruning/vision.ts) right after it, at the same fraction of visual tokens (a measured
-// knob calibrated again with the reduction): a budget that the point misses tries the twin before fewer
+// reduction (wasm/pruning/vision.ts) right after it, at the same fraction of visual tokens (its knobs set
+// again after the reduction: knobsAt below): a budget that the point misses tries the twin before fewer
 // LLM tokens (on test, the served ATP at 25% with 1,96,1: 93.0% vs 93.2 unreduced, 19% fewer vision MACs).
 // --kernels simd measures the plain-SIMD build (KERNELS = "simd" in wrangler.toml). --write stores the
 // table with the model (weights/cost.json, named in manifest.json; then `atp.cpu_budget_ms` works in the
@@ -34,8 +35,6 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { encode as encodeJpeg } from "jpeg-js";
 import {
-  BudgetTooSmall,
-  chooseBudget,
   createPolicy,
   COST_FORMAT,
   fitRates,
@@ -158,18 +157,23 @@ function sampleOf(r: CostRecord, format: ImageFormat, numVisual: number): CostSa
   };
 }
 
-/** Visual tokens entering each layer, mean over `items` rounded, for `method` with `knobs` (Node, prefill only). */
+/**
+ * Visual tokens entering each layer, mean over `items` rounded, for `method` with `knobs` after `vision`
+ * (Node, prefill only).
+ */
 async function meanCounts(
   model: Model,
   method: MethodName,
   knobs: object,
   items: EvalItem[],
+  vision: VisionReduction | null = null,
 ): Promise<number[]> {
   const sums: number[] = [];
   for (const it of items) {
     const done = await model.run(itemImage(it), it.qIds, {
       maxTokens: 1,
       policy: createPolicy(method, knobs),
+      vision,
     });
     done.stats.visualTokens.perLayer.forEach((v, l) => (sums[l] = (sums[l] ?? 0) + v));
   }
@@ -232,20 +236,37 @@ async function main(): Promise<void> {
     ? visionReduction({ layer: vl, tokens: vt, merge: vm ?? 0 }, model.config, visionLayersRun(model.config))
     : null;
   /**
+   * The knobs of `m` for fraction `keep` after `vision` (null: none): a measured knob on the knob
+   * questions, a schedule's closed form (bisected after a reduction, on the calibration questions: a
+   * schedule's count varies little by question); a per-instance method (random copies ATP's counts per
+   * question) gets the counts its source keeps on the calibration questions, as fixed knobs: the API has no
+   * source run per request.
+   */
+  const knobsAt = async (
+    m: MethodName,
+    keep: number,
+    vision: VisionReduction | null,
+  ): Promise<PolicyKnobs> => {
+    const measured = methodSpec(m).keep?.by === "measure";
+    let knobs = await knobsFor(model, m, keep, measured ? knobSet : calib, {}, "mean", vision);
+    const per = methodSpec(m).perInstance;
+    if (per?.applies(knobs))
+      knobs = per.knobs(
+        await meanCounts(model, per.method as MethodName, per.source(knobs), calib, vision),
+        knobs,
+        0,
+      );
+    return knobs;
+  };
+  /**
    * Each point followed by its twin with the vision reduction (methods that read the whole vision output:
-   * none): the same fraction of visual tokens, a measured knob (ATP's budget) calibrated again after the
-   * reduction, since a reduced tower changes what it keeps.
+   * none): the same fraction of visual tokens, its knobs set again after the reduction, since a reduced
+   * tower changes what a measured knob keeps and which places a schedule finds.
    */
   const withTwins = async (m: MethodName, pts: Rung[]): Promise<Rung[]> => {
     if (!twin || createPolicy(m, pts[0].knobs).afterVision) return pts;
     const out: Rung[] = [];
-    for (const p of pts) {
-      const knobs =
-        methodSpec(m).keep?.by === "measure"
-          ? await knobsFor(model, m, p.keep, knobSet, {}, "mean", twin)
-          : p.knobs;
-      out.push(p, { ...p, knobs, vision: twin });
-    }
+    for (const p of pts) out.push(p, { ...p, knobs: await knobsAt(m, p.keep, twin), vision: twin });
     return out;
   };
   for (const m of methods) {
@@ -255,16 +276,7 @@ async function main(): Promise<void> {
     }
     const pts: Rung[] = [];
     for (const keep of KEEPS) {
-      let knobs = await knobsFor(model, m, keep, knobSet);
-      // a per-instance method (random copies ATP's counts per question) gets the counts its source keeps
-      // on the calibration questions, as fixed knobs: the API has no source run per request
-      const per = methodSpec(m).perInstance;
-      if (per?.applies(knobs))
-        knobs = per.knobs(
-          await meanCounts(model, per.method as MethodName, per.source(knobs), calib),
-          knobs,
-          0,
-        );
+      const knobs = await knobsAt(m, keep, null);
       // a knob at its end of range gives the same point for every smaller fraction: keep it once
       if (!pts.some((p) => JSON.stringify(p.knobs) === JSON.stringify(knobs))) pts.push({ keep, knobs });
     }
@@ -412,44 +424,23 @@ async function main(): Promise<void> {
       predMeta.push({ method: m, point, it });
     }
   }
-  // 3b. budgets
+  // 3b. budgets: each request planned in workerd at the isolate's pace, as the Worker plans one
   const budgets = values.budgets!.split(",").map(Number);
   const budReqs: CostJobRequest[] = [];
-  const budMeta: { method: MethodName; budget: number; it: EvalItem; predicted: number; vision: boolean }[] =
-    [];
-  const refused: Record<string, Record<number, number>> = {};
+  const budMeta: { method: MethodName; budget: number; it: EvalItem }[] = [];
   for (const m of methods)
-    for (const b of budgets) {
+    for (const b of budgets)
       for (const it of check) {
-        const req = {
-          imageFormat: "png" as const,
-          imagePixels: 96 * 96,
-          imageBytes: images.get(pngOf(images, "test", it))!.length,
-          promptTokens: model.tokenizer.promptIds(it.qIds).length,
-          numVisual: N,
-          tokens: MAX_TOKENS(it),
-        };
-        try {
-          const c = chooseBudget(row, m, b, req);
-          budReqs.push(reqOf(it, m, c.point));
-          budMeta.push({
-            method: m,
-            budget: b,
-            it,
-            predicted: c.predicted.totalMs,
-            vision: !!c.point.vision,
-          });
-        } catch (err) {
-          if (!(err instanceof BudgetTooSmall)) throw err;
-          const byBudget = (refused[m] ??= {});
-          byBudget[b] = (byBudget[b] ?? 0) + 1;
-        }
+        budReqs.push({ ...reqOf(it, m, at25(m)), cpuBudgetMs: b });
+        budMeta.push({ method: m, budget: b, it });
       }
-    }
   console.log(`check: ${predReqs.length + budReqs.length} requests in workerd`);
   // as listed, or shuffled with --order shuffled (cost-measure.ts)
+  // the check's model carries this run's table: budget requests plan with it, and every request's
+  // measured TTFT against it moves the model's pace (wasm/engine/pace.ts)
+  const checkWeights = withCostTable(weights, new TextEncoder().encode(JSON.stringify(table)));
   const chk = await measureBracketed(
-    weights,
+    checkWeights,
     images,
     [...predReqs, ...budReqs],
     kernels,
@@ -476,14 +467,14 @@ async function main(): Promise<void> {
   const prediction: Record<string, object> = {};
   for (const m of methods) {
     const rows = predMeta.map((p, i) => ({ p, r: predRecs[i], i })).filter((x) => x.p.method === m);
-    const errs = (planned: boolean, adjusted = false) =>
+    const errs = (planned: boolean, scale: "none" | "probes" | "pace" = "none") =>
       rows.map(({ p, r, i }) => {
         const work = {
           ...actualWork(r, N, p.point.pruneMs),
           ...(planned ? { visualPerLayer: p.point.visualPerLayer } : {}),
         };
         const pred = predictCost(rates, work);
-        const f = adjusted ? slowdown(i) : 1;
+        const f = scale === "probes" ? slowdown(i) : scale === "pace" ? r.pace : 1;
         return { ttft: (f * pred.ttftMs) / r.timings.ttftMs - 1, total: (f * pred.totalMs) / cpuMs(r) - 1 };
       });
     const summary = (e: { ttft: number; total: number }[]) => ({
@@ -506,11 +497,15 @@ async function main(): Promise<void> {
       keep: at25(m).keep,
       measured_ttft_ms: round(mean(rows.map((x) => x.r.timings.ttftMs))),
       measured_cpu_ms: round(mean(rows.map((x) => cpuMs(x.r)))),
+      // the table's prediction from the point's counts, as measured
       planned: summary(errs(true)),
       actual_counts: summary(errs(false)),
+      // planned, times the model's pace when the request started (the isolate's own view of the host:
+      // what a budget plans with, wasm/engine/pace.ts)
+      planned_paced: summary(errs(true, "pace")),
       // planned, each prediction scaled by the host's slowdown when its request ran (the probes): what
-      // the model's terms miss, without the host's changes of speed (a diagnostic; the target is `planned`)
-      planned_host_adjusted: summary(errs(true, true)),
+      // the model's terms miss, without the host's changes of speed (a diagnostic)
+      planned_host_adjusted: summary(errs(true, "probes")),
     };
   }
   const budgetRows: Record<string, object[]> = {};
@@ -520,10 +515,11 @@ async function main(): Promise<void> {
     budgetRows[m] = [];
     const pts = [];
     for (const b of budgets) {
-      const rows = budMeta
-        .map((p, i) => ({ p, r: budRecs[i] }))
+      const cell = budMeta
+        .map((p, i) => ({ p, r: budRecs[i], c: budRecs[i].budget! }))
         .filter((x) => x.p.method === m && x.p.budget === b);
-      const nRefused = refused[m]?.[b] ?? 0;
+      const rows = cell.filter((x) => !x.c.refused);
+      const nRefused = cell.length - rows.length;
       if (!rows.length) {
         budgetRows[m].push({ budget_ms: b, refused: nRefused });
         continue;
@@ -546,9 +542,10 @@ async function main(): Promise<void> {
         cpu_ms_mean: round(mean(cpu)),
         cpu_ms_p95: round(quantile(cpu, 0.95)),
         within_budget: round(mean(cpu.map((c) => (c <= b ? 1 : 0))), 4),
-        predicted_ms_mean: round(mean(rows.map((x) => x.p.predicted))),
+        predicted_ms_mean: round(mean(rows.map((x) => x.c.predictedMs))),
+        pace_mean: round(mean(cell.map((x) => x.r.pace))),
         mean_fraction: round(mean(rows.map((x) => mean(x.r.visualPerLayer) / N)), 4),
-        with_vision_reduction: round(mean(rows.map((x) => (x.p.vision ? 1 : 0))), 4),
+        with_vision_reduction: round(mean(rows.map((x) => (x.c.vision ? 1 : 0))), 4),
       };
       budgetRows[m].push(entry);
       if (short.length === shortTotal) pts.push({ x: entry.cpu_ms_mean_short, y: entry.accuracy_short });

@@ -59,7 +59,8 @@ async function bisect(
 
 /**
  * Knobs of `method` for the target fraction `keep` counted `countBy` (`base`: knobs given beside it),
- * measured after `vision` when given (a measured knob: ATP's budget keeps fewer tokens of a reduced tower).
+ * measured after `vision` when given (a measured knob: ATP's budget keeps fewer tokens of a reduced tower;
+ * a schedule's closed form: the fraction it is asked for, bisected until it keeps `keep` after it).
  */
 export async function knobsFor(
   model: Model,
@@ -78,8 +79,20 @@ export async function knobsFor(
       `${method} prunes inside the LLM (all visual tokens enter it): --count-by ${countBy} cannot set it`,
     );
   const c = model.config;
-  if (rule.by === "schedule")
-    return rule.knobs(keep, { layers: c.text.layers, numVisual: c.imageSeqLength }, base);
+  const ctx = { layers: c.text.layers, numVisual: c.imageSeqLength };
+  if (rule.by === "schedule" && !vision) return rule.knobs(keep, ctx, base);
+  if (rule.by === "schedule") {
+    // after a vision reduction the closed form counts from patches the LLM no longer gets (grid's places
+    // that merged away, a count of 144 from 96 rows): bisect the fraction the form is asked for instead,
+    // measured after the reduction, so that the method keeps `keep` of the patches as without it
+    const [x] = await bisect(
+      (f) => fractionOn(model, calibration, method, rule.knobs(f, ctx, base), countBy, vision),
+      1 / c.imageSeqLength,
+      1,
+      keep,
+    );
+    return rule.knobs(x, ctx, base);
+  }
   const measured = (rule.method ?? method) as MethodName;
   const [value, reached] = await bisect(
     (x) => fractionOn(model, calibration, measured, { ...base, [rule.knob]: x }, countBy, vision),

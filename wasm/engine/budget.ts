@@ -1,7 +1,8 @@
 // A per-request CPU budget -> the pruning budget (docs/cost.md): among a method's budget points in the
 // model's cost table (most tokens first), the first whose predicted cost -- image decode, time to first
 // token and every decode step up to the request's token limit -- fits the budget, with the row's safety
-// factor for the prediction's own error. An adaptive method
+// factor for the prediction's own error and the host's pace now (wasm/engine/pace.ts: measured over
+// predicted on the isolate's last requests; 1 where clocks do not run). An adaptive method
 // (ATP keeps more on busier images) is planned at its 95th-percentile count, so that the budget holds for
 // nearly every instance, not for the mean one.
 import type { VisionReduction } from "../pruning/vision";
@@ -34,7 +35,10 @@ export interface BudgetRequest extends Omit<
 /** The chosen point and what it is predicted to cost. */
 export interface BudgetChoice {
   point: BudgetPoint;
+  /** The table's prediction (its rates as measured). */
   predicted: CostPrediction;
+  /** The host's pace the plan used: predicted x pace is what the request should cost on this host now. */
+  pace: number;
 }
 
 /** No point fits: the least a request like this one can cost with `method` (null: no points at all). */
@@ -69,21 +73,22 @@ export function workAt(point: BudgetPoint, req: BudgetRequest): RequestWork {
 }
 
 /**
- * The point of `method` with the most tokens whose predicted cost, times the row's safety factor, fits
- * `budgetMs`.
+ * The point of `method` with the most tokens whose predicted cost, times the row's safety factor and the
+ * host's `pace` (default 1: the table's speed), fits `budgetMs`.
  */
 export function chooseBudget(
   row: PlatformCost,
   method: string,
   budgetMs: number,
   req: BudgetRequest,
+  pace = 1,
 ): BudgetChoice {
   const points = Object.hasOwn(row.methods, method) ? row.methods[method] : [];
   let minimum: number | null = null;
   for (const point of points) {
     const predicted = predictCost(row.rates, workAt(point, req));
-    const planned = predicted.totalMs * Math.max(1, row.safety ?? 1);
-    if (planned <= budgetMs) return { point, predicted };
+    const planned = predicted.totalMs * Math.max(1, row.safety ?? 1) * pace;
+    if (planned <= budgetMs) return { point, predicted, pace };
     minimum = minimum === null ? planned : Math.min(minimum, planned);
   }
   throw new BudgetTooSmall(method, budgetMs, minimum);

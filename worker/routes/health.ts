@@ -1,6 +1,7 @@
 // GET /health: liveness plus the kernel build the isolate runs (and how the engine runs its int8 dot: the
 // host class, wasm/kernels.ts `rdotLowering`), whether the weights are loaded (it never loads them) and,
-// once they are, the model's cache of vision outputs (wasm/engine/vision-cache.ts). Never behind the API key.
+// once they are, the model's cache of vision outputs (wasm/engine/vision-cache.ts) and the host's pace
+// against the cost table (wasm/engine/pace.ts). Never behind the API key.
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { rdotLowering } from "../../wasm/index";
@@ -43,5 +44,6 @@ health.get("/health", async (c) => {
           },
         }
       : {}),
+    ...(m ? { pace: { factor: m.pace.factor, samples: m.pace.samples } } : {}),
   });
 });

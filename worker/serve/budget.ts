@@ -8,8 +8,6 @@
 import {
   BudgetTooSmall,
   chooseBudget,
-  platformKey,
-  platformRow,
   predictCost,
   workAt,
   type BudgetChoice,
@@ -36,8 +34,17 @@ export interface BudgetReport {
   vision: VisionReduction | null;
   /** The plan counted on the model's cached vision output of this image (no encoder; docs/cost.md). */
   vision_cached: boolean;
-  /** The cost model's prediction for this request at the chosen point (its 95th-percentile count). */
+  /**
+   * The cost model's prediction for this request at the chosen point (its 95th-percentile count), at the
+   * host's pace now: the table's figure times `pace`.
+   */
   predicted_ms: { ttft: number; total: number };
+  /**
+   * Measured over predicted time to first token on this isolate's last requests (wasm/engine/pace.ts):
+   * how much slower (> 1) or faster the host runs now than when the table was measured; 1 where clocks do
+   * not run (Cloudflare's network) or before the isolate has served a few requests.
+   */
+  pace: number;
   /** The cost table's row used, and the host it was measured on. */
   platform: string;
 }
@@ -72,7 +79,7 @@ export function estimateFor(
     tokens: number;
   },
 ): CostEstimate | null {
-  const row = model.info.cost ? platformRow(model.info.cost, platformKey(model)) : null;
+  const row = model.costRow;
   if (!row) return null;
   const N = model.config.imageSeqLength;
   // the method's own work: its budget point nearest the fraction this request kept
@@ -137,8 +144,9 @@ export function budgetFor(
       "atp.cpu_budget_ms",
     );
   }
-  const row = platformRow(cost, platformKey(model));
+  const row = model.costRow;
   if (!row) return null;
+  const pace = model.pace.factor;
   const budgetMs = asked ?? b.defaultMs!;
   const effective = Math.max(0, Math.min(budgetMs, b.leftMs));
   const req = {
@@ -155,7 +163,7 @@ export function budgetFor(
   let choice: BudgetChoice;
   let fits = true;
   try {
-    choice = chooseBudget(row, b.method, effective, req);
+    choice = chooseBudget(row, b.method, effective, req, pace);
   } catch (err) {
     if (!(err instanceof BudgetTooSmall)) throw err;
     const points = Object.hasOwn(row.methods, b.method) ? row.methods[b.method] : [];
@@ -167,7 +175,7 @@ export function budgetFor(
       );
     }
     const cheapest = points[points.length - 1];
-    choice = { point: cheapest, predicted: predictCost(row.rates, workAt(cheapest, req)) };
+    choice = { point: cheapest, predicted: predictCost(row.rates, workAt(cheapest, req)), pace };
     fits = false;
   }
   return {
@@ -181,7 +189,8 @@ export function budgetFor(
       knobs: choice.point.knobs,
       vision: choice.point.vision ?? null,
       vision_cached: b.visionCached(choice.point.vision ?? null),
-      predicted_ms: { ttft: choice.predicted.ttftMs, total: choice.predicted.totalMs },
+      predicted_ms: { ttft: choice.predicted.ttftMs * pace, total: choice.predicted.totalMs * pace },
+      pace,
       platform: `${row.key} (${row.host})`,
     },
   };

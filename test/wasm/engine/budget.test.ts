@@ -50,6 +50,23 @@ describe("chooseBudget", () => {
     expect(() => chooseBudget(safe, "m", 24.5 * 1.1 - 0.01, REQ)).toThrow(BudgetTooSmall);
   });
 
+  it("plans at the host's pace: a slower host gets fewer tokens for the same budget", () => {
+    // 44.5 fits [16, 8, 8] at the table's speed; 1.2x slower it costs 53.4, so 44.5 buys the next point
+    expect(chooseBudget(ROW, "m", 44.5, REQ, 1).point.keep).toBe(0.5);
+    const slow = chooseBudget(ROW, "m", 44.5, REQ, 1.2);
+    expect(slow.point.keep).toBe(0.1);
+    expect(slow.pace).toBe(1.2);
+    expect(slow.predicted.totalMs).toBeCloseTo(24.5, 9); // the table's own figure, before the pace
+    // a faster host buys more: 40.5 / 0.9 = 45 >= 44.5
+    expect(chooseBudget(ROW, "m", 40.5, REQ, 0.9).point.keep).toBe(0.5);
+    try {
+      chooseBudget(ROW, "m", 24.5, REQ, 2);
+      throw new Error("should not fit");
+    } catch (err) {
+      expect((err as BudgetTooSmall).minimumMs).toBeCloseTo(49, 9); // the minimum at the pace
+    }
+  });
+
   it("plans an adaptive point at its 95th percentile, never past every token", () => {
     expect(workAt(ROW.methods.m[1], REQ).visualPerLayer).toEqual([16, 6, 6]);
     expect(workAt({ ...ROW.methods.m[1], p95Ratio: 9 }, REQ).visualPerLayer).toEqual([16, 16, 16]);
