@@ -5,6 +5,7 @@ import { unstable_dev } from "wrangler";
 import type { KernelBuild } from "../eval/node";
 import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
 import { seeded } from "../../wasm/tools";
+import { HostPace } from "../../wasm/engine/pace";
 import { packFiles } from "./model-io";
 
 /** Requests per POST to the bench worker (keeps each response small). */
@@ -190,6 +191,35 @@ export function speedAt(probes: readonly SpeedProbe[], at: number): number {
       return a.ttftMs + f * (b.ttftMs - a.ttftMs);
     }
   return ps[ps.length - 1].ttftMs;
+}
+
+/** One measured request as pacedRatios reads it. */
+export interface PacedSample {
+  /** Place in the run (requests run in this order). */
+  position: number;
+  /** Measured and predicted time to first token (what a model's pace observes). */
+  ttftMs: number;
+  predictedTtftMs: number;
+  /** Measured and predicted CPU of the whole request (what a budget must cover). */
+  cpuMs: number;
+  predictedCpuMs: number;
+  /** Whether its ratio is wanted (a request may feed the pace only). */
+  counted: boolean;
+}
+
+/**
+ * Each counted request's measured over predicted CPU, divided by the pace a model serving the run in order
+ * would have had when the request started (wasm/engine/pace.ts, fed every request before it): the spread
+ * around a plan made at the pace, which the table's safety factor covers. Returned in run order.
+ */
+export function pacedRatios(samples: readonly PacedSample[]): number[] {
+  const pace = new HostPace();
+  const out: number[] = [];
+  for (const s of [...samples].sort((a, b) => a.position - b.position)) {
+    if (s.counted) out.push(s.cpuMs / (s.predictedCpuMs * pace.factor));
+    pace.observe(s.ttftMs, s.predictedTtftMs);
+  }
+  return out;
 }
 
 /** Largest relative difference between the sentinels' mean TTFT of each block: max / min - 1. */

@@ -17,9 +17,10 @@
 //    each phase in one seeded shuffle, cost-measure.ts measureBracketed: a slow spell then falls on every
 //    method alike, but on steady hosts its predictions came out worse, docs/cost.md), and 30 unpruned
 //    sentinel requests run before and after the calibration and the check, 20 of them again after every
-//    1,000 requests (cost-measure.ts speed probes): when their mean TTFT moves by more than 10% over the
-//    run, the host did not hold its speed and --write keeps the old table's rates and timings, taking only
-//    this run's budget points into every row (--force writes the new row anyway). The report also gives
+//    1,000 requests (cost-measure.ts speed probes): when their mean TTFT moves by more than 10% during the
+//    calibration (whose requests the rates are fitted to), the host did not hold its speed and --write keeps
+//    the old table's rates and timings, taking only this run's budget points into every row (--force writes
+//    the new row anyway); a drift in the check only moves the check's figures, which the pace follows. The report also gives
 //    the prediction scaled by the host's slowdown at each request (`planned_host_adjusted`, a diagnostic).
 // --vision LAYER,TOKENS,MERGE (default 1,96,1; empty: none) gives every point a twin with that vision
 // reduction (wasm/pruning/vision.ts) right after it, at the same fraction of visual tokens (its knobs set
@@ -66,7 +67,15 @@ import { score } from "../shapesvqa/score";
 import { withCostTable } from "../convert/convert";
 import type { CostJobRequest, CostRecord } from "./cost-worker";
 import { readWeightFiles } from "./model-io";
-import { hostDrift, hostName, measureBracketed, resizeNearest, rgbaWithGrain, speedAt } from "./cost-measure";
+import {
+  hostDrift,
+  hostName,
+  measureBracketed,
+  pacedRatios,
+  resizeNearest,
+  rgbaWithGrain,
+  speedAt,
+} from "./cost-measure";
 import { parseFlags } from "../flags";
 
 const USAGE = `usage: npm run bench:cost [-- --weights weights] [--data data] [--calibrate 40] [--knob-questions 160] [--check 280]
@@ -96,7 +105,7 @@ const orderSeed = (seed: number) => (values.order === "shuffled" ? seed : null);
 
 /** Unpruned val requests run before and after the calibration and the check, to time the host. */
 const SENTINELS = 30;
-/** Most the sentinels' mean TTFT may move (max / min - 1) for --write to keep the table. */
+/** Most the calibration's sentinels' mean TTFT may move (max / min - 1) for --write to keep the table. */
 const DRIFT_LIMIT = 0.1;
 /** Seed of the calibration's order under --order shuffled. */
 const CALIBRATION_ORDER_SEED = 20261206;
@@ -373,14 +382,27 @@ async function main(): Promise<void> {
       };
     });
   }
-  // the prediction's error on the calibration requests at their real counts: its 95th percentile ratio
-  const ratios: number[] = [];
-  cal.records.forEach((r, i) => {
-    const { method, point } = calMeta[i];
-    if (point < 0) return; // the image-size requests
-    const pruneMs = methodPoints[method][point].pruneMs;
-    ratios.push(cpuMs(r) / predictCost(rates, actualWork(r, N, pruneMs)).totalMs);
-  });
+  // the prediction's error on the calibration requests at their real counts, around a plan made at the
+  // pace (as chooseBudget plans): its 95th percentile ratio is the row's safety factor
+  const ratios = pacedRatios(
+    cal.records.map((r, i) => {
+      const { method, point } = calMeta[i];
+      const t = r.timings;
+      // as the model observes (its own pruning time), and as the budget plans (the point's)
+      const measuredPrune = t.pruneMsPerLayer.reduce((a, b) => a + b, 0) + t.visionReduceMs;
+      const seen = predictCost(rates, actualWork(r, N, measuredPrune));
+      const planned =
+        point < 0 ? seen : predictCost(rates, actualWork(r, N, methodPoints[method][point].pruneMs));
+      return {
+        position: cal.position[i],
+        ttftMs: t.ttftMs,
+        predictedTtftMs: seen.ttftMs,
+        cpuMs: cpuMs(r),
+        predictedCpuMs: planned.totalMs,
+        counted: point >= 0, // the image-size requests feed the pace only
+      };
+    }),
+  );
   const row: PlatformCost = {
     key: cal.platform,
     host: hostName(),
@@ -453,9 +475,11 @@ async function main(): Promise<void> {
   // every probe of both phases, the ends included: a spell in mid-phase counts too
   const probeMs = [...cal.probes, ...chk.probes].map((p) => p.ttftMs);
   const drift = round(hostDrift(probeMs), 4);
+  // the guard's: the rates are fitted to the calibration's requests alone
+  const calibrationDrift = round(hostDrift(cal.probes.map((p) => p.ttftMs)), 4);
   console.log(
     `host: sentinel TTFT ${sentinelMs.join(", ")} ms (calibration start/end, check start/end), ` +
-      `${probeMs.length} probes ${round(Math.min(...probeMs))}-${round(Math.max(...probeMs))} ms: drift ${(100 * drift).toFixed(1)}%`,
+      `${probeMs.length} probes ${round(Math.min(...probeMs))}-${round(Math.max(...probeMs))} ms: drift ${(100 * drift).toFixed(1)}% (calibration ${(100 * calibrationDrift).toFixed(1)}%)`,
   );
   // the speed the rates were fitted at (the calibration's probes), and how much slower the host ran when
   // each check request did: the prediction scaled by it tells the model's error apart from the host's
@@ -567,6 +591,7 @@ async function main(): Promise<void> {
         check: chk.probes.map((p) => ({ at: p.at, ttft_ms: round(p.ttftMs) })),
       },
       drift,
+      calibration_drift: calibrationDrift,
       limit: DRIFT_LIMIT,
     },
     prediction,
@@ -576,7 +601,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(values.json!), { recursive: true });
   writeFileSync(values.json!, JSON.stringify(report, null, 2) + "\n");
   console.log(JSON.stringify({ prediction, budgets: budgetRows }, null, 1));
-  const steady = drift <= DRIFT_LIMIT;
+  const steady = calibrationDrift <= DRIFT_LIMIT;
   // a host that did not hold its speed leaves every row's rates and timings as they were, but the budget
   // points (counts: the weights', not the host's) are still this run's, so new weights get their own
   const written: CostTable | null = !values.write
@@ -586,7 +611,7 @@ async function main(): Promise<void> {
       : carried && { format: COST_FORMAT, modelId: manifest.model_id, platforms: carried };
   if (values.write && !steady && !values.force)
     console.error(
-      `bench:cost: the host's speed moved ${(100 * drift).toFixed(1)}% during the run (limit ${100 * DRIFT_LIMIT}%): ` +
+      `bench:cost: the host's speed moved ${(100 * calibrationDrift).toFixed(1)}% during the calibration (limit ${100 * DRIFT_LIMIT}%): ` +
         (written
           ? "weights/cost.json keeps its rates, with this run's budget points"
           : "weights/cost.json NOT written (no table to keep)") +

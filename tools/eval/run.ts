@@ -65,7 +65,8 @@ export const MAX_ANSWER_TOKENS = 24;
 
 /**
  * The policy for question number `index`: `method` with `knobs`, and the knobs a per-instance method takes
- * from another method's prefill on this very question (the random control: ATP's counts).
+ * from another method's prefill on this very question (the random control: ATP's counts), after the same
+ * vision reduction.
  */
 export async function policyFor(
   model: Model,
@@ -73,11 +74,13 @@ export async function policyFor(
   knobs: PolicyKnobs,
   it: EvalItem,
   index: number,
+  vision: VisionReduction | null = null,
 ): Promise<PruningPolicy> {
   const perInstance = methodSpec(method).perInstance;
   if (!perInstance?.applies(knobs)) return createPolicy(method, knobs);
   const source = createPolicy(perInstance.method as MethodName, perInstance.source(knobs));
-  const src = await model.run(itemImage(it), it.qIds, { maxTokens: 1, policy: source });
+  // the source sees what the method will: the same vision reduction
+  const src = await model.run(itemImage(it), it.qIds, { maxTokens: 1, policy: source, vision });
   return createPolicy(method, perInstance.knobs(src.stats.visualTokens.perLayer, knobs, index));
 }
 
@@ -115,7 +118,7 @@ export async function evaluate(
   for (const it of items) {
     const done = await model.run(itemImage(it), it.qIds, {
       maxTokens: MAX_ANSWER_TOKENS,
-      policy: await policyFor(model, method, knobs, it, preds.length),
+      policy: await policyFor(model, method, knobs, it, preds.length, vision),
       vision,
     });
     const s = done.stats;

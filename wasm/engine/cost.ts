@@ -77,8 +77,9 @@ export interface PlatformCost {
   pointsAt?: string;
   rates: CostRates;
   /**
-   * 95th percentile of measured / predicted CPU over the calibration requests (clock rounding, noise,
-   * what the terms miss): a budget plans for predicted x safety, so that nearly every request fits.
+   * 95th percentile of measured / (predicted x pace) CPU over the calibration requests, the pace a model
+   * would have had at each (wasm/engine/pace.ts; clock rounding, noise, what the terms miss): a budget
+   * plans for predicted x pace x safety, so that nearly every request fits.
    */
   safety: number;
   /** Method name -> its budget points, most tokens first. */

@@ -1,8 +1,10 @@
 // The check's interleaving (tools/bench/cost-measure.ts): a seeded permutation, the same for a seed; the
-// host's drift from the sentinels' block means; its speed at a point of the run from the probes around it.
+// host's drift from the sentinels' block means; its speed at a point of the run from the probes around it;
+// the calibration's ratios around a plan made at the pace (the table's safety factor).
 import { describe, expect, it } from "vitest";
 import {
   hostDrift,
+  pacedRatios,
   PROBE_EVERY,
   PROBE_SIZE,
   runLayout,
@@ -124,5 +126,41 @@ describe("runLayout", () => {
     expect(
       slots.filter((s) => s.kind === "probe").map((s) => (s.kind === "probe" ? s.sentinel : -1)),
     ).toEqual([0, 1, 2]);
+  });
+});
+
+describe("pacedRatios", () => {
+  // 200 requests predicted at 10 ms; the host runs them at 10 ms, then 1.6x slower from the 100th on
+  const run = Array.from({ length: 200 }, (_, i) => {
+    const ms = i < 100 ? 10 : 16;
+    return {
+      position: i,
+      ttftMs: ms,
+      predictedTtftMs: 10,
+      cpuMs: 1.1 * ms,
+      predictedCpuMs: 11,
+      counted: true,
+    };
+  });
+  const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(0.95 * xs.length)];
+
+  it("divides each ratio by the pace a model had when the request started", () => {
+    const raw = run.map((s) => s.cpuMs / s.predictedCpuMs);
+    expect(p95(raw)).toBeGreaterThan(1.4); // the slow spell, unpaced
+    const paced = pacedRatios(run);
+    expect(paced).toHaveLength(200);
+    // until the pace has its samples, and within half its window after the change, the raw ratio
+    expect(paced[0]).toBeCloseTo(1, 12);
+    expect(paced[100]).toBeGreaterThan(1.4);
+    expect(paced[110]).toBeCloseTo(1, 12);
+    expect(paced.filter((r) => r > 1.05).length).toBeLessThanOrEqual(5);
+    expect(p95(paced)).toBeCloseTo(1, 12);
+  });
+
+  it("reads the run's order from the positions, and leaves uncounted requests out", () => {
+    const reversed = [...run].reverse();
+    expect(pacedRatios(reversed)).toEqual(pacedRatios(run));
+    const some = run.map((s, i) => ({ ...s, counted: i % 2 === 0 }));
+    expect(pacedRatios(some)).toEqual(pacedRatios(run).filter((_, i) => i % 2 === 0));
   });
 });

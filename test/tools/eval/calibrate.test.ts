@@ -3,7 +3,14 @@
 // counting with a message naming it (its input fraction is always 1); ATP, measured, reaches an input
 // target only with its first module at the input.
 import { describe, expect, it } from "vitest";
-import { loadModel, MemorySource, type Model } from "../../../wasm/index";
+import {
+  loadModel,
+  MemorySource,
+  methodSpec,
+  visionLayersRun,
+  visionReduction,
+  type Model,
+} from "../../../wasm/index";
 import { fractionOn, knobsFor } from "../../../tools/eval/calibrate";
 import type { EvalItem } from "../../../tools/eval/data";
 import { BUILDS } from "../../helpers/kernels";
@@ -53,5 +60,34 @@ describe("--keep with --count-by", () => {
     const knobs = await knobsFor(tiny, "atp", 0.5, items, { input: 1 }, "input");
     const reached = await fractionOn(tiny, items, "atp", knobs, "input");
     expect(Math.abs(reached - 0.5)).toBeLessThan(0.15); // 16 visual tokens: steps of 1/16 per image
+  });
+
+  it("sets a schedule again after a vision reduction, where its closed form counts from every patch", async () => {
+    const tiny = await loadModel(new MemorySource(tinyModelFiles("q8", 1, TINY_ATP_CONFIG)), {
+      kernels: BUILDS[0].module,
+    });
+    const items = [3, 5, 7].map((seed): EvalItem => ({
+      family: "colour",
+      question: "what color is the square ?",
+      answer: "",
+      qIds: tiny.tokenizer.encode("what color is the square ?"),
+      image: randomImage(96, 96, seed).data,
+      imageIndex: seed,
+    }));
+    const vision = visionReduction(
+      { layer: 0, tokens: 10, merge: 1 },
+      tiny.config,
+      visionLayersRun(tiny.config),
+    );
+    const rule = methodSpec("grid").keep;
+    if (rule?.by !== "schedule") throw new Error("grid has a closed form");
+    const ctx = { layers: tiny.config.text.layers, numVisual: tiny.config.imageSeqLength };
+    // the closed form keeps grid places; after 6 of 16 patches merged away some are gone
+    const closed = await fractionOn(tiny, items, "grid", rule.knobs(0.4, ctx, {}), "mean", vision);
+    const knobs = await knobsFor(tiny, "grid", 0.4, items, {}, "mean", vision);
+    const reached = await fractionOn(tiny, items, "grid", knobs, "mean", vision);
+    expect(closed).toBeLessThan(0.4);
+    expect(Math.abs(reached - 0.4)).toBeLessThan(Math.abs(closed - 0.4));
+    expect(Math.abs(reached - 0.4)).toBeLessThan(0.08);
   });
 });

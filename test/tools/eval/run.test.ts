@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { itemImage, loadSplit, type EvalItem } from "../../../tools/eval/data";
 import { kernelModule } from "../../../tools/eval/node";
 import { evaluate, MAX_ANSWER_TOKENS } from "../../../tools/eval/run";
-import { createPolicy, loadModel, MemorySource, type Model } from "../../../wasm/index";
+import {
+  createPolicy,
+  loadModel,
+  MemorySource,
+  visionLayersRun,
+  visionReduction,
+  type Model,
+} from "../../../wasm/index";
 import { accuracyTable, score } from "../../../tools/shapesvqa/score";
 import { TINY_ATP_CONFIG, tinyModelFiles } from "../../wasm/helpers/tiny";
 
@@ -54,5 +61,17 @@ describe("evaluate", () => {
     expect(r.timings_ms.prune).toBeGreaterThan(0);
     expect(r.timings_ms.prune).toBeLessThanOrEqual(r.timings_ms.llm_prefill);
     expect(r.timings_ms.ttft).toBeGreaterThanOrEqual(r.timings_ms.llm_prefill);
+  });
+
+  it("gives the random control ATP's counts of each question after the same vision reduction", async () => {
+    const vision = visionReduction(
+      { layer: 0, tokens: 10, merge: 1 },
+      model.config,
+      visionLayersRun(model.config),
+    );
+    const atp = await evaluate(model, items, "atp", "test", () => {}, { budget: 1 }, vision);
+    const random = await evaluate(model, items, "random", "test", () => {}, { budget: 1 }, vision);
+    expect(Math.max(...atp.visual_tokens.per_layer)).toBeLessThanOrEqual(10);
+    expect(random.visual_tokens.per_layer).toEqual(atp.visual_tokens.per_layer);
   });
 });
