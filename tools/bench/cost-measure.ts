@@ -5,7 +5,7 @@ import { unstable_dev } from "wrangler";
 import type { KernelBuild } from "../eval/node";
 import type { CostJob, CostJobRequest, CostRecord } from "./cost-worker";
 import { seeded } from "../../wasm/tools";
-import { HostPace } from "../../wasm/engine/pace";
+import { HostPace } from "../../wasm/index";
 import { packFiles } from "./model-io";
 
 /** Requests per POST to the bench worker (keeps each response small). */
