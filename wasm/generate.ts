@@ -18,7 +18,7 @@ import { f32View, type Engine, type Tracer } from "./engine/context";
 import { ModelQueue, QueueLeft, type Ticket } from "./engine/queue";
 import { Sampler, type SamplingOptions } from "./engine/sampler";
 import type { Precision } from "./engine/weights";
-import { platformKey, platformRow, predictCost, type CostTable, type PlatformCost } from "./engine/cost";
+import { costRowOf, measuredPruneMs, predictCost, type CostTable, type PlatformCost } from "./engine/cost";
 import { HostPace } from "./engine/pace";
 import type { SplitStats } from "./split";
 import { VISION_CACHE_ENTRIES, VisionCache, visionCacheKey, type CachedVision } from "./engine/vision-cache";
@@ -290,8 +290,7 @@ export class Model {
 
   /** The row of the model's cost table that predicts for this platform (null without a table). */
   get costRow(): PlatformCost | null {
-    if (this.row === undefined)
-      this.row = this.info.cost ? platformRow(this.info.cost, platformKey(this)) : null;
+    if (this.row === undefined) this.row = costRowOf(this.info.cost, this);
     return this.row;
   }
 
@@ -497,7 +496,7 @@ export class Model {
       visualPerLayer: s.visualTokens.perLayer,
       visionRows: s.visionRows.perLayer,
       visionCached: s.visionCached,
-      pruneMs: t.pruneMsPerLayer.reduce((a, b) => a + b, 0) + t.visionReduceMs,
+      pruneMs: measuredPruneMs(t),
       tokens: 1,
     });
     this.pace.observe(t.ttftMs, predicted.ttftMs);

@@ -71,6 +71,8 @@ export {
   fitRates,
   platformKey,
   platformRow,
+  costRowOf,
+  measuredPruneMs,
   predictCost,
   rowsPerLayer,
   withPointsOf,

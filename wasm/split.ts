@@ -10,7 +10,7 @@ import type { ModelConfig } from "./config";
 import { f32View, type Engine } from "./engine/context";
 import { now } from "./engine/clock";
 import { ModelQueue, QueueLeft } from "./engine/queue";
-import { platformKey, platformRow, type PlatformCost } from "./engine/cost";
+import { costRowOf, type PlatformCost } from "./engine/cost";
 import { HostPace } from "./engine/pace";
 import { Sampler } from "./engine/sampler";
 import {
@@ -371,7 +371,7 @@ export class SplitModel {
 
   /** The cost table's row for this front door (wasm/engine/cost.ts platformRow), null without a table. */
   get costRow(): PlatformCost | null {
-    return this.info.cost ? platformRow(this.info.cost, platformKey(this)) : null;
+    return costRowOf(this.info.cost, this);
   }
 
   /** Vision outputs are not cached across stages (`imageKey` is ignored): every request computes its own. */

@@ -40,6 +40,7 @@ import {
   COST_FORMAT,
   fitRates,
   loadModel,
+  measuredPruneMs,
   MemorySource,
   methodSpec,
   METHODS,
@@ -372,12 +373,7 @@ async function main(): Promise<void> {
         knobs: p.knobs as Record<string, number | number[]>,
         visualPerLayer: per.map((v) => round(v, 2)),
         p95Ratio: round(quantile(sums, 0.95) / mean(sums), 4),
-        pruneMs: round(
-          mean(
-            recs.map((r) => r.timings.pruneMsPerLayer.reduce((a, b) => a + b, 0) + r.timings.visionReduceMs),
-          ),
-          4,
-        ),
+        pruneMs: round(mean(recs.map((r) => measuredPruneMs(r.timings))), 4),
         ...(p.vision ? { vision: p.vision, visionRows: recs[0].visionRows } : {}),
       };
     });
@@ -389,8 +385,7 @@ async function main(): Promise<void> {
       const { method, point } = calMeta[i];
       const t = r.timings;
       // as the model observes (its own pruning time), and as the budget plans (the point's)
-      const measuredPrune = t.pruneMsPerLayer.reduce((a, b) => a + b, 0) + t.visionReduceMs;
-      const seen = predictCost(rates, actualWork(r, N, measuredPrune));
+      const seen = predictCost(rates, actualWork(r, N, measuredPruneMs(t)));
       const planned =
         point < 0 ? seen : predictCost(rates, actualWork(r, N, methodPoints[method][point].pruneMs));
       return {

@@ -225,6 +225,19 @@ export function decodeKvRows(kvPerLayer: ArrayLike<number>): number {
   return s;
 }
 
+/** The row of `table` (if any) that predicts for model `m`'s platform, or null. */
+export function costRowOf(
+  table: CostTable | null,
+  m: { build: KernelBuildName | null; int8Dot: RdotLowering | null },
+): PlatformCost | null {
+  return table ? platformRow(table, platformKey(m)) : null;
+}
+
+/** A request's own pruning time as measured: every module's, and a vision reduction's matching. */
+export function measuredPruneMs(t: { pruneMsPerLayer: number[]; visionReduceMs: number }): number {
+  return t.pruneMsPerLayer.reduce((a, b) => a + b, 0) + t.visionReduceMs;
+}
+
 /**
  * The row of `table` for `key`, else the first with the same runtime and kernel build (another host
  * class), else the first with the same kernel build, else the first.
